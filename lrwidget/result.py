@@ -1,0 +1,239 @@
+"""The record of one sweep: raw arrays, settings and metadata; everything else is derived.
+
+Smoothing, the divergence cut, candidates and the suggestion are recomputed from the raw
+losses and the stored analysis settings, so a saved file cannot disagree with itself and a
+change of ``spacing`` or ``tolerance`` is one ``with_settings`` call away. Files are JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from . import analysis
+
+FORMAT = "lrwidget.sweep"
+FORMAT_VERSION = 1
+STOP_REASONS = ("completed", "diverged", "non_finite", "stopped", "data_exhausted", "running")
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How a raw curve is read: smoothing, divergence, candidate filter and suggestion rule."""
+
+    beta: float = 0.98
+    diverge_factor: float = 4.0
+    tolerance: float = 0.25
+    spacing: float = 1.2
+    rule: str = analysis.DEFAULT_SUGGESTER
+
+    def __post_init__(self):
+        checks = {
+            "beta": 0 <= self.beta < 1,
+            "diverge_factor": self.diverge_factor > 1,
+            "tolerance": self.tolerance >= 0,
+            "spacing": self.spacing >= 1,
+        }
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and ok):
+                raise ValueError(
+                    f"{name}={value!r} is out of range; defaults: beta=0.98 (in [0, 1)), "
+                    "diverge_factor=4 (> 1), tolerance=0.25 (>= 0), spacing=1.2 (>= 1)"
+                )
+        if self.rule not in analysis.SUGGESTERS:
+            known = sorted(analysis.SUGGESTERS)
+            raise ValueError(f"rule must be one of {known}, got {self.rule!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """One LR range test.
+
+    Attributes
+    ----------
+    lrs : ndarray
+        The learning rate used at each recorded step.
+    losses : ndarray
+        The loss of each step: the true per-batch training loss, or in validation mode the loss
+        on the fixed validation subset measured right after the step.
+    train_losses : ndarray
+        The per-batch training loss (equal to ``losses`` without validation data).
+    stop_reason : str
+        ``"completed"``, ``"diverged"``, ``"non_finite"``, ``"stopped"`` (on request),
+        ``"data_exhausted"`` (the input ran out before ``num_steps``), or ``"running"`` for a
+        snapshot taken during a sweep.
+    settings : AnalysisSettings
+        How the curve is smoothed and read.
+    meta : dict
+        Range, mode, planned steps, batch size, optimizer, versions, timing (JSON-able).
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    train_losses: np.ndarray | None = None
+    stop_reason: str = "completed"
+    settings: AnalysisSettings = field(default_factory=AnalysisSettings)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        lrs = np.asarray(self.lrs, dtype=np.float64).reshape(-1)
+        losses = np.asarray(self.losses, dtype=np.float64).reshape(-1)
+        train = losses if self.train_losses is None else self.train_losses
+        train = np.asarray(train, dtype=np.float64).reshape(-1)
+        if not (len(lrs) == len(losses) == len(train)):
+            raise ValueError(
+                f"lrs, losses and train_losses must have one value per step; got lengths "
+                f"{len(lrs)}, {len(losses)} and {len(train)}"
+            )
+        if self.stop_reason not in STOP_REASONS:
+            raise ValueError(f"stop_reason must be one of {STOP_REASONS}, got {self.stop_reason!r}")
+        for name, arr in (("lrs", lrs), ("losses", losses), ("train_losses", train)):
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    # --- derived ---------------------------------------------------------------------------
+    @cached_property
+    def smoothed(self) -> np.ndarray:
+        """Debiased EMA of ``losses`` (``settings.beta``)."""
+        return analysis.smooth(self.losses, self.settings.beta)
+
+    @cached_property
+    def useful(self) -> int:
+        """Number of leading steps before divergence: the part candidates come from."""
+        return analysis.useful_length(self.losses, self.smoothed, self.settings.diverge_factor)
+
+    @cached_property
+    def candidates(self) -> list[analysis.Candidate]:
+        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart."""
+        n = self.useful
+        return analysis.find_candidates(
+            self.lrs[:n],
+            self.smoothed[:n],
+            tolerance=self.settings.tolerance,
+            spacing=self.settings.spacing,
+        )
+
+    @cached_property
+    def suggestion(self) -> float | None:
+        """The LR to start from (rule ``settings.rule``), or None when the curve says nothing."""
+        n = self.useful
+        return analysis.suggest(self.lrs[:n], self.smoothed[:n], self.settings.rule)
+
+    def with_settings(self, **changes) -> SweepResult:
+        """The same sweep read with other analysis settings (e.g. ``spacing=1.5``)."""
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, **changes))
+
+    def __len__(self) -> int:
+        return len(self.lrs)
+
+    def __repr__(self) -> str:
+        sug = "None" if self.suggestion is None else f"{self.suggestion:.3g}"
+        cands = ", ".join(f"{c.lr:.3g}" for c in self.candidates)
+        return (
+            f"SweepResult({len(self)} steps, stop_reason={self.stop_reason!r}, "
+            f"suggestion={sug}, candidates=[{cands}])"
+        )
+
+    # --- JSON ------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A JSON-able dict; non-finite losses become ``null``."""
+
+        def arr(a):
+            return [float(v) if math.isfinite(v) else None for v in a.tolist()]
+
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "lrs": arr(self.lrs),
+            "losses": arr(self.losses),
+            "train_losses": arr(self.train_losses),
+            "stop_reason": self.stop_reason,
+            "settings": dataclasses.asdict(self.settings),
+            "meta": self.meta,
+            # Derived values are written for readers in other tools; load() recomputes them.
+            "candidates": [dataclasses.asdict(c) for c in self.candidates],
+            "suggestion": self.suggestion,
+        }
+
+    @classmethod
+    def from_dict(cls, data) -> SweepResult:
+        """Rebuild from :meth:`to_dict` output; anything else raises ``ValueError``."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"not an lrwidget sweep: expected a JSON object, format={FORMAT!r}")
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported sweep file version {data.get('version')!r}; this lrwidget reads "
+                f"version {FORMAT_VERSION}"
+            )
+
+        def arr(key, required=True):
+            value = data.get(key)
+            if value is None and not required:
+                return None
+            if not isinstance(value, list) or not all(
+                v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
+            ):
+                raise ValueError(f"field {key!r} must be a list of numbers (null for NaN)")
+            return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
+
+        lrs = arr("lrs")
+        if not (np.isfinite(lrs).all() and (lrs > 0).all()):
+            raise ValueError("field 'lrs' must hold finite, positive learning rates")
+        settings = data.get("settings", {})
+        meta = data.get("meta", {})
+        if not isinstance(settings, dict) or not isinstance(meta, dict):
+            raise ValueError("fields 'settings' and 'meta' must be JSON objects")
+        known = {f.name for f in dataclasses.fields(AnalysisSettings)}
+        unknown = set(settings) - known
+        if unknown:
+            raise ValueError(f"unknown analysis settings {sorted(unknown)}; known: {sorted(known)}")
+        stop_reason = data.get("stop_reason")
+        if not isinstance(stop_reason, str):
+            raise ValueError("field 'stop_reason' must be a string")
+        try:
+            return cls(
+                lrs=lrs,
+                losses=arr("losses"),
+                train_losses=arr("train_losses", required=False),
+                stop_reason=stop_reason,
+                settings=AnalysisSettings(**settings),
+                meta=meta,
+            )
+        except TypeError as exc:  # e.g. a setting of the wrong type
+            raise ValueError(f"malformed sweep file: {exc}") from None
+
+    def save(self, path) -> Path:
+        """Write the sweep as JSON to ``path`` and return it as a ``Path``."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        return path
+
+    @classmethod
+    def load(cls, path) -> SweepResult:
+        """Read a file written by :meth:`save`. Never unpickles or evaluates anything."""
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="strict")
+            data = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    def plot(self, **kwargs):
+        """Show this sweep in the interactive chart (see :func:`lrwidget.show`)."""
+        from .widget import show
+
+        return show(self, **kwargs)
+
+
+def _reject_constant(name):
+    raise ValueError(f"non-standard JSON constant {name}")
