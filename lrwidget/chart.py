@@ -1,0 +1,453 @@
+"""The loss-vs-LR chart and the ways to pick a learning rate on it (no Keras, no threads).
+
+:class:`LRChart` draws one or more sweeps (raw loss faint, smoothed loss bold, candidate
+minima as diamonds) and owns the one value every way of picking ends in: ``selected_lr``.
+:class:`lrwidget.LRFinderWidget` adds the sweep controls on top of it.
+
+Hooks for browser tests
+-----------------------
+The bqplot figure has the CSS class ``lrwidget-figure``. With ``n`` sweeps shown,
+``figure.marks`` is, in drawing order::
+
+    [0]          click catcher: invisible Scatter, interactions={"click": "add"}
+    [1 .. n]     raw loss Lines, one per sweep (faint)
+    [n+1 .. 2n]  smoothed loss Lines, one per sweep (bold, legend when n > 1)
+    [-3]         candidates: Scatter of diamonds, one point per candidate, tooltip LR/loss
+    [-2]         selection rule: vertical dashed Lines at selected_lr
+    [-1]         handle: Scatter with one triangle at the top, draggable along x,
+                 labelled with the selected LR (e.g. "3.2e-02")
+
+so in the SVG the candidates are the third-last ``g.mark`` (points ``g.object_grp``) and the
+handle the last one. Scatter marks set ``allow_padding=False``: the x axis spans exactly the
+swept range. Candidates and the handle share the figure's log x scale; the rule and handle use
+a private [0, 1] y scale, so they do not move when the loss range changes.
+
+Picking: a click on a candidate selects it; a click anywhere else in the plot area selects the
+nearest candidate in log space (or the exact LR with ``snap=False``); dragging the handle moves
+the LR and snaps on release; the candidate dropdown and the log slider under the chart stay in
+sync. Values from the front end that are not finite or not positive are refused (the chart
+goes back to the current selection), values outside the swept range are clamped.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+from contextlib import ExitStack, contextmanager
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+from traitlets import Bool, Float, TraitError, observe, validate
+
+from .analysis import Candidate
+
+MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+SELECTION_COLOR = "crimson"
+HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
+
+
+def format_lr(lr: float | None) -> str:
+    """The label of an LR: two significant digits, e.g. ``3.2e-02`` (``-`` for None)."""
+    return "-" if lr is None else f"{lr:.1e}"
+
+
+def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
+    """At most ``limit`` indices spread evenly over ``range(n)``, first and last included."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def y_window(smoothed) -> tuple[float, float] | None:
+    """The loss range worth looking at: from the lowest smoothed loss to a bit above the level
+    the curve falls from (its highest point before that minimum). What rises above it later,
+    the blow-up at high LRs, is clipped instead of squashing the valley flat."""
+    s = np.asarray(smoothed, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if len(s) == 0:
+        return None
+    low = int(np.argmin(s))
+    bottom, top = float(s[low]), float(s[: low + 1].max())
+    span = top - bottom or abs(top) * 0.1 or 1.0
+    return bottom - 0.1 * span, top + 0.15 * span
+
+
+def enable_colab_widgets() -> bool:
+    """Turn on Colab's custom widget manager when running in Colab; a no-op elsewhere.
+
+    Returns True when it was enabled. Never raises: outside Colab, or if Colab's API moved,
+    the widget simply relies on the notebook's own widget manager.
+    """
+    if "google.colab" not in sys.modules:
+        return False
+    try:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    except Exception:  # any failure here must not break displaying the widget
+        return False
+    return True
+
+
+@contextmanager
+def held(*ws):
+    """Hold the sync of several widgets: each sends one message with all its changes."""
+    with ExitStack() as stack:
+        for w in ws:
+            stack.enter_context(w.hold_sync())
+        yield
+
+
+def _set_array(mark, name, value):
+    """Assign an array trait only when it changed (an equal array must not go over the wire)."""
+    old = getattr(mark, name)
+    if old is None or old.shape != value.shape or not np.array_equal(old, value, equal_nan=True):
+        setattr(mark, name, value)
+
+
+class LRChart(widgets.VBox):
+    """An interactive loss-vs-LR chart of saved sweeps, with picking.
+
+    Parameters
+    ----------
+    results : SweepResult or list of SweepResult
+        The sweeps to draw, overlaid (e.g. two batch sizes); may be empty.
+    labels : list of str, optional
+        Legend names, one per result (default: "batch N" from the metadata, or "sweep i").
+    snap : bool
+        Initial value of the ``snap`` trait.
+    selected_lr : float, optional
+        Initial selection (default: the first result's suggestion).
+    """
+
+    selected_lr = Float(
+        None,
+        allow_none=True,
+        help="The chosen learning rate: set by clicking, dragging, the dropdown or the slider, "
+        "or from Python. Must be finite and > 0; clamped into the swept range. None: nothing "
+        "chosen yet.",
+    )
+    snap = Bool(
+        True,
+        help="Snap picks on the plot (click anywhere, end of a drag) to the nearest candidate "
+        "minimum, nearest on the log scale. Off: take the exact LR under the pointer.",
+    )
+
+    def __init__(self, results=(), labels=None, *, snap=True, selected_lr=None, **kwargs):
+        enable_colab_widgets()
+        self._lock = threading.RLock()
+        self._syncing = False  # True while we push the selection out to the controls
+        self._dragging = False  # True between drag events and the drag's end
+        self._range: tuple[float, float] | None = None
+        self._candidates: list[Candidate] = []
+        self._results: list = []
+        self._build_figure()
+        self._build_controls()
+        super().__init__(children=self._layout_children(), **kwargs)
+        self.add_class("lrwidget")
+        self.snap = snap
+        if results is not None and not isinstance(results, list | tuple):
+            results = [results]
+        if results:
+            self.set_results(results, labels)
+        if selected_lr is not None:
+            self.selected_lr = selected_lr
+
+    # --- construction --------------------------------------------------------------------
+    def _build_figure(self):
+        self.x_scale = bq.LogScale()
+        self.y_scale = bq.LinearScale()
+        unit = bq.LinearScale(min=0.0, max=1.0)
+        self._catcher = bq.Scatter(
+            x=[], y=[], scales={"x": self.x_scale, "y": unit}, interactions={"click": "add"},
+            opacities=[0.0], default_size=1, allow_padding=False,
+        )  # fmt: skip
+        self._catcher.observe(self._on_catcher_click, "x")
+        self._cand_mark = bq.Scatter(
+            x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale}, marker="diamond",
+            default_size=90, stroke="black", allow_padding=False, colors=[COLORS[0]],
+            tooltip=bq.Tooltip(fields=["x", "y"], formats=[".2e", ".4g"], labels=["LR", "loss"]),
+        )  # fmt: skip
+        self._cand_mark.on_element_click(self._on_candidate_click)
+        self._rule = bq.Lines(
+            x=[1.0, 1.0], y=[0.0, 1.0], scales={"x": self.x_scale, "y": unit},
+            colors=[SELECTION_COLOR], line_style="dashed", visible=False,
+        )  # fmt: skip
+        self._handle = bq.Scatter(
+            x=[1.0], y=[HANDLE_Y], scales={"x": self.x_scale, "y": unit}, marker="triangle-down",
+            default_size=160, colors=[SELECTION_COLOR], enable_move=True, restrict_x=True,
+            names=[""], display_names=True, allow_padding=False, visible=False,
+            interactions={},
+        )  # fmt: skip
+        self._handle.on_drag(self._on_drag)
+        self._handle.on_drag_end(self._on_drag_end)
+        self._lines: list[tuple[bq.Lines, bq.Lines]] = []
+        axes = [
+            bq.Axis(scale=self.x_scale, label="learning rate", tick_format=".0e"),
+            bq.Axis(scale=self.y_scale, orientation="vertical", label="loss", tick_format=".3g"),
+        ]
+        self.figure = bq.Figure(
+            marks=[], axes=axes, animation_duration=0, legend_location="top-left",
+            fig_margin={"top": 30, "bottom": 45, "left": 60, "right": 20},
+            layout=widgets.Layout(width="100%", height="380px"),
+        )  # fmt: skip
+        self.figure.add_class("lrwidget-figure")
+        self._set_series_count(1)
+
+    def _build_controls(self):
+        self._snap_box = widgets.Checkbox(description="snap to candidates", indent=False)
+        widgets.link((self, "snap"), (self._snap_box, "value"))
+        self._chooser = widgets.Dropdown(description="candidate", options=[], value=None)
+        self._chooser.observe(self._on_chooser, "value")
+        self._slider = widgets.FloatLogSlider(
+            description="LR", min=-7, max=1, step=0.01, value=1e-3, readout_format=".1e",
+            continuous_update=False, layout=widgets.Layout(width="420px"),
+        )  # fmt: skip
+        self._slider.observe(self._on_slider, "value")
+        self.status = widgets.Label(value="no sweep yet")
+        self.status.add_class("lrwidget-status")
+
+    def _layout_children(self):
+        picking = widgets.HBox([self._chooser, self._slider, self._snap_box])
+        return [self.figure, picking, self.status]
+
+    def _set_series_count(self, n: int):
+        """Make sure there are ``n`` raw/smoothed line pairs, and put the marks in order."""
+        while len(self._lines) < n:
+            color = COLORS[len(self._lines) % len(COLORS)]
+            scales = {"x": self.x_scale, "y": self.y_scale}
+            raw = bq.Lines(x=[], y=[], scales=scales, colors=[color], opacities=[0.3],
+                           stroke_width=1)  # fmt: skip
+            smooth = bq.Lines(x=[], y=[], scales=scales, colors=[color], stroke_width=2.5)
+            self._lines.append((raw, smooth))
+        del self._lines[n:]
+        for _, smooth in self._lines:
+            smooth.display_legend = n > 1
+        raws = [raw for raw, _ in self._lines]
+        smooths = [smooth for _, smooth in self._lines]
+        marks = [self._catcher, *raws, *smooths, self._cand_mark, self._rule, self._handle]
+        if self.figure.marks != marks:
+            self.figure.marks = marks
+
+    # --- drawing -------------------------------------------------------------------------
+    def set_results(self, results, labels=None):
+        """Draw these sweeps (replacing what is shown) and pre-select the first suggestion."""
+        results = list(results)
+        if labels is None:
+            labels = [_default_label(r, i, len(results)) for i, r in enumerate(results)]
+        if len(labels) != len(results):
+            raise ValueError(f"got {len(labels)} labels for {len(results)} results")
+        with self._lock:
+            self._results = results
+            self._set_series_count(max(1, len(results)))
+            for i, r in enumerate(results):
+                self._draw_curve(i, r.lrs, r.losses, r.smoothed)
+                self._lines[i][1].labels = [str(labels[i])]
+            lrs = [r.lrs for r in results if len(r)]
+            if lrs:
+                self._set_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
+            windows = [y_window(r.smoothed[: r.useful]) for r in results]
+            self._set_y_window([w for w in windows if w is not None])
+            self._set_candidates([(c, i) for i, r in enumerate(results) for c in r.candidates])
+            suggestion = results[0].suggestion if results else None
+            if suggestion is not None:
+                self.selected_lr = suggestion
+            self._draw_selection()
+
+    def _draw_curve(self, i, lrs, raw, smoothed):
+        """Draw sweep ``i``'s curves, thinned to ``MAX_DISPLAY_POINTS`` (NaN: a gap)."""
+        idx = thin_index(len(lrs))
+        raw_line, smooth_line = self._lines[i]
+        x = np.asarray(lrs, dtype=np.float64)[idx]
+        for line, y in ((raw_line, raw), (smooth_line, smoothed)):
+            with line.hold_sync():
+                _set_array(line, "x", x)
+                _set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
+
+    def _set_range(self, lo: float, hi: float):
+        """The swept LR range: the x axis, the slider, and the bounds of ``selected_lr``."""
+        lo, hi = float(lo), float(hi)
+        if hi <= lo:
+            hi = lo * 1.0001
+        self._range = (lo, hi)
+        with held(self.x_scale, self._slider):
+            self.x_scale.min, self.x_scale.max = lo, hi
+            self._syncing = True
+            try:
+                low, high = math.log10(lo), math.log10(hi)
+                if low > self._slider.max:  # never let min pass max on the way
+                    self._slider.max, self._slider.min = high, low
+                else:
+                    self._slider.min, self._slider.max = low, high
+            finally:
+                self._syncing = False
+        if self.selected_lr is not None:
+            self.selected_lr = min(max(self.selected_lr, lo), hi)
+
+    def _set_y_window(self, windows):
+        if not windows:
+            return
+        lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+        with self.y_scale.hold_sync():
+            self.y_scale.min, self.y_scale.max = lo, hi
+
+    def _set_candidates(self, tagged):
+        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``."""
+        cands = [c for c, _ in tagged]
+        if cands == self._candidates:
+            return
+        self._candidates = sorted(cands, key=lambda c: c.lr)
+        with self._cand_mark.hold_sync():
+            self._cand_mark.x = np.array([c.lr for c in cands], dtype=np.float64)
+            self._cand_mark.y = np.array([c.loss for c in cands], dtype=np.float64)
+            self._cand_mark.colors = [COLORS[i % len(COLORS)] for _, i in tagged] or [COLORS[0]]
+        self._draw_selection()
+
+    def _draw_selection(self):
+        """Push ``selected_lr`` out to the rule, handle, label, dropdown, slider and status."""
+        with self._lock:
+            lr = self.selected_lr
+            visible = lr is not None
+            self._syncing = True
+            try:
+                with held(self._rule, self._handle, self._chooser, self._slider):
+                    self._rule.visible = visible
+                    if visible:
+                        _set_array(self._rule, "x", np.array([lr, lr]))
+                        self._slider.value = lr
+                    if not self._dragging:  # mid-drag the handle is the user's
+                        self._handle.visible = visible
+                        if visible:
+                            _set_array(self._handle, "x", np.array([lr]))
+                            _set_array(self._handle, "y", np.array([HANDLE_Y]))
+                            self._handle.names = [format_lr(lr)]
+                    options = tuple(
+                        (f"{format_lr(c.lr)}  (loss {c.loss:.3g})", c.lr) for c in self._candidates
+                    )
+                    if tuple(self._chooser.options) != options:
+                        self._chooser.options = options
+                    self._chooser.value = lr if any(c.lr == lr for c in self._candidates) else None
+            finally:
+                self._syncing = False
+            self._update_status()
+
+    def _status_parts(self) -> list[str]:
+        parts = []
+        if len(self._results) == 1:
+            r = self._results[0]
+            parts += [
+                f"{r.stop_reason} after {len(r)} steps",
+                f"suggestion {format_lr(r.suggestion)}",
+            ]
+        elif self._results:
+            parts.append(f"{len(self._results)} sweeps")
+        parts.append(f"{len(self._candidates)} candidates")
+        parts.append(f"selected {format_lr(self.selected_lr)}")
+        return parts
+
+    def _update_status(self):
+        self.status.value = " · ".join(self._status_parts())
+
+    # --- the selection -------------------------------------------------------------------
+    @validate("selected_lr")
+    def _check_selected_lr(self, proposal):
+        lr = proposal["value"]
+        if lr is None:
+            return None
+        if not (math.isfinite(lr) and lr > 0):
+            raise TraitError(f"selected_lr must be a finite learning rate > 0, got {lr!r}")
+        if self._range is not None:
+            lr = min(max(lr, self._range[0]), self._range[1])
+        return lr
+
+    @observe("selected_lr")
+    def _selected_changed(self, change):
+        self._draw_selection()
+
+    @observe("snap")
+    def _snap_changed(self, change):
+        self._update_status()
+
+    def nearest_candidate(self, lr: float) -> Candidate | None:
+        """The candidate closest to ``lr`` on a log scale, or None when there is none."""
+        if not self._candidates or not (math.isfinite(lr) and lr > 0):
+            return None
+        return min(self._candidates, key=lambda c: abs(math.log(c.lr / lr)))
+
+    def pick(self, lr, snap: bool | None = None) -> bool:
+        """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) and
+        clamped into the swept range. A value that is not a finite positive number, or a pick
+        before any data, is refused: returns False and puts the chart back as it was."""
+        with self._lock:
+            try:
+                lr = float(lr)
+            except (TypeError, ValueError):
+                lr = math.nan
+            if self._range is None or not (math.isfinite(lr) and lr > 0):
+                self._draw_selection()
+                return False
+            lr = min(max(lr, self._range[0]), self._range[1])
+            nearest = self.nearest_candidate(lr) if (self.snap if snap is None else snap) else None
+            self.selected_lr = nearest.lr if nearest is not None else lr
+            self._draw_selection()  # also when unchanged: the front end may show another value
+            return True
+
+    # --- front-end events (each ends in pick) --------------------------------------------
+    def _on_candidate_click(self, mark, content):
+        data = content.get("data") if isinstance(content, dict) else None
+        index = data.get("index") if isinstance(data, dict) else None
+        xs = self._cand_mark.x
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(xs):
+            self.pick(xs[index], snap=False)
+
+    def _on_catcher_click(self, change):
+        x = change["new"]
+        if x is None or len(x) == 0:
+            return
+        lr = x[-1]
+        with self._catcher.hold_sync():
+            self._catcher.x, self._catcher.y = np.zeros(0), np.zeros(0)
+        self.pick(lr)
+
+    def _on_drag(self, mark, content):
+        # The LR follows the pointer; the handle itself is the user's until release, so only
+        # the rule and the controls move (re-sending the handle mid-drag would fight the drag).
+        lr = _point_x(content)
+        if self._range is None or not (math.isfinite(lr) and lr > 0):
+            return
+        with self._lock:
+            self._dragging = True
+            self.selected_lr = min(max(lr, self._range[0]), self._range[1])
+
+    def _on_drag_end(self, mark, content):
+        self._dragging = False
+        self.pick(_point_x(content))
+
+    def _on_chooser(self, change):
+        if not self._syncing and change["new"] is not None:
+            self.pick(change["new"], snap=False)
+
+    def _on_slider(self, change):
+        if not self._syncing:
+            self.pick(change["new"], snap=False)
+
+    def _repr_mimebundle_(self, **kwargs):
+        enable_colab_widgets()
+        return super()._repr_mimebundle_(**kwargs)
+
+
+def _point_x(content) -> float:
+    try:
+        return float(content["point"]["x"])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+
+
+def _default_label(result, i: int, n: int) -> str:
+    batch = result.meta.get("batch_size") if isinstance(result.meta, dict) else None
+    if batch and n > 1:
+        return f"batch {batch}"
+    return f"sweep {i + 1}"

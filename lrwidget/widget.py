@@ -1,0 +1,353 @@
+"""The learning-rate finder widget: run a sweep in the background, watch it, pick, apply.
+
+:class:`LRFinderWidget` is an :class:`~lrwidget.chart.LRChart` (the chart, the picking and
+``selected_lr``) plus Run / Stop / Apply buttons, a progress bar and the sweep thread. The
+sweep is :func:`lrwidget.find_lr`, fed through its ``on_start``/``on_point`` hooks; it does
+not know the widget exists. :func:`show` draws saved sweeps with the same picking.
+
+Hooks for browser tests: the figure has the CSS class ``lrwidget-figure`` (the order of its
+marks is documented in :mod:`lrwidget.chart`), the buttons ``lrwidget-run``, ``lrwidget-stop``
+and ``lrwidget-apply``, the status line ``lrwidget-status``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+
+import ipywidgets as widgets
+import numpy as np
+from traitlets import Bool, observe
+
+from . import analysis
+from .chart import LRChart, format_lr, held, y_window
+from .keras_sweep import find_lr
+from .result import AnalysisSettings, SweepResult
+from .schedules import EpochDecay, set_learning_rate
+
+UPDATE_INTERVAL = 0.1  # seconds between chart updates while sweeping (about 10 a second)
+_HOOKS = ("on_start", "on_point", "stop_event")
+SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
+
+
+class _LiveCurve:
+    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet)."""
+
+    def __init__(self, lrs, settings: AnalysisSettings):
+        self.lrs = np.asarray(lrs, dtype=np.float64)
+        self.losses = np.full(len(lrs), np.nan)
+        self.smoothed = np.full(len(lrs), np.nan)
+        self.settings = settings
+        self.n = 0
+        self.started = time.perf_counter()
+        self._smoother = analysis.Smoother(settings.beta)
+
+    def add(self, step: int, loss: float):
+        self.losses[step] = loss
+        self.smoothed[step] = self._smoother.update(loss)
+        self.n = step + 1
+
+    def candidates(self):
+        n = self.n
+        s = self.settings
+        return analysis.find_candidates(
+            self.lrs[:n], self.smoothed[:n], tolerance=s.tolerance, spacing=s.spacing
+        )
+
+    def eta(self) -> float | None:
+        if self.n == 0:
+            return None
+        elapsed = time.perf_counter() - self.started
+        return elapsed / self.n * (len(self.lrs) - self.n)
+
+    def snapshot(self) -> SweepResult:
+        n = self.n
+        return SweepResult(
+            lrs=self.lrs[:n], losses=self.losses[:n], stop_reason="running",
+            settings=self.settings, meta={"num_steps": len(self.lrs), "steps_done": n},
+        )  # fmt: skip
+
+
+class LRFinderWidget(LRChart):
+    """A live, steerable LR range test on a Keras model.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model; the sweep leaves it bitwise unchanged (only :meth:`apply` changes
+        its learning rate).
+    x, y
+        The training data, as for :func:`lrwidget.find_lr`.
+    **sweep_args
+        Any other argument of :func:`lrwidget.find_lr` (``batch_size``, ``start_lr``,
+        ``end_lr``, ``num_steps``, ``validation_data``, ``callbacks``, ...), except the
+        hooks ``on_start``, ``on_point`` and ``stop_event``, which the widget uses itself.
+
+    Examples
+    --------
+    >>> finder = LRFinderWidget(model, x_train, y_train, batch_size=128)
+    >>> finder            # doctest: +SKIP  (displays the chart; click Run, or:)
+    >>> finder.run(block=True)
+    >>> finder.selected_lr, finder.apply()
+    """
+
+    running = Bool(False, read_only=True, help="True while a sweep runs in the background.")
+
+    def __init__(self, model, x, y=None, **sweep_args):
+        unknown = sorted(set(sweep_args) - set(SWEEP_ARGS))
+        if unknown:
+            raise TypeError(
+                f"unknown sweep argument(s) {unknown}; LRFinderWidget takes those of find_lr: "
+                f"{', '.join(SWEEP_ARGS)}"
+            )
+        self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
+        self.settings = AnalysisSettings(
+            **{k: sweep_args[k] for k in ("beta", "diverge_factor", "tolerance", "spacing", "rule")
+               if k in sweep_args}
+        )  # fmt: skip
+        self.error: BaseException | None = None
+        self._result: SweepResult | None = None
+        self._live: _LiveCurve | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._last_draw = 0.0
+        self._build_sweep_controls()
+        super().__init__()
+        defaults = inspect.signature(find_lr).parameters
+        start = sweep_args.get("start_lr", defaults["start_lr"].default)
+        end = sweep_args.get("end_lr", defaults["end_lr"].default)
+        with self.x_scale.hold_sync():
+            self.x_scale.min, self.x_scale.max = float(start), float(end)
+        self._update_buttons()
+
+    # --- construction --------------------------------------------------------------------
+    def _build_sweep_controls(self):
+        def button(label, icon, css, style, on_click):
+            b = widgets.Button(description=label, icon=icon, button_style=style)
+            b.add_class(css)
+            b.on_click(on_click)
+            return b
+
+        self.run_button = button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
+        self.stop_button = button("Stop", "stop", "lrwidget-stop", "warning", lambda _: self.stop())
+        self.apply_button = button("Apply", "check", "lrwidget-apply", "success",
+                                   self._on_apply_click)  # fmt: skip
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
+        self.progress_text = widgets.Label(value="")
+
+    def _layout_children(self):
+        controls = widgets.HBox(
+            [self.run_button, self.stop_button, self.apply_button, self.progress,
+             self.progress_text]
+        )  # fmt: skip
+        return [controls, *super()._layout_children()]
+
+    # --- the sweep -----------------------------------------------------------------------
+    def run(self, block: bool = False) -> SweepResult | None:
+        """Start a sweep in a background thread (the kernel stays responsive).
+
+        Parameters
+        ----------
+        block : bool
+            Wait for the sweep to end and return its result (for scripts); an exception in
+            the sweep is then raised here too.
+
+        Returns
+        -------
+        SweepResult or None
+            None when ``block`` is False: the sweep goes on; see :meth:`wait` and ``result``.
+
+        Raises
+        ------
+        RuntimeError
+            If a sweep is already running.
+        """
+        with self._lock:
+            if self.running:
+                raise RuntimeError(
+                    "a sweep is already running: wait for it (finder.wait()) or stop it "
+                    "(finder.stop()) before starting another"
+                )
+            self.set_trait("running", True)
+            self.error = None
+            self._stop_event = threading.Event()
+            self._thread = threading.Thread(target=self._sweep, name="lrwidget-sweep", daemon=True)
+        self._update_status()
+        self._thread.start()
+        if not block:
+            return None
+        self.wait()
+        if self.error is not None:
+            raise self.error
+        return self._result
+
+    def stop(self):
+        """Ask the running sweep to end after the current batch (no-op when none runs).
+
+        The model is restored as after any sweep; the result has ``stop_reason="stopped"``.
+        """
+        self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running sweep to end; True if none is running any more."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
+    @property
+    def result(self) -> SweepResult | None:
+        """The last sweep's result; during a sweep, a snapshot of the points so far
+        (``stop_reason="running"``); None before the first sweep."""
+        live = self._live
+        if self.running and live is not None:
+            return live.snapshot()
+        return self._result
+
+    def _sweep(self):
+        try:
+            result = find_lr(
+                self.model, self.x, self.y, **self.sweep_args,
+                on_start=self._on_start, on_point=self._on_point, stop_event=self._stop_event,
+            )  # fmt: skip
+        except Exception as exc:  # kept and shown: an exception must not vanish with the thread
+            with self._lock:
+                self.error = exc
+                self._live = None
+                self.set_trait("running", False)
+                self._update_status()
+            return
+        with self._lock:
+            self._result = result
+            self._live = None
+            self.set_results([result])  # pre-selects the suggestion
+            self._draw_progress(len(result), len(result), None)
+            self.set_trait("running", False)
+            self._update_status()
+
+    def _on_start(self, lrs):
+        with self._lock:
+            self._live = _LiveCurve(lrs, self.settings)
+            self._results = []
+            self._set_series_count(1)
+            self._lines[0][1].labels = ["sweep"]
+            self._set_range(lrs[0], lrs[-1])
+            self._set_candidates([])
+            self._draw_live()
+            self._last_draw = time.perf_counter()
+
+    def _on_point(self, step, lr, loss):
+        live = self._live
+        live.add(step, loss)
+        now = time.perf_counter()
+        if now - self._last_draw >= UPDATE_INTERVAL:
+            self._last_draw = now
+            self._draw_live()
+
+    def _draw_live(self):
+        """Send the curve so far, its candidates, the loss window and the progress."""
+        live = self._live
+        with self._lock:
+            self._draw_curve(0, live.lrs, live.losses, live.smoothed)
+            window = y_window(live.smoothed[: live.n])
+            self._set_y_window([window] if window else [])
+            self._set_candidates([(c, 0) for c in live.candidates()])
+            self._draw_progress(live.n, len(live.lrs), live.eta())
+
+    def _draw_progress(self, done: int, total: int, eta: float | None):
+        with held(self.progress, self.progress_text):
+            self.progress.max = max(total, 1)
+            self.progress.value = done
+            text = f"{done} / {total}"
+            self.progress_text.value = text if eta is None else f"{text} · ETA {eta:.0f} s"
+
+    # --- picking and applying ------------------------------------------------------------
+    def apply(self, replace_schedule: bool = False) -> str:
+        """Set ``model.optimizer.learning_rate`` to ``selected_lr``.
+
+        Parameters
+        ----------
+        replace_schedule : bool
+            If the optimizer was built on a ``LearningRateSchedule``, it is only replaced (by
+            a constant LR) when this is True; otherwise a ``ValueError`` names both fixes.
+
+        Returns
+        -------
+        str
+            What was done (also shown in the status line).
+        """
+        if self.running:
+            raise RuntimeError(
+                "a sweep is running and will restore the model's LR when it ends; "
+                "apply after it (finder.wait())"
+            )
+        if self.selected_lr is None:
+            raise ValueError("no learning rate selected: run a sweep and pick one first")
+        message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
+        self.status.value = message
+        return message
+
+    def decay_callback(self, factor: float = 0.97) -> EpochDecay:
+        """A Keras callback that starts at ``selected_lr`` and multiplies it by ``factor``
+        every epoch (the article's schedule): ``model.fit(..., callbacks=[cb])``."""
+        if self.selected_lr is None:
+            raise ValueError("no learning rate selected: run a sweep and pick one first")
+        return EpochDecay(self.selected_lr, factor)
+
+    # --- buttons and status ----------------------------------------------------------------
+    def _on_run_click(self, _):
+        try:
+            self.run()
+        except RuntimeError as exc:  # a click must never raise into the front end
+            self.status.value = str(exc)
+
+    def _on_apply_click(self, _):
+        try:
+            self.apply()
+        except (ValueError, RuntimeError, TypeError) as exc:
+            self.status.value = f"not applied: {exc}"
+
+    @observe("running", "selected_lr")
+    def _update_buttons(self, change=None):
+        with held(self.run_button, self.stop_button, self.apply_button):
+            self.run_button.disabled = self.running
+            self.stop_button.disabled = not self.running
+            self.apply_button.disabled = self.running or self.selected_lr is None
+
+    def _status_parts(self) -> list[str]:
+        if self.error is not None:
+            return [f"error: {type(self.error).__name__}: {self.error}"]
+        if self.running:
+            parts = ["running (Stop ends it after the current batch)"]
+            return parts + [f"selected {format_lr(self.selected_lr)}"]
+        if not self._results:
+            return ["press Run to start the sweep"]
+        return super()._status_parts()
+
+
+def show(results, labels=None, **kwargs) -> LRChart:
+    """An interactive chart of saved sweeps, with the finder's picking.
+
+    Parameters
+    ----------
+    results : SweepResult or list of SweepResult
+        One sweep, or several to overlay (e.g. two batch sizes, with a legend).
+    labels : list of str, optional
+        Legend names, one per result.
+    **kwargs
+        ``snap`` or ``selected_lr`` (see :class:`~lrwidget.chart.LRChart`).
+
+    Returns
+    -------
+    LRChart
+        The chart; it displays as a cell's value (or with ``IPython.display.display``), and
+        its ``selected_lr`` holds the pick.
+    """
+    if isinstance(results, SweepResult):
+        results = [results]
+    results = list(results)
+    for r in results:
+        if not isinstance(r, SweepResult):
+            raise TypeError(f"show() takes SweepResult objects, got {type(r).__name__}")
+    return LRChart(results, labels, **kwargs)
