@@ -7,6 +7,7 @@
 from .analysis import Candidate
 from .keras_sweep import find_lr
 from .result import AnalysisSettings, SweepResult
+from .widget import LRFinderWidget, show
 
-__all__ = ["AnalysisSettings", "Candidate", "SweepResult", "find_lr"]
+__all__ = ["AnalysisSettings", "Candidate", "LRFinderWidget", "SweepResult", "find_lr", "show"]
 __version__ = "0.1.0"
