@@ -152,10 +152,11 @@ def plan_fit(x, y=None, *, batch_size=None, num_steps=None, sample_weight=None) 
         steps = _resolve_steps(num_steps, None, "a Python generator")
         x = _as_generator(x)
 
+    # shuffle=False: a Dataset/PyDataset/generator yields batches in its own order.
     if known is None:
-        kwargs = dict(x=x, epochs=1, steps_per_epoch=steps)
+        kwargs = dict(x=x, epochs=1, steps_per_epoch=steps, shuffle=False)
     else:
-        kwargs = dict(x=x, epochs=math.ceil(steps / known))
+        kwargs = dict(x=x, epochs=math.ceil(steps / known), shuffle=False)
     return FitPlan(steps, kwargs, None, kind)
 
 
@@ -165,13 +166,15 @@ def _as_generator(it):
 
 
 def validation_subset(validation_data, size: int):
-    """A fixed subset of the validation data, as ``(x, y, sample_weight)`` numpy trees.
+    """A fixed subset of the validation data, as ``(x, y, sample_weight)`` numpy trees (or None).
 
     Arrays are subsampled with a fixed seed (sorted data must not give one class only);
     Datasets, PyDatasets and generators are read batch by batch until ``size`` samples.
     """
     if not _positive_int(size):
         raise ValueError(f"validation_size must be a positive int, got {size!r}")
+    if validation_data is None:
+        return None
     if isinstance(validation_data, tuple) and 2 <= len(validation_data) <= 3:
         parts = list(validation_data) + [None] * (3 - len(validation_data))
         if _is_array_tree(parts[0]):

@@ -143,7 +143,11 @@ class RangeTestCallback(keras.callbacks.Callback):
         self._snapshot = snapshot
 
     def on_train_begin(self, logs=None):
-        # fit() has built the model and optimizer by now: copy state that did not exist before.
+        # fit() has built the model by now; the optimizer would build inside the first step, too
+        # late to copy its fresh state, so build it here as that step would.
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
         if self._snapshot is not None:
             self._snapshot.capture()
         self._tracker = next(m for m in self.model.metrics if m.name == "loss")
@@ -275,9 +279,7 @@ def find_lr(
     _check_range(start_lr, end_lr, mode)
     settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)
     plan = plan_fit(x, y, batch_size=batch_size, num_steps=num_steps, sample_weight=sample_weight)
-    validation = None
-    if validation_data is not None:
-        validation = validation_subset(validation_data, validation_size)
+    validation = validation_subset(validation_data, validation_size)
     lrs = analysis.lr_ladder(float(start_lr), float(end_lr), plan.num_steps, mode)
 
     snapshot = StateSnapshot(model)

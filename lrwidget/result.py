@@ -183,7 +183,7 @@ class SweepResult:
                 raise ValueError(f"field {key!r} must be a list of numbers (null for NaN)")
             return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
 
-        lrs = arr("lrs")
+        lrs, losses, train_losses = arr("lrs"), arr("losses"), arr("train_losses", False)
         if not (np.isfinite(lrs).all() and (lrs > 0).all()):
             raise ValueError("field 'lrs' must hold finite, positive learning rates")
         settings = data.get("settings", {})
@@ -200,8 +200,8 @@ class SweepResult:
         try:
             return cls(
                 lrs=lrs,
-                losses=arr("losses"),
-                train_losses=arr("train_losses", required=False),
+                losses=losses,
+                train_losses=train_losses,
                 stop_reason=stop_reason,
                 settings=AnalysisSettings(**settings),
                 meta=meta,
