@@ -5,9 +5,18 @@
 """
 
 from .analysis import Candidate
+from .article import LRFinder
 from .keras_sweep import find_lr
 from .result import AnalysisSettings, SweepResult
 from .widget import LRFinderWidget, show
 
-__all__ = ["AnalysisSettings", "Candidate", "LRFinderWidget", "SweepResult", "find_lr", "show"]
+__all__ = [
+    "AnalysisSettings",
+    "Candidate",
+    "LRFinder",
+    "LRFinderWidget",
+    "SweepResult",
+    "find_lr",
+    "show",
+]
 __version__ = "0.1.0"
