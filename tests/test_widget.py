@@ -1,0 +1,476 @@
+"""The widget, driven the way the front end drives it: comm messages into the widgets.
+
+Front-end events are fed through ``Widget._handle_msg`` with the message shapes bqplot 0.13's
+JavaScript sends (``update`` with binary buffers for arrays; ``custom`` for element_click,
+drag and drag_end), and what goes back is counted on a recording comm.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+import types
+import uuid
+
+import comm
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from traitlets import TraitError
+
+import lrwidget
+from lrwidget import chart as chart_module
+from lrwidget import widget as widget_module
+from lrwidget.chart import MAX_DISPLAY_POINTS, LRChart, format_lr
+from lrwidget.result import AnalysisSettings, SweepResult
+from lrwidget.widget import LRFinderWidget, show
+
+# --- the front end, simulated ----------------------------------------------------------------
+
+
+class RecordingComm:
+    """Stands in for a kernel comm: records every message sent to the front end."""
+
+    def __init__(self, **kwargs):
+        self.comm_id = uuid.uuid4().hex
+        self.sent: list[tuple[dict, list[int]]] = []
+
+    def send(self, data=None, metadata=None, buffers=None):
+        sizes = [memoryview(b).nbytes for b in buffers or []]
+        self.sent.append((data, sizes))
+
+    def on_msg(self, callback):
+        pass
+
+    def on_close(self, callback):
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+
+@pytest.fixture
+def comms(monkeypatch):
+    """Every widget created in the test gets a RecordingComm; returns {comm_id: comm}."""
+    made = {}
+
+    def create_comm(*args, **kwargs):
+        c = RecordingComm(**kwargs)
+        made[c.comm_id] = c
+        return c
+
+    monkeypatch.setattr(comm, "create_comm", create_comm)
+    return made
+
+
+def updates(widget, key):
+    """The state updates the kernel sent for ``widget`` that carry ``key``."""
+    return [(d, sizes) for d, sizes in widget.comm.sent if key in d.get("state", {})]
+
+
+def frontend_update(widget, **state):
+    """An ``update`` message as the browser sends it (arrays as binary buffers)."""
+    paths, buffers = [], []
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            paths.append([key, "value"])
+            buffers.append(memoryview(value.tobytes()))
+            state[key] = {"dtype": str(value.dtype), "shape": list(value.shape), "value": None}
+    msg = {"method": "update", "state": state, "buffer_paths": paths}
+    widget._handle_msg({"content": {"data": msg}, "buffers": buffers})
+
+
+def frontend_event(mark, content):
+    """A ``custom`` message (bqplot's element_click, drag, drag_end)."""
+    mark._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def click_candidate(chart, index):
+    x, y = chart._cand_mark.x, chart._cand_mark.y
+    data = {"x": float(x[index]), "y": float(y[index]), "index": index}
+    frontend_event(chart._cand_mark, {"event": "element_click", "data": data})
+
+
+def click_plot(chart, lr, y=0.5):
+    """A click on the plot area: bqplot's 'add' interaction appends the point and syncs x/y."""
+    c = chart._catcher
+    frontend_update(c, x=np.append(c.x, lr).astype(np.float64), y=np.append(c.y, y))
+
+
+def drag(chart, lr, end=False):
+    point = {"x": lr, "y": chart_module.HANDLE_Y}
+    if end:  # the browser first syncs the moved point, then reports the end of the drag
+        if isinstance(lr, float):
+            frontend_update(chart._handle, x=np.array([lr]))
+        frontend_event(chart._handle, {"event": "drag_end", "point": point, "index": 0})
+    else:
+        origin = {"x": 100, "y": 10}
+        frontend_event(
+            chart._handle, {"event": "drag", "origin": origin, "point": point, "index": 0}
+        )
+
+
+# --- saved curves (no Keras) -----------------------------------------------------------------
+
+
+def valley_result(n=400, seed=0, batch_size=None, blow_up=True) -> SweepResult:
+    """A curve that falls from 2.3 into a valley with three dips (candidates), then blows up."""
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-5, 1.0, n)
+    t = np.log10(lrs)  # -5 .. 0
+    loss = 2.3 - 1.3 / (1 + np.exp(-4 * (t + 2.8)))
+    for centre in (-2.0, -1.4, -0.9):
+        loss -= 0.12 * np.exp(-((t - centre) ** 2) / 0.02)
+    if blow_up:
+        loss += np.where(t > -0.6, 60 * (t + 0.6) ** 2, 0.0)
+    loss += rng.normal(0, 0.01, n)
+    meta = {"batch_size": batch_size} if batch_size else {}
+    settings = AnalysisSettings(beta=0.9)
+    return SweepResult(lrs=lrs, losses=loss, stop_reason="completed", settings=settings, meta=meta)
+
+
+@pytest.fixture
+def saved():
+    r = valley_result()
+    assert len(r.candidates) >= 2, "the fixture curve must have several candidates"
+    return r
+
+
+def test_candidate_click_selects_it_with_label_and_rule(comms, saved):
+    chart = show(saved)
+    assert chart.selected_lr == pytest.approx(saved.suggestion)  # pre-selected
+    target = saved.candidates[1]
+    click_candidate(chart, 1)
+    assert chart.selected_lr == target.lr
+    assert chart._handle.names[0] == format_lr(target.lr) == f"{target.lr:.1e}"
+    assert list(chart._rule.x) == [target.lr, target.lr]
+    assert chart._chooser.value == target.lr
+    assert f"selected {format_lr(target.lr)}" in chart.status.value
+
+
+def test_click_anywhere_snaps_in_log_space_or_takes_exact_lr(comms, saved):
+    chart = show(saved)
+    a, b = saved.candidates[0].lr, saved.candidates[1].lr
+    geo_mid = math.sqrt(a * b)
+    click_plot(chart, geo_mid * 0.9)  # nearer to a on a log axis, though nearer b linearly
+    assert chart.selected_lr == a
+    assert len(chart._catcher.x) == 0  # the added point is taken back
+    click_plot(chart, geo_mid * 1.1)
+    assert chart.selected_lr == b
+    chart.snap = False
+    assert chart._snap_box.value is False  # the checkbox follows the trait
+    click_plot(chart, 3.3e-3)
+    assert chart.selected_lr == pytest.approx(3.3e-3)
+    assert chart._chooser.value is None  # not a candidate
+
+
+def test_drag_follows_pointer_and_snaps_on_release(comms, saved):
+    chart = show(saved)
+    target = saved.candidates[0]
+    handle_msgs = len(updates(chart._handle, "x"))
+    drag(chart, target.lr * 1.05)
+    assert chart.selected_lr == pytest.approx(target.lr * 1.05)  # follows, not snapped yet
+    assert chart._rule.x[0] == pytest.approx(target.lr * 1.05)
+    assert len(updates(chart._handle, "x")) == handle_msgs  # the handle is left to the user
+    drag(chart, target.lr * 1.05, end=True)
+    assert chart.selected_lr == target.lr
+    assert chart._handle.x[0] == target.lr
+    assert updates(chart._handle, "x")[-1][1] == [8]  # the snapped position went back
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01, 0.0, "0.01x", None])
+def test_bad_front_end_values_are_refused(comms, saved, bad):
+    chart = show(saved)
+    before = chart.selected_lr
+    frontend_event(chart._handle, {"event": "drag_end", "point": {"x": bad, "y": 0}, "index": 0})
+    frontend_event(chart._handle, {"event": "drag", "point": {"x": bad}, "index": 0})
+    frontend_event(chart._handle, {"event": "drag_end"})  # malformed
+    if isinstance(bad, float):
+        click_plot(chart, bad)
+    frontend_event(chart._cand_mark, {"event": "element_click", "data": {"index": 99}})
+    frontend_event(chart._cand_mark, {"event": "element_click", "data": {"index": "1"}})
+    frontend_event(chart._cand_mark, {"event": "element_click", "data": None})
+    assert chart.selected_lr == before
+    assert chart._handle.x[0] == before and chart._rule.x[0] == before
+    assert chart._handle.names[0] == format_lr(before)
+
+
+def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
+    chart = show(saved)
+    chart.snap = False
+    drag(chart, 50.0, end=True)
+    assert chart.selected_lr == saved.lrs[-1]
+    click_plot(chart, 1e-9)
+    assert chart.selected_lr == saved.lrs[0]
+    chart.selected_lr = 1e3
+    assert chart.selected_lr == saved.lrs[-1]
+    for bad in (math.nan, math.inf, -1.0, 0.0, "0.1", [0.1]):
+        with pytest.raises(TraitError):
+            chart.selected_lr = bad
+    assert chart.selected_lr == saved.lrs[-1]  # unchanged by the refused values
+    assert "finite" in LRChart.class_traits()["selected_lr"].help
+
+
+def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
+    chart = show(saved)
+    frontend_update(chart._chooser, index=1)  # the dropdown syncs its index
+    assert chart.selected_lr == saved.candidates[1].lr
+    assert chart._slider.value == pytest.approx(saved.candidates[1].lr)
+    assert chart._handle.x[0] == saved.candidates[1].lr
+    frontend_update(chart._slider, value=2.0e-4)  # typed or moved: exact, no snapping
+    assert chart.selected_lr == pytest.approx(2.0e-4)
+    assert chart._chooser.value is None
+    assert chart._handle.names[0] == "2.0e-04"
+    click_candidate(chart, 0)
+    assert chart._chooser.value == saved.candidates[0].lr
+    assert chart._chooser.label.startswith(format_lr(saved.candidates[0].lr))
+
+
+def test_y_range_shows_the_valley_not_the_blow_up(comms):
+    r = valley_result(blow_up=True)
+    chart = show(r)
+    start = float(np.nanmedian(r.smoothed[:20]))
+    assert r.losses.max() > 20  # the blow-up is there
+    assert chart.y_scale.max < start + 0.5  # yet the axis stops a bit above the start
+    assert chart.y_scale.max > start
+    assert chart.y_scale.min < np.nanmin(r.smoothed[: r.useful])
+
+
+def test_long_sweeps_are_thinned_for_display_only(comms):
+    r = valley_result(n=20_000, blow_up=False)
+    chart = show(r)
+    for raw, smooth in chart._lines:
+        assert len(raw.x) == len(raw.y) == len(smooth.y) <= MAX_DISPLAY_POINTS
+        assert raw.x[0] == r.lrs[0] and raw.x[-1] == r.lrs[-1]
+    sent = sum(sum(sizes) for d, sizes in updates(chart._lines[0][0], "y"))
+    assert 0 < sent <= MAX_DISPLAY_POINTS * (8 + 4)  # x float64, y float32, once
+    assert len(r.lrs) == 20_000  # the data itself is whole
+
+
+def test_show_overlays_several_results_with_a_legend(comms):
+    a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
+    chart = lrwidget.show([a, b])
+    marks = chart.figure.marks
+    assert len(marks) == 1 + 2 + 2 + 3
+    assert marks[0] is chart._catcher and marks[-3:] == [
+        chart._cand_mark,
+        chart._rule,
+        chart._handle,
+    ]
+    smooth = marks[3:5]
+    assert [m.labels for m in smooth] == [["batch 32"], ["batch 128"]]
+    assert all(m.display_legend for m in smooth)
+    assert smooth[0].colors != smooth[1].colors
+    assert len(chart._cand_mark.x) == len(a.candidates) + len(b.candidates)
+    assert len(set(chart._cand_mark.colors)) == 2
+    assert "lrwidget-figure" in chart.figure._dom_classes
+    plotted = a.plot()  # SweepResult.plot goes through the same show()
+    assert isinstance(plotted, LRChart) and plotted.selected_lr == pytest.approx(a.suggestion)
+    with pytest.raises(TypeError):
+        show([a, "not a result"])
+
+
+def test_colab_guard(monkeypatch, comms):
+    calls = []
+    fake = types.ModuleType("google.colab")
+    fake.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(1))
+    assert chart_module.enable_colab_widgets() is False  # not in Colab: nothing happens
+    monkeypatch.setitem(sys.modules, "google.colab", fake)
+    LRChart()
+    assert calls == [1]  # enabled when the widget is created
+    LRChart()._repr_mimebundle_()
+    assert calls == [1, 1, 1]  # and when it is displayed
+
+    def broken():
+        raise RuntimeError("colab changed")
+
+    fake.output = types.SimpleNamespace(enable_custom_widget_manager=broken)
+    assert chart_module.enable_colab_widgets() is False  # never raises
+    LRChart()
+
+
+# --- live sweeps on a real model ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_digits()
+    return (d.data / 16.0).astype("float32"), d.target.astype("int32")
+
+
+def tiny_model(lr=0.01, schedule=False):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)]
+    )
+    if schedule:
+        lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=10, decay_rate=0.9)
+    model.compile(
+        keras.optimizers.SGD(lr, momentum=0.9),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+class At(keras.callbacks.Callback):
+    """Runs ``action`` in the sweep thread once per sweep, after batch ``batch``."""
+
+    def __init__(self, batch, action):
+        super().__init__()
+        self.batch, self.action, self.done = batch, action, False
+
+    def on_train_begin(self, logs=None):
+        self.done = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.done and batch >= self.batch:
+            self.done = True
+            self.action()
+
+
+def test_live_sweep_streams_coalesced_and_ends_on_the_suggestion(comms, digits, monkeypatch):
+    x, y = digits
+    finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=400, start_lr=1e-4)
+    seen_live = []
+    finder._cand_mark.observe(lambda ch: seen_live.append(finder.running), "x")
+    started = time.perf_counter()
+    result = finder.run(block=True)
+    elapsed = time.perf_counter() - started
+
+    assert result is finder.result and len(result) > 50
+    raw_updates = updates(finder._lines[0][0], "y")
+    # Coalesced by time: about 10 a second, far fewer than points, plus the start and the end.
+    assert 2 <= len(raw_updates) <= elapsed / widget_module.UPDATE_INTERVAL + 3
+    assert len(raw_updates) < len(result) / 5
+    first, *live, last = raw_updates
+    assert "x" in first[0]["state"]  # the planned LR grid goes once, at the start
+    assert live and all(sizes == [400 * 4] for _, sizes in live)  # then only y, float32
+    assert True in seen_live  # candidates were drawn while the sweep ran
+    assert finder.selected_lr == pytest.approx(result.suggestion)
+    assert finder.progress.value == len(result) and "ETA" not in finder.progress_text.value
+    assert result.stop_reason in finder.status.value
+    assert not finder.running and not finder.run_button.disabled and finder.stop_button.disabled
+
+
+def test_stop_from_another_thread_restores_the_weights(comms, digits):
+    x, y = digits
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+    reached = threading.Event()
+    finder = LRFinderWidget(
+        model, x, y, batch_size=16, num_steps=5000, callbacks=[At(20, reached.set)]
+    )
+    assert finder.run() is None  # returns at once
+    assert reached.wait(60)
+    threading.Thread(target=finder.stop).start()
+    assert finder.wait(60)
+    result = finder.result
+    assert result.stop_reason == "stopped"
+    assert 20 < len(result) < 200  # within a batch or so of the request, not the full plan
+    after = model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert "stopped" in finder.status.value
+
+
+def test_second_run_is_refused_while_one_runs(comms, digits):
+    x, y = digits
+    release, holding = threading.Event(), threading.Event()
+
+    def hold():
+        holding.set()
+        release.wait(60)
+
+    finder = LRFinderWidget(
+        tiny_model(), x, y, batch_size=16, num_steps=60, callbacks=[At(5, hold)]
+    )
+    finder.run()
+    try:
+        assert holding.wait(60)
+        assert finder.running and finder.run_button.disabled and not finder.stop_button.disabled
+        assert finder.apply_button.disabled
+        with pytest.raises(RuntimeError, match="already running"):
+            finder.run()
+        finder.run_button.click()  # the button path never raises into the front end
+        assert "already running" in finder.status.value
+        partial = finder.result
+        assert partial.stop_reason == "running" and len(partial) >= 6
+        with pytest.raises(RuntimeError, match="sweep is running"):
+            finder.apply()
+    finally:
+        release.set()
+    assert finder.wait(60) and finder.result.stop_reason != "running"
+
+
+def test_exception_in_the_sweep_thread_is_kept_and_shown(comms, digits):
+    x, y = digits
+
+    def boom():
+        raise ValueError("boom in batch 3")
+
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+    finder = LRFinderWidget(model, x, y, batch_size=16, num_steps=50, callbacks=[At(3, boom)])
+    finder.run()
+    assert finder.wait(60)
+    assert isinstance(finder.error, ValueError) and "boom in batch 3" in str(finder.error)
+    assert "ValueError: boom in batch 3" in finder.status.value
+    assert not finder.running and not finder.run_button.disabled
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    with pytest.raises(ValueError, match="boom"):
+        finder.run(block=True)  # a script sees the error raised
+
+
+def test_unknown_sweep_argument_is_refused(digits):
+    x, y = digits
+    with pytest.raises(TypeError, match="unknown sweep argument"):
+        LRFinderWidget(tiny_model(), x, y, batch_sise=16)
+    with pytest.raises(TypeError, match="on_point"):
+        LRFinderWidget(tiny_model(), x, y, on_point=print)
+
+
+def test_apply_sets_the_optimizer_lr(comms, digits):
+    x, y = digits
+    model = tiny_model(lr=0.01)
+    finder = LRFinderWidget(model, x, y)
+    with pytest.raises(ValueError, match="no learning rate selected"):
+        finder.apply()
+    finder.apply_button.click()
+    assert "not applied" in finder.status.value
+    finder.selected_lr = 0.05
+    finder.apply_button.click()
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+    assert "5.00e-02" in finder.status.value
+
+
+def test_apply_never_replaces_a_schedule_silently(comms, digits):
+    x, y = digits
+    model = tiny_model(schedule=True)
+    schedule = model.optimizer._learning_rate
+    finder = LRFinderWidget(model, x, y)
+    finder.selected_lr = 0.05
+    with pytest.raises(ValueError, match="replace_schedule=True"):
+        finder.apply()
+    assert model.optimizer._learning_rate is schedule
+    message = finder.apply(replace_schedule=True)
+    assert "ExponentialDecay" in message
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # retraced with the new LR
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_decay_callback_multiplies_by_factor_each_epoch(comms, digits):
+    x, y = digits
+    model = tiny_model()
+    finder = LRFinderWidget(model, x, y)
+    finder.selected_lr = 0.1
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(float(model.optimizer.learning_rate))
+    )
+    model.fit(
+        x[:64], y[:64], batch_size=32, epochs=3, verbose=0,
+        callbacks=[finder.decay_callback(factor=0.97), record],
+    )  # fmt: skip
+    assert seen == pytest.approx([0.1, 0.097, 0.1 * 0.97**2], rel=1e-6)
