@@ -1,0 +1,260 @@
+"""The ``lrwidget`` command: LR range tests from a terminal, no notebook needed.
+
+``lrwidget demo`` sweeps a small network on scikit-learn's digits (shipped data, nothing is
+downloaded); ``lrwidget find MODEL.keras DATA.npz`` sweeps a user's own saved, compiled model.
+Both draw a progress bar on stderr, print the candidates and the suggestion on stdout, and
+write ``sweep.json`` (:meth:`SweepResult.save`) and ``sweep.html`` (the chart as a standalone
+page) to ``--out-dir``. Errors are one line on stderr: exit status 2 for bad arguments, 1 when
+the sweep itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .result import SweepResult
+
+
+class UsageError(Exception):
+    """A bad command line; reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse would print the whole usage block and exit; one line is enough.
+        raise UsageError(message)
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lrwidget`` argument parser with its ``demo`` and ``find`` commands."""
+    common = _Parser(add_help=False)
+    sweep = common.add_argument_group("sweep")
+    sweep.add_argument("--batch-size", type=_positive(int), default=32, help="default 32")
+    sweep.add_argument("--start-lr", type=_positive(float), default=1e-5, help="default 1e-5")
+    sweep.add_argument("--end-lr", type=_positive(float), default=10.0, help="default 10")
+    sweep.add_argument(
+        "--num-steps", type=_positive(int), help="batches in the sweep (default: one epoch, >= 100)"
+    )
+    common.add_argument(
+        "--out-dir", type=Path, default=Path("."), help="where sweep.json and sweep.html go"
+    )
+
+    parser = _Parser(prog="lrwidget", description="A learning-rate range test for Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="sweep a small network on scikit-learn's digits"
+    )
+    demo.add_argument("--seed", type=int, default=0, help="weights and data order (default 0)")
+    demo.set_defaults(run=_demo, num_steps=200)
+
+    find = commands.add_parser("find", parents=[common], help="sweep your own saved model")
+    find.add_argument("model", type=Path, help="a compiled model saved as .keras")
+    find.add_argument("data", type=Path, help="an .npz file with the inputs and targets")
+    find.add_argument("--x-key", default="x", help="array of inputs in the .npz (default x)")
+    find.add_argument("--y-key", default="y", help="array of targets in the .npz (default y)")
+    find.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.0,
+        help="fraction of samples, from the end, to measure the loss on (default 0: training loss)",
+    )
+    find.set_defaults(run=_find)
+    return parser
+
+
+class Progress:
+    """A progress bar on a text stream, fed by ``find_lr``'s ``on_start``/``on_point`` hooks.
+
+    On a terminal it redraws one line at most 10 times a second; elsewhere (logs, CI) it
+    prints a line at every tenth of the sweep instead.
+    """
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.tty = self.stream.isatty()
+        self.total = 0
+        self._shown = 0.0
+        self._started = 0.0
+        self._line = ""
+
+    def start(self, lrs):
+        self.total = len(lrs)
+        self._started = time.monotonic()
+
+    def point(self, step, lr, loss):
+        done = step + 1
+        now = time.monotonic()
+        if self.tty:
+            due = now - self._shown >= 0.1
+        else:
+            due = done * 10 // self.total > step * 10 // self.total
+        if due or done == self.total:
+            self._shown = now
+            filled = self.width * done // self.total
+            bar = "#" * filled + "-" * (self.width - filled)
+            self._line = (
+                f"sweep [{bar}] {done:>{len(str(self.total))}}/{self.total}  lr {lr:.1e}  "
+                f"loss {loss:.4g}  {now - self._started:.1f}s"
+            )
+            self.stream.write(f"\r{self._line}" if self.tty else f"{self._line}\n")
+            self.stream.flush()
+
+    def close(self):
+        if self.tty and self._line:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _sweep(model, x, y, args, validation_data=None) -> SweepResult:
+    from .keras_sweep import find_lr
+
+    if args.end_lr <= args.start_lr:
+        raise UsageError(f"--end-lr ({args.end_lr:g}) must be larger than --start-lr")
+    progress = Progress()
+    try:
+        return find_lr(
+            model,
+            x,
+            y,
+            batch_size=args.batch_size,
+            start_lr=args.start_lr,
+            end_lr=args.end_lr,
+            num_steps=args.num_steps,
+            validation_data=validation_data,
+            on_start=progress.start,
+            on_point=progress.point,
+        )
+    finally:
+        progress.close()
+
+
+def _demo(args) -> SweepResult:
+    """Digits as flat 64-pixel vectors, a small MLP, SGD with Nesterov momentum."""
+    import keras
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x, y = (x / 16.0).astype("float32"), y.astype("int32")
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(x))
+    x, y = x[order], y[order]
+    keras.utils.set_random_seed(args.seed)
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10),
+        ],
+        name="digits_mlp",
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    # The last 20 % is held out: the article reads the curve off the validation loss.
+    cut = int(0.8 * len(x))
+    return _sweep(model, x[:cut], y[:cut], args, validation_data=(x[cut:], y[cut:]))
+
+
+def _load_npz(path: Path, x_key: str, y_key: str):
+    if not path.is_file():
+        raise UsageError(f"no such data file: {path}")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [key for key in (x_key, y_key) if key not in data.files]
+        if missing:
+            raise UsageError(
+                f"{path} has no array {missing[0]!r} (it has: {', '.join(data.files) or 'none'}); "
+                "choose with --x-key/--y-key"
+            )
+        return data[x_key], data[y_key]
+
+
+def _find(args) -> SweepResult:
+    import keras
+
+    if not args.model.is_file():
+        raise UsageError(f"no such model file: {args.model}")
+    x, y = _load_npz(args.data, args.x_key, args.y_key)
+    # Only read: the sweep restores the model in memory, the file is never written.
+    model = keras.models.load_model(args.model)
+    validation = None
+    if args.val_split:
+        cut = len(x) - int(round(args.val_split * len(x)))
+        if not 0 < cut < len(x):
+            raise UsageError(f"--val-split {args.val_split:g} leaves no training or no val data")
+        x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
+    return _sweep(model, x, y, args, validation_data=validation)
+
+
+def _report(result: SweepResult, out_dir: Path, stream) -> None:
+    """Print the reading of the curve and write ``sweep.json`` and ``sweep.html``."""
+    from ipywidgets.embed import dependency_state, embed_minimal_html
+
+    from . import show
+
+    cands = ", ".join(f"{c.lr:.2e} (loss {c.loss:.4g})" for c in result.candidates) or "none"
+    sug = "none" if result.suggestion is None else f"{result.suggestion:.2e}"
+    print(f"stopped: {result.stop_reason} after {len(result)} steps", file=stream)
+    print(f"candidates: {cands}", file=stream)
+    print(f"suggestion: {sug} (rule {result.settings.rule})", file=stream)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = result.save(out_dir / "sweep.json")
+    html_path = out_dir / "sweep.html"
+    view = show(result)
+    # Only this chart's widgets: the process may hold others (tests, a notebook kernel).
+    embed_minimal_html(
+        html_path, views=[view], title="lrwidget sweep", state=dependency_state([view])
+    )
+    print(f"wrote {json_path}\nwrote {html_path}", file=stream)
+
+
+def main(argv=None) -> int:
+    """Run the ``lrwidget`` command line and return its exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        result = args.run(args)
+        _report(result, args.out_dir, sys.stdout)
+    except SystemExit as exc:  # --help
+        return exc.code or 0
+    except UsageError as exc:
+        print(f"lrwidget: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"lrwidget: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lrwidget: interrupted (the model was restored)", file=sys.stderr)
+        return 130
+    return 0

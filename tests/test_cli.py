@@ -1,0 +1,126 @@
+"""The ``lrwidget`` command line: demo, find on a saved model, one-line errors."""
+
+import io
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import make_model
+
+from lrwidget import SweepResult
+from lrwidget.cli import Progress, main
+
+
+def widget_state(html: str) -> dict:
+    """The embedded widget state of a page written by ipywidgets' embed_minimal_html."""
+    script = re.search(
+        r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S
+    )
+    assert script, "no widget state in the page"
+    return json.loads(script.group(1))["state"]
+
+
+@pytest.fixture
+def saved(tmp_path, digits):
+    """A compiled model saved as .keras and the digits as .npz."""
+    x, y = digits
+    model_path, data_path = tmp_path / "model.keras", tmp_path / "data.npz"
+    make_model().save(model_path)
+    np.savez(data_path, pixels=x[:400], labels=y[:400])
+    return model_path, data_path
+
+
+def test_demo_writes_a_loadable_sweep_and_a_standalone_chart(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["demo", "--out-dir", str(out), "--num-steps", "40"]) == 0
+    stdout, stderr = capsys.readouterr()
+
+    result = SweepResult.load(out / "sweep.json")
+    assert 10 <= len(result) <= 40 and result.meta["validation"] is True
+    assert f"suggestion: {result.suggestion:.2e}" in stdout
+    assert stderr.splitlines()[-1].startswith("sweep [") and f"{len(result)}/40" in stderr
+
+    state = widget_state((out / "sweep.html").read_text())
+    models = {m["model_name"] for m in state.values()}
+    assert {"FigureModel", "LinesModel", "LogScaleModel"} <= models
+    # The smoothed curve travels in the page: its points count matches the sweep.
+    lines = [m["state"] for m in state.values() if m["model_name"] == "LinesModel"]
+    assert any(line.get("x", {}).get("shape") == [len(result)] for line in lines)
+
+
+def test_find_sweeps_a_saved_model_and_leaves_its_file_alone(saved, tmp_path, capsys):
+    model_path, data_path = saved
+    before = model_path.read_bytes()
+    argv = ["find", str(model_path), str(data_path), "--x-key", "pixels", "--y-key", "labels"]
+    argv += ["--num-steps", "30", "--val-split", "0.25", "--out-dir", str(tmp_path / "o")]
+    assert main(argv) == 0
+    assert model_path.read_bytes() == before
+    result = SweepResult.load(tmp_path / "o" / "sweep.json")
+    assert result.meta["num_steps"] == 30 and result.meta["validation"] is True
+    assert (tmp_path / "o" / "sweep.html").is_file()
+    assert "candidates:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "required: COMMAND"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["demo", "--batch-size", "0"], "--batch-size: must be > 0"),
+        (["demo", "--start-lr", "abc"], "--start-lr: expected a float"),
+        (["demo", "--start-lr", "1", "--end-lr", "0.1"], "--end-lr (0.1) must be larger"),
+        (["find", "missing.keras", "DATA"], "no such model file: missing.keras"),
+        (["find", "MODEL", "missing.npz"], "no such data file: missing.npz"),
+        (["find", "MODEL", "DATA", "--val-split", "1"], "--val-split: must be in [0, 1)"),
+        (["find", "MODEL", "DATA", "--x-key", "x"], "has no array 'x' (it has: pixels, labels)"),
+        (["find", "MODEL", "DATA", "--x-key", "pixels"], "has no array 'y'"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(argv, message, saved, capsys):
+    paths = dict(zip(("MODEL", "DATA"), map(str, saved), strict=True))
+    argv = [paths.get(a, a) for a in argv]
+    assert main(argv) == 2
+    stdout, stderr = capsys.readouterr()
+    assert stdout == ""
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("lrwidget: error: ")
+    assert message in stderr
+
+
+def test_a_failing_sweep_is_one_line_and_exit_1(tmp_path, digits, capsys):
+    model_path, data_path = tmp_path / "m.keras", tmp_path / "d.npz"
+    make_model(compile=False).save(model_path)
+    np.savez(data_path, x=digits[0][:100], y=digits[1][:100])
+    assert main(["find", str(model_path), str(data_path)]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and "lrwidget: error: model is not compiled" in stderr
+
+
+def test_progress_prints_every_tenth_when_not_a_terminal():
+    stream = io.StringIO()
+    progress = Progress(stream, width=10)
+    progress.start(np.geomspace(1e-4, 1, 50))
+    for step in range(50):
+        progress.point(step, 0.1, 1.5)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[0].startswith("sweep [#---------]  5/50  lr 1.0e-01  loss 1.5")
+    assert lines[-1].startswith("sweep [##########] 50/50")
+
+
+def test_the_module_entry_point_exits_2_without_a_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrwidget", "find", str(tmp_path / "no.keras"), "d.npz"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    # TensorFlow's own start-up log may come first; ours is exactly the last line.
+    assert (
+        proc.stderr.splitlines()[-1] == f"lrwidget: error: no such model file: {tmp_path}/no.keras"
+    )
