@@ -1,0 +1,118 @@
+"""What the widget costs: sweep time with the live chart against headless find_lr, and the
+bytes the chart sends to the front end.
+
+Alternates the two arms on the same model, data and steps (the model is restored after every
+sweep, so each arm starts from the same weights); the widget's messages go to a comm that
+records them instead of a browser. Goals: time ratio <= 1.03, <= 2 MB for a 2,000-step sweep.
+
+    python benchmarks/widget_speed.py [--steps 2000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+
+import comm
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
+
+import lrwidget
+
+
+class RecordingComm:
+    """A comm that keeps the size of every message instead of sending it."""
+
+    sent_bytes = 0
+    messages = 0
+
+    def __init__(self, **kwargs):
+        self.comm_id = uuid.uuid4().hex
+
+    def send(self, data=None, metadata=None, buffers=None):
+        RecordingComm.messages += 1
+        RecordingComm.sent_bytes += len(json.dumps(data, default=str))
+        RecordingComm.sent_bytes += sum(memoryview(b).nbytes for b in buffers or [])
+
+    def on_msg(self, callback):
+        pass
+
+    def on_close(self, callback):
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+
+def make_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)]
+    )
+    model.compile(
+        keras.optimizers.SGD(0.01, momentum=0.9),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    comm.create_comm = lambda **kwargs: RecordingComm(**kwargs)
+    d = load_digits()
+    x, y = (d.data / 16.0).astype("float32"), d.target
+    model = make_model()
+    # A range that does not diverge within the steps, so every sweep runs them all.
+    sweep = dict(batch_size=16, num_steps=args.steps, start_lr=1e-6, end_lr=0.05)
+    finder = lrwidget.LRFinderWidget(model, x, y, **sweep)
+
+    def headless():
+        return lrwidget.find_lr(model, x, y, **sweep)
+
+    def widget():
+        RecordingComm.sent_bytes = RecordingComm.messages = 0
+        return finder.run(block=True)
+
+    headless(), widget()  # warm-up: tracing, first messages
+    times = {"headless": [], "widget": []}
+    traffic = []
+    for _ in range(args.repeats):
+        for name, arm in (("headless", headless), ("widget", widget)):
+            started = time.perf_counter()
+            result = arm()
+            times[name].append(time.perf_counter() - started)
+            assert len(result) == args.steps, f"{name} ran {len(result)} steps ({result})"
+        traffic.append((RecordingComm.sent_bytes, RecordingComm.messages))
+
+    ratios = [w / h for w, h in zip(times["widget"], times["headless"], strict=True)]
+    med = {k: statistics.median(v) for k, v in times.items()}
+    sent = statistics.median(b for b, _ in traffic)
+    messages = statistics.median(m for _, m in traffic)
+    print(f"\n{args.steps}-step sweep, {args.repeats} alternating pairs, median of each\n")
+    print("| arm | median time (s) | sent to front end |")
+    print("| --- | ---: | ---: |")
+    print(f"| headless find_lr | {med['headless']:.2f} | - |")
+    print(
+        f"| LRFinderWidget | {med['widget']:.2f} | {sent / 1e6:.2f} MB in {messages:.0f} messages |"
+    )
+    print(
+        f"\nmedian time ratio widget/headless: {statistics.median(ratios):.3f} "
+        f"(pairs: {', '.join(f'{r:.3f}' for r in ratios)}); goal <= 1.03"
+    )
+    print(f"bytes per sweep: {sent / 1e6:.2f} MB; goal <= 2 MB")
+    command = f"python benchmarks/widget_speed.py --steps {args.steps} --repeats {args.repeats}"
+    print(f"\ncommand: {command}")
+    print(f"python {sys.version.split()[0]}, keras {keras.__version__}, numpy {np.__version__}")
+
+
+if __name__ == "__main__":
+    main()
