@@ -8,6 +8,7 @@ copies the user's data. Every check raises before the model is touched.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -66,10 +67,11 @@ def _check_arrays(name: str, tree) -> int:
 
 
 def _kind(x) -> str:
-    import tensorflow as tf
     from keras.utils import PyDataset
 
-    if isinstance(x, tf.data.Dataset):
+    # A user who built a Dataset has imported TensorFlow; others (JAX, torch) need not have it.
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(x, tf.data.Dataset):
         return "dataset"
     if isinstance(x, PyDataset):
         return "pydataset"

@@ -33,16 +33,21 @@ OnPoint = Callable[[int, float, float], object]
 
 
 class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Stands in for a user's schedule during the sweep: the LR is whatever the sweep set."""
+    """Stands in for a user's schedule during the sweep: the LR of each step, looked up by the
+    optimizer's own iteration count. Being a function of optimizer state (not a variable of
+    ours), it is right on every backend, inside compiled and distributed steps alike."""
 
-    def __init__(self, variable):
-        self.variable = variable
+    def __init__(self, lrs, first_iteration: int):
+        self.lrs = np.asarray(lrs, dtype="float32")
+        self.first_iteration = first_iteration
 
     def __call__(self, step):
-        return self.variable
+        index = keras.ops.cast(step, "int32") - self.first_iteration
+        index = keras.ops.clip(index, 0, len(self.lrs) - 1)
+        return keras.ops.take(keras.ops.convert_to_tensor(self.lrs), index)
 
     def get_config(self):
-        return {}
+        return {"lrs": self.lrs.tolist(), "first_iteration": self.first_iteration}
 
 
 class StateSnapshot:
@@ -102,8 +107,9 @@ class RangeTestCallback(keras.callbacks.Callback):
     ----------
     lrs : ndarray
         The LR of each step; the sweep stops after ``len(lrs)`` steps.
-    lr_variable : keras.Variable
-        The variable the optimizer reads its LR from during the sweep.
+    lr_variable : keras.Variable or None
+        The optimizer's LR variable, assigned before each step; None when the optimizer reads
+        its LR from a schedule (then the sweep's ``_SweepSchedule`` does the stepping).
     validation : tuple or None
         ``(x, y, sample_weight)`` of the fixed validation subset, or None for training loss.
     settings : AnalysisSettings
@@ -153,7 +159,11 @@ class RangeTestCallback(keras.callbacks.Callback):
         self._tracker = next(m for m in self.model.metrics if m.name == "loss")
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.lr_variable.assign(self.lrs[len(self.losses)])
+        # On JAX, reading self.model writes the running state back into the variables, so the
+        # assignments below reach the next step; elsewhere it is a plain attribute read.
+        _ = self.model
+        if self.lr_variable is not None:
+            self.lr_variable.assign(self.lrs[len(self.losses)])
         # A fresh running mean makes logs["loss"] after this batch the batch loss itself.
         self._tracker.reset_state()
 
@@ -284,10 +294,7 @@ def find_lr(
 
     snapshot = StateSnapshot(model)
     optimizer = model.optimizer
-    if snapshot.schedule_based:
-        lr_variable = keras.Variable(float(lrs[0]), dtype="float32", trainable=False)
-    else:
-        lr_variable = optimizer.learning_rate
+    lr_variable = None if snapshot.schedule_based else optimizer.learning_rate
     callback = RangeTestCallback(
         lrs,
         lr_variable,
@@ -302,7 +309,8 @@ def find_lr(
     started = time.perf_counter()
     try:
         if snapshot.schedule_based:
-            optimizer.learning_rate = _SweepSchedule(lr_variable)
+            first = int(keras.ops.convert_to_numpy(optimizer.iterations))
+            optimizer.learning_rate = _SweepSchedule(lrs, first)
             model.train_function = None
         if model.steps_per_execution != 1:
             model.steps_per_execution = 1

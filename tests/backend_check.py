@@ -1,0 +1,68 @@
+"""Run by tests/test_backends.py in a subprocess with KERAS_BACKEND set (one backend a process).
+
+Sweeps a small model with a plain and a schedule-based optimizer and prints, as JSON, what the
+test asserts: the worst relative error of the recorded batch losses against losses computed
+independently, whether the LR applied at each step was the planned one, and whether the model
+and optimizer came back bitwise.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(__file__))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from conftest import make_model, state  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+import lrwidget  # noqa: E402
+
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+class Probe(keras.callbacks.Callback):
+    """Loss of the (single, full) batch and the optimizer's LR, just before each step."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+        self.losses, self.lrs = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        model = self.model
+        pred = model(self.x, training=False)  # no Dropout in this model: same as training
+        self.losses.append(float(keras.ops.convert_to_numpy(LOSS(self.y, pred))))
+        self.lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+
+
+def check(optimizer):
+    x, y = load_digits(return_X_y=True)
+    x, y = (x[:256] / 16).astype("float32"), y[:256]
+    model = make_model(optimizer)
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)  # real optimizer state to restore
+    before = state(model)
+    probe = Probe(x, y)
+    r = lrwidget.find_lr(
+        model, x, y, batch_size=256, num_steps=15, start_lr=1e-3, end_lr=0.5, callbacks=[probe]
+    )
+    after = state(model)
+    return {
+        "steps": len(r),
+        "loss_rel_error": float(np.max(np.abs(np.array(probe.losses) - r.losses) / r.losses)),
+        "lrs_applied": bool(np.array_equal(np.float32(probe.lrs), np.float32(r.lrs))),
+        "restored": before.keys() == after.keys()
+        and all(np.array_equal(before[k], after[k]) for k in before),
+    }
+
+
+if __name__ == "__main__":
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=10, decay_rate=0.5)
+    out = {
+        "backend": keras.backend.backend(),
+        "adam": check(keras.optimizers.Adam(1e-3)),
+        "schedule": check(keras.optimizers.SGD(schedule, momentum=0.9)),
+    }
+    print(json.dumps(out))
