@@ -382,6 +382,7 @@ class LRChart(widgets.VBox):
         clamped into the swept range. A value that is not a finite positive number, or a pick
         before any data, is refused: returns False and puts the chart back as it was."""
         with self._lock:
+            self._dragging = False  # any pick ends a drag (also one whose end got lost)
             try:
                 lr = float(lr)
             except (TypeError, ValueError):
@@ -423,7 +424,6 @@ class LRChart(widgets.VBox):
             self.selected_lr = min(max(lr, self._range[0]), self._range[1])
 
     def _on_drag_end(self, mark, content):
-        self._dragging = False
         self.pick(_point_x(content))
 
     def _on_chooser(self, change):
