@@ -7,6 +7,7 @@ copies the user's data. Every check raises before the model is touched.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Iterator
@@ -160,6 +161,24 @@ def plan_fit(x, y=None, *, batch_size=None, num_steps=None, sample_weight=None) 
     else:
         kwargs = dict(x=x, epochs=math.ceil(steps / known), shuffle=False)
     return FitPlan(steps, kwargs, None, kind)
+
+
+def sample_inputs(plan: FitPlan):
+    """The model inputs of one batch, to build an unbuilt model before the sweep.
+
+    Nothing is consumed: a generator's first batch is put back in front of it.
+    """
+    x = plan.fit_kwargs["x"]
+    if plan.kind == "arrays":
+        return _take(x, np.arange(1))
+    if plan.kind == "dataset":
+        batch = next(iter(x.take(1)))
+    elif plan.kind == "pydataset":
+        batch = x[0]
+    else:
+        batch = next(x)
+        plan.fit_kwargs["x"] = _as_generator(itertools.chain([batch], x))
+    return batch[0] if isinstance(batch, tuple) else batch
 
 
 def _as_generator(it):

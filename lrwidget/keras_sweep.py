@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from . import analysis
-from .data import plan_fit, validation_subset
+from .data import plan_fit, sample_inputs, validation_subset
 from .result import AnalysisSettings, SweepResult
 
 OnPoint = Callable[[int, float, float], object]
@@ -292,6 +292,10 @@ def find_lr(
     validation = validation_subset(validation_data, validation_size)
     lrs = analysis.lr_ladder(float(start_lr), float(end_lr), plan.num_steps, mode)
 
+    if not model.built:
+        # Keras would build it inside the first step, after which its fresh weights are gone;
+        # built here, they are what the sweep restores.
+        model(sample_inputs(plan))
     snapshot = StateSnapshot(model)
     optimizer = model.optimizer
     lr_variable = None if snapshot.schedule_based else optimizer.learning_rate
