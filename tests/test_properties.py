@@ -1,0 +1,76 @@
+"""Property-based tests of the analysis: any curve gives an answer, never an exception."""
+
+import itertools
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrwidget import analysis
+from lrwidget.result import SweepResult
+
+losses = st.lists(
+    st.one_of(
+        st.floats(min_value=-1e6, max_value=1e6),
+        st.sampled_from([math.nan, math.inf, -math.inf, 0.0]),
+    ),
+    min_size=0,
+    max_size=60,
+)
+spacing = st.floats(min_value=1.0, max_value=5.0)
+tolerance = st.floats(min_value=0.0, max_value=3.0)
+
+
+def _lrs(n, lo=1e-6, hi=10.0):
+    return analysis.lr_ladder(lo, hi, n, "exp") if n else np.zeros(0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(losses, spacing, tolerance)
+def test_candidates_are_sorted_inside_the_range_and_spaced(curve, spacing, tolerance):
+    lrs = _lrs(len(curve))
+    smoothed = analysis.smooth(curve)
+    cands = analysis.find_candidates(lrs, smoothed, tolerance=tolerance, spacing=spacing)
+    for c in cands:
+        assert lrs[0] <= c.lr <= lrs[-1] and c.lr == lrs[c.index]
+        assert math.isfinite(c.loss) and c.loss == smoothed[c.index]
+    for a, b in itertools.pairwise(cands):
+        assert b.lr >= spacing * a.lr and b.index > a.index
+
+
+@settings(max_examples=300, deadline=None)
+@given(losses, st.sampled_from(sorted(analysis.SUGGESTERS)))
+def test_every_rule_returns_none_or_a_positive_lr_within_reach(curve, rule):
+    lrs = _lrs(len(curve))
+    lr = analysis.suggest(lrs, analysis.smooth(curve), rule)
+    if lr is not None:
+        assert math.isfinite(lr) and 0 < lr <= lrs[-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(losses, st.floats(min_value=0.0, max_value=0.999), st.floats(min_value=1.01, max_value=100))
+def test_smoothing_and_divergence_accept_any_curve(curve, beta, factor):
+    smoothed = analysis.smooth(curve, beta)
+    assert smoothed.shape == (len(curve),)
+    n = analysis.useful_length(curve, smoothed, factor)
+    assert 0 <= n <= len(curve)
+    # Everything before the cut is finite: the cut is at the first non-finite loss at latest.
+    assert np.isfinite(smoothed[:n]).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(losses.filter(len))
+def test_a_result_of_any_curve_round_trips_through_json(curve):
+    r = SweepResult(lrs=_lrs(len(curve)), losses=curve, stop_reason="completed")
+    back = SweepResult.from_dict(r.to_dict())
+    np.testing.assert_array_equal(back.losses, np.where(np.isfinite(curve), curve, np.nan))
+    assert back.candidates == r.candidates and back.suggestion == r.suggestion
+
+
+@given(st.integers(2, 500), st.floats(1e-9, 1.0), st.floats(1.001, 1e6))
+def test_ladders_are_increasing_and_pinned(n, start, ratio):
+    end = start * ratio
+    for mode in analysis.MODES:
+        lrs = analysis.lr_ladder(start, end, n, mode)
+        assert lrs[0] == start and lrs[-1] == end and (np.diff(lrs) >= 0).all()

@@ -1,0 +1,45 @@
+"""Promises about the repository itself: the README's commands, no unsafe loading, lint."""
+
+import ast
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"^```(?:bash|sh)\n(.+?)\n```", text, flags=re.M | re.S)
+
+
+def test_readme_opens_with_two_commands_and_ci_runs_the_test_one_verbatim():
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    main_job, tests = commands[0], commands[1]
+    assert "python -m lrwidget demo" in main_job
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines(), "the README's test command must appear verbatim in .ci/run"
+
+
+def test_nothing_in_the_package_unpickles_or_evaluates():
+    banned_modules = {"pickle", "cPickle", "dill", "marshal", "shelve"}
+    banned_calls = {"eval", "exec", "compile", "__import__"}
+    for path in sorted((ROOT / "lrwidget").glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not banned_modules & {n.split(".")[0] for n in names}, path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in banned_calls, f"{path}: {node.func.id}()"
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed (pip install ruff)")
+def test_ruff_lint_and_format_are_clean():
+    for args in (["check", "."], ["format", "--check", "."]):
+        proc = subprocess.run(["ruff", *args], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
