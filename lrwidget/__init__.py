@@ -2,14 +2,27 @@
 
 ``find_lr`` runs the range test headless and returns a :class:`SweepResult`;
 ``LRFinderWidget`` streams the same sweep into an interactive chart where you pick the LR.
+
+The public names load on first use, so ``import lrwidget`` (and ``lrwidget --help``) does not
+pay for importing TensorFlow until a sweep or a chart is asked for.
 """
 
-from .analysis import Candidate
-from .article import LRFinder
-from .keras_sweep import find_lr
-from .result import AnalysisSettings, SweepResult
-from .widget import LRFinderWidget, show
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AnalysisSettings": "result",
+    "Candidate": "analysis",
+    "LRFinder": "article",
+    "LRFinderWidget": "widget",
+    "SweepResult": "result",
+    "find_lr": "keras_sweep",
+    "show": "widget",
+}
 __all__ = [
     "AnalysisSettings",
     "Candidate",
@@ -19,4 +32,22 @@ __all__ = [
     "find_lr",
     "show",
 ]
-__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .analysis import Candidate
+    from .article import LRFinder
+    from .keras_sweep import find_lr
+    from .result import AnalysisSettings, SweepResult
+    from .widget import LRFinderWidget, show
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lrwidget' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

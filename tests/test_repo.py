@@ -4,6 +4,7 @@ import ast
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,14 @@ def test_ruff_lint_and_format_are_clean():
     for args in (["check", "."], ["format", "--check", "."]):
         proc = subprocess.run(["ruff", *args], cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_importing_the_package_does_not_import_keras_until_a_name_is_used():
+    code = (
+        "import sys, lrwidget\n"
+        "print('keras' in sys.modules)\n"
+        "print(callable(lrwidget.find_lr), 'keras' in sys.modules)\n"
+        "print(hasattr(lrwidget, 'nope'), set(lrwidget.__all__) <= set(dir(lrwidget)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.split() == ["False", "True", "True", "False", "True"], proc.stderr[-2000:]
