@@ -58,14 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``lrwidget`` argument parser with its ``demo`` and ``find`` commands."""
     common = _Parser(add_help=False)
     sweep = common.add_argument_group("sweep")
-    sweep.add_argument("--batch-size", type=_positive(int), default=32, help="default 32")
-    sweep.add_argument("--start-lr", type=_positive(float), default=1e-5, help="default 1e-5")
-    sweep.add_argument("--end-lr", type=_positive(float), default=10.0, help="default 10")
     sweep.add_argument(
-        "--num-steps", type=_positive(int), help="batches in the sweep (default: one epoch, >= 100)"
+        "--batch-size", type=_positive(int), default=32, metavar="N", help="default 32"
+    )
+    sweep.add_argument(
+        "--start-lr", type=_positive(float), default=1e-5, metavar="LR", help="default 1e-5"
+    )
+    sweep.add_argument(
+        "--end-lr", type=_positive(float), default=10.0, metavar="LR", help="default 10"
+    )
+    sweep.add_argument(
+        "--num-steps",
+        type=_positive(int),
+        metavar="N",
+        help="batches in the sweep (demo: 400; find: an epoch, >= 100)",
     )
     common.add_argument(
-        "--out-dir", type=Path, default=Path("."), help="where sweep.json and sweep.html go"
+        "--out-dir",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="where sweep.json and sweep.html go (default: here)",
     )
 
     parser = _Parser(prog="lrwidget", description="A learning-rate range test for Keras 3.")
@@ -74,18 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="sweep a small network on scikit-learn's digits"
     )
     demo.add_argument("--seed", type=int, default=0, help="weights and data order (default 0)")
-    demo.set_defaults(run=_demo, num_steps=200)
+    demo.set_defaults(run=_demo, num_steps=400)
 
     find = commands.add_parser("find", parents=[common], help="sweep your own saved model")
     find.add_argument("model", type=Path, help="a compiled model saved as .keras")
     find.add_argument("data", type=Path, help="an .npz file with the inputs and targets")
-    find.add_argument("--x-key", default="x", help="array of inputs in the .npz (default x)")
-    find.add_argument("--y-key", default="y", help="array of targets in the .npz (default y)")
+    find.add_argument("--x-key", default="x", metavar="KEY", help="inputs in the .npz (default x)")
+    find.add_argument("--y-key", default="y", metavar="KEY", help="targets in the .npz (default y)")
     find.add_argument(
         "--val-split",
         type=_fraction,
         default=0.0,
-        help="fraction of samples, from the end, to measure the loss on (default 0: training loss)",
+        metavar="FRACTION",
+        help="share of samples, from the end, to measure the loss on "
+        "(default 0: the training loss)",
     )
     find.set_defaults(run=_find)
     return parser
