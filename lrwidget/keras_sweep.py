@@ -313,7 +313,10 @@ def find_lr(
     started = time.perf_counter()
     try:
         if snapshot.schedule_based:
-            first = int(keras.ops.convert_to_numpy(optimizer.iterations))
+            # The raw step count the schedule is called with: with gradient accumulation the
+            # public ``iterations`` counts updates, not steps.
+            owner = getattr(optimizer, "inner_optimizer", optimizer)
+            first = int(keras.ops.convert_to_numpy(owner._iterations))
             optimizer.learning_rate = _SweepSchedule(lrs, first)
             model.train_function = None
         if model.steps_per_execution != 1:

@@ -64,12 +64,27 @@ def test_mixed_precision_with_loss_scale_optimizer(digits):
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_gradient_accumulation(digits):
+class LRProbe(keras.callbacks.Callback):
+    """The LR the optimizer will use for each step (runs after the sweep has set it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lrs = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.lrs.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+@pytest.mark.parametrize("schedule", [False, True], ids=["variable_lr", "schedule"])
+def test_gradient_accumulation(digits, schedule):
     x, y = digits
-    model = _trained(make_model(keras.optimizers.SGD(0.01, gradient_accumulation_steps=2)), digits)
+    lr = keras.optimizers.schedules.ExponentialDecay(0.05, 10, 0.5) if schedule else 0.01
+    model = _trained(make_model(keras.optimizers.SGD(lr, gradient_accumulation_steps=2)), digits)
     before = state(model)
-    r = lrwidget.find_lr(model, x, y, batch_size=64, num_steps=20, end_lr=1.0)
+    probe = LRProbe()
+    r = lrwidget.find_lr(model, x, y, batch_size=64, num_steps=20, end_lr=1.0, callbacks=[probe])
     assert len(r) == 20 and r.stop_reason == "completed"
+    np.testing.assert_array_equal(np.float32(probe.lrs), np.float32(r.lrs))
     assert_same_state(before, state(model))
 
 
