@@ -192,7 +192,8 @@ def find_candidates(
 
 # --- Suggestion rules ------------------------------------------------------------------------
 # Each takes (lrs, smoothed) cut at divergence and returns one LR or None. The benchmark in
-# benchmarks/suggestion.py compares them on real tasks; SUGGESTERS["default"] is its winner.
+# benchmarks/suggestion.py compares them on real tasks; DEFAULT_SUGGESTER is its winner
+# (benchmarks/RESULTS.md, "Suggestion rule").
 
 
 def _clean(lrs, smoothed):
@@ -253,13 +254,35 @@ def suggest_from_candidates(lrs, smoothed, divisor: float = 4.0) -> float | None
     return float(best.lr / divisor)
 
 
+def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
+    """The first LR at which the smoothed loss has made ``fraction`` of its whole descent.
+
+    The descent runs from the highest point before the minimum down to the minimum; the first
+    tenth of the curve is skipped, where the debiased average still rests on a few batches and
+    one lucky batch can pose as the minimum. Reading where the drop is well under way, rather
+    than where it ends, keeps the answer clear of the smoothing lag and of the blow-up edge.
+    """
+    lrs, smoothed = _clean(lrs, smoothed)
+    warm = len(lrs) // 10
+    lrs, smoothed = lrs[warm:], smoothed[warm:]
+    if len(lrs) < 3:
+        return None
+    low = int(np.argmin(smoothed))
+    high = int(np.argmax(smoothed[: low + 1]))
+    if high == low:
+        return None
+    target = smoothed[high] - fraction * (smoothed[high] - smoothed[low])
+    return float(lrs[high + int(np.argmax(smoothed[high : low + 1] <= target))])
+
+
 SUGGESTERS = {
     "valley": suggest_valley,
     "steepest": suggest_steepest,
     "minimum/10": suggest_minimum,
     "candidate/4": suggest_from_candidates,
+    "descent/3": suggest_descent,
 }
-DEFAULT_SUGGESTER = "valley"
+DEFAULT_SUGGESTER = "descent/3"
 
 
 def suggest(lrs, smoothed, rule: str = DEFAULT_SUGGESTER) -> float | None:
