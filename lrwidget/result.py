@@ -100,31 +100,37 @@ class SweepResult:
 
     # --- derived ---------------------------------------------------------------------------
     @cached_property
-    def smoothed(self) -> np.ndarray:
-        """Debiased EMA of ``losses`` (``settings.beta``)."""
-        return analysis.smooth(self.losses, self.settings.beta)
-
-    @cached_property
-    def useful(self) -> int:
-        """Number of leading steps before divergence: the part candidates come from."""
-        return analysis.useful_length(self.losses, self.smoothed, self.settings.diverge_factor)
-
-    @cached_property
-    def candidates(self) -> list[analysis.Candidate]:
-        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart."""
-        n = self.useful
-        return analysis.find_candidates(
-            self.lrs[:n],
-            self.smoothed[:n],
-            tolerance=self.settings.tolerance,
-            spacing=self.settings.spacing,
+    def _reading(self) -> analysis.Reading:
+        s = self.settings
+        return analysis.read_curve(
+            self.lrs,
+            self.losses,
+            beta=s.beta,
+            diverge_factor=s.diverge_factor,
+            tolerance=s.tolerance,
+            spacing=s.spacing,
+            rule=s.rule,
         )
 
-    @cached_property
+    @property
+    def smoothed(self) -> np.ndarray:
+        """The loss smoothed with ``settings.beta``: without lag up to divergence, one-way after."""
+        return self._reading.smoothed
+
+    @property
+    def useful(self) -> int:
+        """Number of leading steps before divergence: the part candidates come from."""
+        return self._reading.useful
+
+    @property
+    def candidates(self) -> list[analysis.Candidate]:
+        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart."""
+        return self._reading.candidates
+
+    @property
     def suggestion(self) -> float | None:
         """The LR to start from (rule ``settings.rule``), or None when the curve says nothing."""
-        n = self.useful
-        return analysis.suggest(self.lrs[:n], self.smoothed[:n], self.settings.rule)
+        return self._reading.suggestion
 
     def with_settings(self, **changes) -> SweepResult:
         """The same sweep read with other analysis settings (e.g. ``spacing=1.5``)."""

@@ -127,3 +127,29 @@ def test_degenerate_curves_give_no_error(curve):
     for rule in analysis.SUGGESTERS:
         analysis.suggest(lrs, curve, rule)
     assert len(analysis.find_candidates(lrs, curve)) <= 1
+
+
+def test_centered_smoothing_finds_the_minimum_where_the_one_way_ema_lags_behind():
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-5, 1, 300)
+    x = np.log10(lrs)
+    true = 2.3 - 1.5 / (1 + np.exp(-3 * (x + 2))) + np.exp(2.5 * (x - 0.3))
+    noisy = true + rng.normal(0, 0.15, len(x))
+    at = x[np.argmin(true)]
+    lag = x[np.argmin(analysis.smooth(noisy))] - at
+    centered = x[np.argmin(analysis.smooth_centered(noisy))] - at
+    assert lag > 0.5  # the one-way EMA's minimum sits over half a decade too far right
+    assert abs(centered) < 0.2
+
+
+def test_read_curve_cuts_at_divergence_and_reads_the_part_before():
+    lrs = np.logspace(-4, 1, 200)
+    x = np.log10(lrs)
+    losses = 2.3 - 1.5 / (1 + np.exp(-4 * (x + 2))) + np.where(x > 0, np.exp(6 * x) - 1, 0)
+    reading = analysis.read_curve(lrs, losses)
+    live = analysis.smooth(losses)
+    assert reading.useful == analysis.divergence_index(losses, live)
+    assert reading.useful < len(lrs)
+    np.testing.assert_array_equal(reading.smoothed[reading.useful :], live[reading.useful :])
+    assert all(c.index < reading.useful for c in reading.candidates)
+    assert reading.suggestion is not None and reading.suggestion < lrs[reading.useful]
