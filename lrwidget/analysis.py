@@ -78,6 +78,17 @@ class Smoother:
         return self._avg / (1.0 - self.beta**self._n)
 
 
+def effective_beta(beta: float, num_steps: int, window: float = 0.1) -> float:
+    """``beta``, lowered where needed so the EMA averages over at most ``window`` of the sweep.
+
+    The EMA's time constant is ``1 / (1 - beta)`` steps: 50 at 0.98, half of a 100-step sweep,
+    which flattens a short curve into a ramp and lets a blow-up leak far back into the valley.
+    Capped at a tenth of the sweep: 0.9 for 100 steps, 0.967 for 300, 0.98 from 500 steps on.
+    """
+    cap = 1.0 - 1.0 / max(window * num_steps, 1.0)
+    return float(min(beta, cap))
+
+
 def smooth(losses, beta: float = 0.98) -> np.ndarray:
     """Debiased EMA of ``losses``; a non-finite loss makes every later value NaN."""
     losses = np.asarray(losses, dtype=np.float64)

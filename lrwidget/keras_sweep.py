@@ -269,9 +269,13 @@ def find_lr(
         Samples in the validation subset (default 512).
     sample_weight : array, optional
         Per-sample weights for array input.
-    beta, diverge_factor, tolerance, spacing, rule
-        Analysis settings (smoothing, divergence stop, candidate filter and spacing, suggestion
-        rule); see :mod:`lrwidget.analysis`.
+    beta : float
+        The debiased EMA's factor (default 0.98), lowered for short sweeps so that it averages
+        over at most a tenth of the steps (0.9 for 100 steps; see
+        :func:`~lrwidget.analysis.effective_beta`). The result's ``settings.beta`` is the one used.
+    diverge_factor, tolerance, spacing, rule
+        Divergence stop, candidate filter and spacing, suggestion rule; see
+        :mod:`lrwidget.analysis`.
     callbacks : list of keras.callbacks.Callback, optional
         Extra callbacks for the sweep's ``fit``.
     on_start : callable, optional
@@ -287,8 +291,10 @@ def find_lr(
     """
     _check_model(model)
     _check_range(start_lr, end_lr, mode)
-    settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)
+    AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)  # checks them first
     plan = plan_fit(x, y, batch_size=batch_size, num_steps=num_steps, sample_weight=sample_weight)
+    beta = analysis.effective_beta(beta, plan.num_steps)
+    settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)
     validation = validation_subset(validation_data, validation_size)
     lrs = analysis.lr_ladder(float(start_lr), float(end_lr), plan.num_steps, mode)
 

@@ -153,3 +153,11 @@ def test_read_curve_cuts_at_divergence_and_reads_the_part_before():
     np.testing.assert_array_equal(reading.smoothed[reading.useful :], live[reading.useful :])
     assert all(c.index < reading.useful for c in reading.candidates)
     assert reading.suggestion is not None and reading.suggestion < lrs[reading.useful]
+
+
+def test_effective_beta_caps_the_averaging_window_at_a_tenth_of_the_sweep():
+    assert analysis.effective_beta(0.98, 100) == pytest.approx(0.9)
+    assert analysis.effective_beta(0.98, 300) == pytest.approx(1 - 1 / 30)
+    assert analysis.effective_beta(0.98, 5000) == 0.98
+    assert analysis.effective_beta(0.5, 100) == 0.5  # a lighter choice is kept
+    assert analysis.effective_beta(0.98, 3) == 0.0  # no averaging at all for a stub
