@@ -38,6 +38,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 import lrwidget  # noqa: E402
+from lrwidget.analysis import DEFAULT_SUGGESTER  # noqa: E402
 
 BASELINE_LR = 0.01
 DECAY = 0.97
@@ -217,7 +218,7 @@ def main(argv=None):
     parser.add_argument("--target", type=float, default=0.97, help="accuracy for 'epochs to'")
     parser.add_argument(
         "--rules",
-        default=f"{lrwidget.analysis.DEFAULT_SUGGESTER},candidate/4",
+        default=f"{DEFAULT_SUGGESTER},candidate/4",
         help="comma-separated suggestion rules, one pair of finder arms each",
     )
     parser.add_argument(

@@ -110,7 +110,8 @@ class Progress:
     """A progress bar on a text stream, fed by ``find_lr``'s ``on_start``/``on_point`` hooks.
 
     On a terminal it redraws one line at most 10 times a second; elsewhere (logs, CI) it
-    prints a line at every tenth of the sweep instead.
+    prints a line at every tenth of the sweep instead. :meth:`close` shows the last step, also
+    when the sweep stopped early.
     """
 
     def __init__(self, stream=None, width: int = 30):
@@ -118,34 +119,44 @@ class Progress:
         self.width = width
         self.tty = self.stream.isatty()
         self.total = 0
-        self._shown = 0.0
-        self._started = 0.0
-        self._line = ""
+        self._started = self._shown = 0.0
+        self._last: tuple | None = None  # (step, lr, loss) of the latest point
+        self._drawn = -1  # the step last drawn
 
     def start(self, lrs):
         self.total = len(lrs)
         self._started = time.monotonic()
 
     def point(self, step, lr, loss):
+        self._last = (step, lr, loss)
         done = step + 1
-        now = time.monotonic()
         if self.tty:
-            due = now - self._shown >= 0.1
+            due = time.monotonic() - self._shown >= 0.1
         else:
             due = done * 10 // self.total > step * 10 // self.total
         if due or done == self.total:
-            self._shown = now
-            filled = self.width * done // self.total
-            bar = "#" * filled + "-" * (self.width - filled)
-            self._line = (
-                f"sweep [{bar}] {done:>{len(str(self.total))}}/{self.total}  lr {lr:.1e}  "
-                f"loss {loss:.4g}  {now - self._started:.1f}s"
-            )
-            self.stream.write(f"\r{self._line}" if self.tty else f"{self._line}\n")
-            self.stream.flush()
+            self._draw()
+
+    def _draw(self):
+        step, lr, loss = self._last
+        done = step + 1
+        self._shown = time.monotonic()
+        self._drawn = step
+        filled = self.width * done // self.total
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = (
+            f"sweep [{bar}] {done:>{len(str(self.total))}}/{self.total}  lr {lr:.1e}  "
+            f"loss {loss:.4g}  {self._shown - self._started:.1f}s"
+        )
+        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
+        self.stream.flush()
 
     def close(self):
-        if self.tty and self._line:
+        if self._last is None:
+            return
+        if self._drawn != self._last[0]:
+            self._draw()
+        if self.tty:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -153,8 +164,6 @@ class Progress:
 def _sweep(model, x, y, args, validation_data=None) -> SweepResult:
     from .keras_sweep import find_lr
 
-    if args.end_lr <= args.start_lr:
-        raise UsageError(f"--end-lr ({args.end_lr:g}) must be larger than --start-lr")
     progress = Progress()
     try:
         return find_lr(
@@ -215,19 +224,19 @@ def _load_npz(path: Path, x_key: str, y_key: str):
 
 
 def _find(args) -> SweepResult:
-    import keras
-
     if not args.model.is_file():
         raise UsageError(f"no such model file: {args.model}")
     x, y = _load_npz(args.data, args.x_key, args.y_key)
-    # Only read: the sweep restores the model in memory, the file is never written.
-    model = keras.models.load_model(args.model)
     validation = None
     if args.val_split:
         cut = len(x) - int(round(args.val_split * len(x)))
         if not 0 < cut < len(x):
             raise UsageError(f"--val-split {args.val_split:g} leaves no training or no val data")
         x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
+    import keras  # only now: a usage error should not wait for TensorFlow to load
+
+    # Only read: the sweep restores the model in memory, the file is never written.
+    model = keras.models.load_model(args.model)
     return _sweep(model, x, y, args, validation_data=validation)
 
 
@@ -259,6 +268,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.end_lr <= args.start_lr:
+            raise UsageError(f"--end-lr ({args.end_lr:g}) must be larger than --start-lr")
         result = args.run(args)
         _report(result, args.out_dir, sys.stdout)
     except SystemExit as exc:  # --help

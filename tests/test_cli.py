@@ -25,10 +25,12 @@ def widget_state(html: str) -> dict:
 
 @pytest.fixture
 def saved(tmp_path, digits):
-    """A compiled model saved as .keras and the digits as .npz."""
+    """A compiled, trained model saved as .keras and the digits as .npz."""
     x, y = digits
     model_path, data_path = tmp_path / "model.keras", tmp_path / "data.npz"
-    make_model().save(model_path)
+    model = make_model()
+    model.fit(x[:64], y[:64], verbose=0)  # as users save: trained, optimizer state and all
+    model.save(model_path)
     np.savez(data_path, pixels=x[:400], labels=y[:400])
     return model_path, data_path
 
@@ -98,6 +100,19 @@ def test_a_failing_sweep_is_one_line_and_exit_1(tmp_path, digits, capsys):
     assert stderr.count("\n") == 1 and "lrwidget: error: model is not compiled" in stderr
 
 
+def test_progress_shows_where_an_early_stop_ended():
+    stream = io.StringIO()
+    progress = Progress(stream, width=10)
+    progress.start(np.geomspace(1e-4, 1, 100))
+    for step in range(37):  # diverged at step 36
+        progress.point(step, 0.5, float("inf") if step == 36 else 2.0)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith(
+        "sweep [###-------]  37/100  lr 5.0e-01  loss inf"
+    )
+
+
 def test_progress_prints_every_tenth_when_not_a_terminal():
     stream = io.StringIO()
     progress = Progress(stream, width=10)
@@ -119,8 +134,5 @@ def test_the_module_entry_point_exits_2_without_a_traceback(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "Traceback" not in proc.stderr
-    # TensorFlow's own start-up log may come first; ours is exactly the last line.
-    assert (
-        proc.stderr.splitlines()[-1] == f"lrwidget: error: no such model file: {tmp_path}/no.keras"
-    )
+    # Exactly one line: no traceback, and TensorFlow (with its start-up log) is not even loaded.
+    assert proc.stderr == f"lrwidget: error: no such model file: {tmp_path / 'no.keras'}\n"
