@@ -305,7 +305,7 @@ SUGGESTERS = {
     "candidate/4": suggest_from_candidates,
     "descent/3": suggest_descent,
 }
-DEFAULT_SUGGESTER = "descent/3"
+DEFAULT_SUGGESTER = "steepest"
 
 
 def suggest(lrs, smoothed, rule: str = DEFAULT_SUGGESTER) -> float | None:
