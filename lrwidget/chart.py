@@ -26,12 +26,14 @@ Picking: a click on a candidate selects it; a click anywhere else in the plot ar
 nearest candidate in log space (or the exact LR with ``snap=False``); dragging the handle moves
 the LR and snaps on release; the candidate dropdown and the log slider under the chart stay in
 sync. Values from the front end that are not finite or not positive are refused (the chart
-goes back to the current selection), values outside the swept range are clamped.
+goes back to the current selection), values outside the swept range are clamped, and what a
+front end writes into the rule, the handle (outside a drag) or the slider's bounds is put back.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import threading
 from contextlib import ExitStack, contextmanager
@@ -104,8 +106,48 @@ def held(*ws):
 def _set_array(mark, name, value):
     """Assign an array trait only when it changed (an equal array must not go over the wire)."""
     old = getattr(mark, name)
-    if old is None or old.shape != value.shape or not np.array_equal(old, value, equal_nan=True):
+    same = (
+        old is not None
+        and (old.dtype, old.shape) == (value.dtype, value.shape)
+        and np.array_equal(old, value, equal_nan=True)
+    )
+    if not same:
         setattr(mark, name, value)
+
+
+class LearningRate(Float):
+    """A learning rate: any real number but a bool (``True`` is no LR), stored as a float."""
+
+    info_text = "a learning rate (a real number, not a bool)"
+
+    def validate(self, obj, value):
+        if isinstance(value, bool | np.bool_):
+            raise TraitError(f"{self.name} must be a number, not the bool {value!r}")
+        if isinstance(value, numbers.Real):
+            value = float(value)  # numpy scalars too
+        return super().validate(obj, value)
+
+
+class _FrontEndWrites:
+    """Mixin for a mark lrwidget draws itself: after every write from the front end, good or
+    bad, even one the library failed to apply or echo, ``after_front_end(mark)`` runs."""
+
+    after_front_end = None
+
+    def set_state(self, sync_data):
+        try:
+            super().set_state(sync_data)
+        finally:
+            if self.after_front_end is not None:
+                self.after_front_end(self)
+
+
+class _OwnScatter(_FrontEndWrites, bq.Scatter):
+    pass
+
+
+class _OwnLines(_FrontEndWrites, bq.Lines):
+    pass
 
 
 class LRChart(widgets.VBox):
@@ -123,7 +165,7 @@ class LRChart(widgets.VBox):
         Initial selection (default: the first result's suggestion).
     """
 
-    selected_lr = Float(
+    selected_lr = LearningRate(
         None,
         allow_none=True,
         help="The chosen learning rate: set by clicking, dragging, the dropdown or the slider, "
@@ -140,9 +182,11 @@ class LRChart(widgets.VBox):
         enable_colab_widgets()
         self._lock = threading.RLock()
         self._syncing = False  # True while we push the selection out to the controls
-        self._dragging = False  # True between drag events and the drag's end
+        # The LR a drag in progress has set; while it is the selection, the handle is the user's.
+        self._drag_lr: float | None = None
         self._range: tuple[float, float] | None = None
-        self._candidates: list[Candidate] = []
+        self._candidates: list[Candidate] = []  # sorted by LR
+        self._shown: list[tuple[Candidate, int]] = []  # what the candidate mark shows
         self._results: list = []
         self._build_figure()
         self._build_controls()
@@ -161,39 +205,69 @@ class LRChart(widgets.VBox):
         self.x_scale = bq.LogScale()
         self.y_scale = bq.LinearScale()
         unit = bq.LinearScale(min=0.0, max=1.0)
-        self._catcher = bq.Scatter(
-            x=[], y=[], scales={"x": self.x_scale, "y": unit}, interactions={"click": "add"},
-            opacities=[0.0], default_size=1, allow_padding=False,
-        )  # fmt: skip
-        self._catcher.observe(self._on_catcher_click, "x")
+        self._catcher = _OwnScatter(
+            x=[],
+            y=[],
+            scales={"x": self.x_scale, "y": unit},
+            interactions={"click": "add"},
+            opacities=[0.0],
+            default_size=1,
+            allow_padding=False,
+        )
+        self._catcher.after_front_end = self._on_catcher_click
         self._cand_mark = bq.Scatter(
-            x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale}, marker="diamond",
-            default_size=90, stroke="black", allow_padding=False, colors=[COLORS[0]],
+            x=[],
+            y=[],
+            scales={"x": self.x_scale, "y": self.y_scale},
+            marker="diamond",
+            default_size=90,
+            stroke="black",
+            allow_padding=False,
+            colors=[COLORS[0]],
             tooltip=bq.Tooltip(fields=["x", "y"], formats=[".2e", ".4g"], labels=["LR", "loss"]),
-        )  # fmt: skip
+        )
         self._cand_mark.on_element_click(self._on_candidate_click)
-        self._rule = bq.Lines(
-            x=[1.0, 1.0], y=[0.0, 1.0], scales={"x": self.x_scale, "y": unit},
-            colors=[SELECTION_COLOR], line_style="dashed", visible=False,
-        )  # fmt: skip
-        self._handle = bq.Scatter(
-            x=[1.0], y=[HANDLE_Y], scales={"x": self.x_scale, "y": unit}, marker="triangle-down",
-            default_size=160, colors=[SELECTION_COLOR], enable_move=True, restrict_x=True,
-            names=[""], display_names=True, allow_padding=False, visible=False,
+        self._rule = _OwnLines(
+            x=[1.0, 1.0],
+            y=[0.0, 1.0],
+            scales={"x": self.x_scale, "y": unit},
+            colors=[SELECTION_COLOR],
+            line_style="dashed",
+            visible=False,
+        )
+        self._handle = _OwnScatter(
+            x=[1.0],
+            y=[HANDLE_Y],
+            scales={"x": self.x_scale, "y": unit},
+            marker="triangle-down",
+            default_size=160,
+            colors=[SELECTION_COLOR],
+            enable_move=True,
+            restrict_x=True,
+            names=[""],
+            display_names=True,
+            allow_padding=False,
+            visible=False,
             interactions={},
-        )  # fmt: skip
+        )
         self._handle.on_drag(self._on_drag)
         self._handle.on_drag_end(self._on_drag_end)
+        # Only _draw_selection draws these: what a front end writes into them is put back.
+        self._rule.after_front_end = self._on_foreign_write
+        self._handle.after_front_end = self._on_foreign_write
         self._lines: list[tuple[bq.Lines, bq.Lines]] = []
         axes = [
             bq.Axis(scale=self.x_scale, label="learning rate", tick_format=".0e"),
             bq.Axis(scale=self.y_scale, orientation="vertical", label="loss", tick_format=".3g"),
         ]
         self.figure = bq.Figure(
-            marks=[], axes=axes, animation_duration=0, legend_location="top-left",
+            marks=[],
+            axes=axes,
+            animation_duration=0,
+            legend_location="top-left",
             fig_margin={"top": 30, "bottom": 45, "left": 60, "right": 20},
             layout=widgets.Layout(width="100%", height="380px"),
-        )  # fmt: skip
+        )
         self.figure.add_class("lrwidget-figure")
         self._set_series_count(1)
 
@@ -203,10 +277,17 @@ class LRChart(widgets.VBox):
         self._chooser = widgets.Dropdown(description="candidate", options=[], value=None)
         self._chooser.observe(self._on_chooser, "value")
         self._slider = widgets.FloatLogSlider(
-            description="LR", min=-7, max=1, step=0.01, value=1e-3, readout_format=".1e",
-            continuous_update=False, layout=widgets.Layout(width="420px"),
-        )  # fmt: skip
+            description="LR",
+            min=-7,
+            max=1,
+            step=0.01,
+            value=1e-3,
+            readout_format=".1e",
+            continuous_update=False,
+            layout=widgets.Layout(width="420px"),
+        )
         self._slider.observe(self._on_slider, "value")
+        self._slider.observe(self._on_foreign_write, ["min", "max", "base"])
         self.status = widgets.Label(value="no sweep yet")
         self.status.add_class("lrwidget-status")
 
@@ -219,8 +300,9 @@ class LRChart(widgets.VBox):
         while len(self._lines) < n:
             color = COLORS[len(self._lines) % len(COLORS)]
             scales = {"x": self.x_scale, "y": self.y_scale}
-            raw = bq.Lines(x=[], y=[], scales=scales, colors=[color], opacities=[0.3],
-                           stroke_width=1)  # fmt: skip
+            raw = bq.Lines(
+                x=[], y=[], scales=scales, colors=[color], opacities=[0.3], stroke_width=1
+            )
             smooth = bq.Lines(x=[], y=[], scales=scales, colors=[color], stroke_width=2.5)
             self._lines.append((raw, smooth))
         del self._lines[n:]
@@ -272,20 +354,13 @@ class LRChart(widgets.VBox):
         lo, hi = float(lo), float(hi)
         if hi <= lo:
             hi = lo * 1.0001
-        self._range = (lo, hi)
-        with held(self.x_scale, self._slider):
-            self.x_scale.min, self.x_scale.max = lo, hi
-            self._syncing = True
-            try:
-                low, high = math.log10(lo), math.log10(hi)
-                if low > self._slider.max:  # never let min pass max on the way
-                    self._slider.max, self._slider.min = high, low
-                else:
-                    self._slider.min, self._slider.max = low, high
-            finally:
-                self._syncing = False
-        if self.selected_lr is not None:
-            self.selected_lr = min(max(self.selected_lr, lo), hi)
+        with self._lock:
+            self._range = (lo, hi)
+            with self.x_scale.hold_sync():
+                self.x_scale.min, self.x_scale.max = lo, hi
+            if self.selected_lr is not None:
+                self.selected_lr = self._clamp(self.selected_lr)
+            self._draw_selection()  # the slider's bounds
 
     def _set_y_window(self, windows):
         if not windows:
@@ -296,9 +371,11 @@ class LRChart(widgets.VBox):
 
     def _set_candidates(self, tagged):
         """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``."""
-        cands = [c for c, _ in tagged]
-        if cands == self._candidates:
+        tagged = list(tagged)
+        if tagged == self._shown:
             return
+        self._shown = tagged
+        cands = [c for c, _ in tagged]
         self._candidates = sorted(cands, key=lambda c: c.lr)
         with self._cand_mark.hold_sync():
             self._cand_mark.x = np.array([c.lr for c in cands], dtype=np.float64)
@@ -307,18 +384,26 @@ class LRChart(widgets.VBox):
         self._draw_selection()
 
     def _draw_selection(self):
-        """Push ``selected_lr`` out to the rule, handle, label, dropdown, slider and status."""
+        """Push ``selected_lr`` out to the rule, handle, label, dropdown, slider and status.
+
+        Writes only what differs, so it also puts back whatever something else changed.
+        """
         with self._lock:
             lr = self.selected_lr
             visible = lr is not None
+            if self._drag_lr is not None and lr != self._drag_lr:
+                self._drag_lr = None  # the selection moved on (Python, a new sweep): drag over
             self._syncing = True
             try:
                 with held(self._rule, self._handle, self._chooser, self._slider):
                     self._rule.visible = visible
+                    _set_array(self._rule, "y", np.array([0.0, 1.0]))
+                    if self._range is not None:
+                        self._set_slider_bounds(*self._range)
                     if visible:
                         _set_array(self._rule, "x", np.array([lr, lr]))
                         self._slider.value = lr
-                    if not self._dragging:  # mid-drag the handle is the user's
+                    if self._drag_lr is None:  # mid-drag the handle is the user's
                         self._handle.visible = visible
                         if visible:
                             _set_array(self._handle, "x", np.array([lr]))
@@ -333,6 +418,15 @@ class LRChart(widgets.VBox):
             finally:
                 self._syncing = False
             self._update_status()
+
+    def _set_slider_bounds(self, lo: float, hi: float):
+        """Put the log slider's exponent range (and base) on the swept range."""
+        bounds = (math.log10(lo), math.log10(hi), 10.0)
+        s = self._slider
+        if (s.min, s.max, s.base) != bounds:
+            # Validated together at the end, so a bound never crosses the old other one.
+            with s.hold_trait_notifications():
+                s.min, s.max, s.base = bounds
 
     def _status_parts(self) -> list[str]:
         parts = []
@@ -359,9 +453,13 @@ class LRChart(widgets.VBox):
             return None
         if not (math.isfinite(lr) and lr > 0):
             raise TraitError(f"selected_lr must be a finite learning rate > 0, got {lr!r}")
-        if self._range is not None:
-            lr = min(max(lr, self._range[0]), self._range[1])
-        return lr
+        return self._clamp(lr)
+
+    def _clamp(self, lr: float) -> float:
+        """``lr`` clamped into the swept range (as is before any data)."""
+        if self._range is None:
+            return lr
+        return min(max(lr, self._range[0]), self._range[1])
 
     @observe("selected_lr")
     def _selected_changed(self, change):
@@ -382,15 +480,12 @@ class LRChart(widgets.VBox):
         clamped into the swept range. A value that is not a finite positive number, or a pick
         before any data, is refused: returns False and puts the chart back as it was."""
         with self._lock:
-            self._dragging = False  # any pick ends a drag (also one whose end got lost)
-            try:
-                lr = float(lr)
-            except (TypeError, ValueError):
-                lr = math.nan
+            self._drag_lr = None  # any pick ends a drag (also one whose end got lost)
+            lr = _to_float(lr)
             if self._range is None or not (math.isfinite(lr) and lr > 0):
                 self._draw_selection()
                 return False
-            lr = min(max(lr, self._range[0]), self._range[1])
+            lr = self._clamp(lr)
             nearest = self.nearest_candidate(lr) if (self.snap if snap is None else snap) else None
             self.selected_lr = nearest.lr if nearest is not None else lr
             self._draw_selection()  # also when unchanged: the front end may show another value
@@ -398,52 +493,73 @@ class LRChart(widgets.VBox):
 
     # --- front-end events (each ends in pick) --------------------------------------------
     def _on_candidate_click(self, mark, content):
+        # The clicked point's LR, not its index: while a sweep runs the candidates change
+        # under the pointer, and the nearest current one is what the user meant.
         data = content.get("data") if isinstance(content, dict) else None
-        index = data.get("index") if isinstance(data, dict) else None
-        xs = self._cand_mark.x
-        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(xs):
-            self.pick(xs[index], snap=False)
+        lr = data.get("x") if isinstance(data, dict) else None
+        if lr is not None:
+            self.pick(lr, snap=True)
 
-    def _on_catcher_click(self, change):
-        x = change["new"]
-        if x is None or len(x) == 0:
-            return
-        lr = x[-1]
-        with self._catcher.hold_sync():
-            self._catcher.x, self._catcher.y = np.zeros(0), np.zeros(0)
+    def _on_catcher_click(self, catcher):
+        # bqplot's "add" interaction appended the clicked point; take it and take it back.
+        x, y = catcher.x, catcher.y
+        if (x is None or x.size == 0) and (y is None or y.size == 0):
+            return  # nothing was added
+        lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
+        with catcher.hold_sync():
+            catcher.x, catcher.y = np.zeros(0), np.zeros(0)
         self.pick(lr)
 
     def _on_drag(self, mark, content):
         # The LR follows the pointer; the handle itself is the user's until release, so only
         # the rule and the controls move (re-sending the handle mid-drag would fight the drag).
         lr = _point_x(content)
-        if self._range is None or not (math.isfinite(lr) and lr > 0):
-            return
         with self._lock:
-            self._dragging = True
-            self.selected_lr = min(max(lr, self._range[0]), self._range[1])
+            if self._range is None or not (math.isfinite(lr) and lr > 0):
+                return
+            self._drag_lr = self._clamp(lr)
+            self.selected_lr = self._drag_lr
 
     def _on_drag_end(self, mark, content):
         self.pick(_point_x(content))
 
     def _on_chooser(self, change):
-        if not self._syncing and change["new"] is not None:
-            self.pick(change["new"], snap=False)
+        # Under the lock: _syncing is only ours to read once another thread's redraw is done.
+        with self._lock:
+            if not self._syncing and change["new"] is not None:
+                self.pick(change["new"], snap=False)
 
     def _on_slider(self, change):
-        if not self._syncing:
-            self.pick(change["new"], snap=False)
+        with self._lock:
+            if not self._syncing:
+                self.pick(change["new"], snap=False)
+
+    def _on_foreign_write(self, change_or_mark):
+        with self._lock:
+            if self._syncing:
+                return
+            if change_or_mark is self._handle and self._drag_lr is not None:
+                return  # the browser syncs the handle it is dragging
+            self._draw_selection()
 
     def _repr_mimebundle_(self, **kwargs):
         enable_colab_widgets()
         return super()._repr_mimebundle_(**kwargs)
 
 
-def _point_x(content) -> float:
-    try:
-        return float(content["point"]["x"])
-    except (KeyError, TypeError, ValueError):
+def _to_float(value) -> float:
+    """``value`` as a float; NaN for anything that is not a real number (bools included)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _point_x(content) -> float:
+    point = content.get("point") if isinstance(content, dict) else None
+    return _to_float(point.get("x")) if isinstance(point, dict) else math.nan
 
 
 def _default_label(result, i: int, n: int) -> str:

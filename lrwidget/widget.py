@@ -28,6 +28,7 @@ from .schedules import EpochDecay, set_learning_rate
 
 UPDATE_INTERVAL = 0.1  # seconds between chart updates while sweeping (about 10 a second)
 _HOOKS = ("on_start", "on_point", "stop_event")
+_SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
 SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
 
 
@@ -64,9 +65,12 @@ class _LiveCurve:
     def snapshot(self) -> SweepResult:
         n = self.n
         return SweepResult(
-            lrs=self.lrs[:n], losses=self.losses[:n], stop_reason="running",
-            settings=self.settings, meta={"num_steps": len(self.lrs), "steps_done": n},
-        )  # fmt: skip
+            lrs=self.lrs[:n],
+            losses=self.losses[:n],
+            stop_reason="running",
+            settings=self.settings,
+            meta={"num_steps": len(self.lrs), "steps_done": n},
+        )
 
 
 class LRFinderWidget(LRChart):
@@ -102,10 +106,7 @@ class LRFinderWidget(LRChart):
                 f"{', '.join(SWEEP_ARGS)}"
             )
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
-        self.settings = AnalysisSettings(
-            **{k: sweep_args[k] for k in ("beta", "diverge_factor", "tolerance", "spacing", "rule")
-               if k in sweep_args}
-        )  # fmt: skip
+        self.settings = AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in _SETTINGS})
         self.error: BaseException | None = None
         self._result: SweepResult | None = None
         self._live: _LiveCurve | None = None
@@ -131,16 +132,13 @@ class LRFinderWidget(LRChart):
 
         self.run_button = button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
         self.stop_button = button("Stop", "stop", "lrwidget-stop", "warning", lambda _: self.stop())
-        self.apply_button = button("Apply", "check", "lrwidget-apply", "success",
-                                   self._on_apply_click)  # fmt: skip
+        self.apply_button = button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
         self.progress_text = widgets.Label(value="")
 
     def _layout_children(self):
-        controls = widgets.HBox(
-            [self.run_button, self.stop_button, self.apply_button, self.progress,
-             self.progress_text]
-        )  # fmt: skip
+        buttons = [self.run_button, self.stop_button, self.apply_button]
+        controls = widgets.HBox([*buttons, self.progress, self.progress_text])
         return [controls, *super()._layout_children()]
 
     # --- the sweep -----------------------------------------------------------------------
@@ -206,25 +204,27 @@ class LRFinderWidget(LRChart):
         return self._result
 
     def _sweep(self):
+        hooks = {"on_start": self._on_start, "on_point": self._on_point}
         try:
             result = find_lr(
-                self.model, self.x, self.y, **self.sweep_args,
-                on_start=self._on_start, on_point=self._on_point, stop_event=self._stop_event,
-            )  # fmt: skip
+                self.model, self.x, self.y, **self.sweep_args, **hooks, stop_event=self._stop_event
+            )
+            error = None
         except Exception as exc:  # kept and shown: an exception must not vanish with the thread
-            with self._lock:
-                self.error = exc
+            result, error = None, exc
+        with self._lock:
+            try:
                 self._live = None
+                self.error = error
+                if result is not None:
+                    self._result = result
+                    self.set_results([result])  # pre-selects the suggestion
+                    self._draw_progress(len(result), len(result), None)
+            except Exception as exc:  # drawing failed: still show it, and never stay "running"
+                self.error = exc
+            finally:
                 self.set_trait("running", False)
                 self._update_status()
-            return
-        with self._lock:
-            self._result = result
-            self._live = None
-            self.set_results([result])  # pre-selects the suggestion
-            self._draw_progress(len(result), len(result), None)
-            self.set_trait("running", False)
-            self._update_status()
 
     def _on_start(self, lrs):
         with self._lock:
@@ -296,16 +296,17 @@ class LRFinderWidget(LRChart):
         return EpochDecay(self.selected_lr, factor)
 
     # --- buttons and status ----------------------------------------------------------------
+    # A click must never raise into the front end: whatever went wrong goes to the status line.
     def _on_run_click(self, _):
         try:
             self.run()
-        except RuntimeError as exc:  # a click must never raise into the front end
+        except Exception as exc:
             self.status.value = str(exc)
 
-    def _on_apply_click(self, _):
+    def _on_apply(self, _):
         try:
             self.apply()
-        except (ValueError, RuntimeError, TypeError) as exc:
+        except Exception as exc:
             self.status.value = f"not applied: {exc}"
 
     @observe("running", "selected_lr")

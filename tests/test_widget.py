@@ -355,21 +355,40 @@ def test_live_sweep_streams_coalesced_and_ends_on_the_suggestion(comms, digits, 
     assert not finder.running and not finder.run_button.disabled and finder.stop_button.disabled
 
 
-def test_stop_from_another_thread_restores_the_weights(comms, digits):
+class StopDuring(keras.callbacks.Callback):
+    """Holds the sweep thread in step ``step`` until ``request`` (run in another thread, as the
+    kernel handles a Stop click) has returned: the stop arrives while that batch is running."""
+
+    def __init__(self, step, request):
+        super().__init__()
+        self.step, self.request, self.seen = step, request, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.seen == self.step:
+            clicker = threading.Thread(target=self.request)
+            clicker.start()
+            clicker.join(60)
+            assert not clicker.is_alive()
+        self.seen += 1
+
+
+def test_stop_ends_the_sweep_within_one_batch_and_restores_the_weights(comms, digits):
     x, y = digits
     model = tiny_model()
     before = [w.copy() for w in model.get_weights()]
-    reached = threading.Event()
+    at = 20
+
+    def click_stop():  # the Stop button's click as the front end sends it
+        frontend_event(finder.stop_button, {"event": "click"})
+
     finder = LRFinderWidget(
-        model, x, y, batch_size=16, num_steps=5000, callbacks=[At(20, reached.set)]
+        model, x, y, batch_size=16, num_steps=5000, callbacks=[StopDuring(at, click_stop)]
     )
     assert finder.run() is None  # returns at once
-    assert reached.wait(60)
-    threading.Thread(target=finder.stop).start()
     assert finder.wait(60)
     result = finder.result
     assert result.stop_reason == "stopped"
-    assert 20 < len(result) < 200  # within a batch or so of the request, not the full plan
+    assert len(result) == at + 1  # the batch under way when Stop came is the last one
     after = model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     assert "stopped" in finder.status.value
