@@ -503,8 +503,8 @@ class LRChart(widgets.VBox):
     def _on_catcher_click(self, catcher):
         # bqplot's "add" interaction appended the clicked point; take it and take it back.
         x, y = catcher.x, catcher.y
-        if (x is None or x.size == 0) and (y is None or y.size == 0):
-            return  # nothing was added
+        if all(a is not None and a.size == 0 for a in (x, y)):
+            return  # nothing was added (or this is our own reset echoing back)
         lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
         with catcher.hold_sync():
             catcher.x, catcher.y = np.zeros(0), np.zeros(0)

@@ -12,6 +12,7 @@ and ``lrwidget-apply``, the status line ``lrwidget-status``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -33,28 +34,24 @@ SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in 
 
 
 class _LiveCurve:
-    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet)."""
+    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet).
+
+    Every look at it is a :class:`SweepResult` of the points so far, so the live chart reads
+    the curve exactly as the final result will (same smoothing, cut and candidates).
+    """
 
     def __init__(self, lrs, settings: AnalysisSettings):
         self.lrs = np.asarray(lrs, dtype=np.float64)
         self.losses = np.full(len(lrs), np.nan)
-        self.smoothed = np.full(len(lrs), np.nan)
-        self.settings = settings
+        # find_lr lowers beta the same way for the same number of steps.
+        beta = analysis.effective_beta(settings.beta, len(lrs))
+        self.settings = dataclasses.replace(settings, beta=beta)
         self.n = 0
         self.started = time.perf_counter()
-        self._smoother = analysis.Smoother(settings.beta)
 
     def add(self, step: int, loss: float):
         self.losses[step] = loss
-        self.smoothed[step] = self._smoother.update(loss)
         self.n = step + 1
-
-    def candidates(self):
-        n = self.n
-        s = self.settings
-        return analysis.find_candidates(
-            self.lrs[:n], self.smoothed[:n], tolerance=s.tolerance, spacing=s.spacing
-        )
 
     def eta(self) -> float | None:
         if self.n == 0:
@@ -249,10 +246,13 @@ class LRFinderWidget(LRChart):
         """Send the curve so far, its candidates, the loss window and the progress."""
         live = self._live
         with self._lock:
-            self._draw_curve(0, live.lrs, live.losses, live.smoothed)
-            window = y_window(live.smoothed[: live.n])
+            so_far = live.snapshot()
+            smoothed = np.full(len(live.lrs), np.nan)
+            smoothed[: live.n] = so_far.smoothed
+            self._draw_curve(0, live.lrs, live.losses, smoothed)
+            window = y_window(so_far.smoothed)
             self._set_y_window([window] if window else [])
-            self._set_candidates([(c, 0) for c in live.candidates()])
+            self._set_candidates([(c, 0) for c in so_far.candidates])
             self._draw_progress(live.n, len(live.lrs), live.eta())
 
     def _draw_progress(self, done: int, total: int, eta: float | None):
