@@ -140,7 +140,7 @@ def test_a_model_that_is_not_built_yet(digits):
     model, twin = unbuilt(), unbuilt()
     assert not model.built
     gen = ((x[i : i + 64], y[i : i + 64]) for i in range(0, 64 * 15, 64))
-    r = lrwidget.find_lr(model, gen, num_steps=15)
+    r = lrwidget.find_lr(model, gen, num_steps=15, end_lr=1e-2)
     assert len(r) == 15 and r.stop_reason == "completed"  # the peeked batch was not lost
     # The weights are the freshly built ones, as if the sweep had never trained them.
     twin(x[:1])
