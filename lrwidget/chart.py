@@ -17,8 +17,10 @@ The bqplot figure has the CSS class ``lrwidget-figure``. With ``n`` sweeps shown
     [-1]         handle: Scatter with one triangle at the top, draggable along x,
                  labelled with the selected LR (e.g. "3.2e-02")
 
-so in the SVG the candidates are the third-last ``g.mark`` (points ``g.object_grp``) and the
-handle the last one. Scatter marks set ``allow_padding=False``: the x axis spans exactly the
+bqplot 0.13 gives the marks' SVG groups no class of their own: they are the ``g`` children of
+``svg.svg-figure > g > g:first-of-type``, in this order, followed by a ``g.g_legend``. So the
+candidates are the third-last of them (points: ``g.object_grp``) and the handle the last one
+(see js/support/chart.ts). Scatter marks set ``allow_padding=False``: the x axis spans exactly the
 swept range. Candidates and the handle share the figure's log x scale; the rule and handle use
 a private [0, 1] y scale, so they do not move when the loss range changes.
 
@@ -265,7 +267,7 @@ class LRChart(widgets.VBox):
             axes=axes,
             animation_duration=0,
             legend_location="top-left",
-            fig_margin={"top": 30, "bottom": 45, "left": 60, "right": 20},
+            fig_margin={"top": 30, "bottom": 45, "left": 60, "right": 40},  # room for "1e+1"
             layout=widgets.Layout(width="100%", height="380px"),
         )
         self.figure.add_class("lrwidget-figure")

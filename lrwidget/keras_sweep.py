@@ -28,6 +28,7 @@ import numpy as np
 from . import analysis
 from .data import plan_fit, sample_inputs, validation_subset
 from .result import AnalysisSettings, SweepResult
+from .schedules import lr_source, uses_schedule
 
 OnPoint = Callable[[int, float, float], object]
 
@@ -67,9 +68,8 @@ class StateSnapshot:
             for name in ("stop_training", "history", "steps_per_execution", "train_function")
         }
         # A schedule (or callable) LR is swapped out for the sweep; keep the very object.
-        self.schedule_based = not isinstance(self.optimizer.learning_rate, keras.Variable)
-        owner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
-        self._lr_source = owner._learning_rate if self.schedule_based else None
+        self.schedule_based = uses_schedule(self.optimizer)
+        self._lr_source = lr_source(self.optimizer) if self.schedule_based else None
         self.capture()
 
     def _variables(self):

@@ -19,14 +19,17 @@ def _check_lr(lr) -> float:
     return float(lr)
 
 
-def _lr_source(optimizer):
-    # A LossScaleOptimizer keeps the LR on its inner optimizer.
+def lr_source(optimizer):
+    """Where the optimizer reads its LR from: a variable, a schedule or a callable.
+
+    A LossScaleOptimizer keeps it on its inner optimizer.
+    """
     return getattr(getattr(optimizer, "inner_optimizer", optimizer), "_learning_rate", None)
 
 
 def uses_schedule(optimizer) -> bool:
     """True when the optimizer's LR comes from a schedule or callable, not a variable."""
-    return not isinstance(_lr_source(optimizer), keras.Variable)
+    return not isinstance(lr_source(optimizer), keras.Variable)
 
 
 @keras.saving.register_keras_serializable(package="lrwidget")
@@ -76,7 +79,7 @@ def set_learning_rate(model, lr: float, *, replace_schedule: bool = False) -> st
     if optimizer is None:
         raise ValueError("the model has no optimizer: call model.compile(optimizer=...) first")
     if uses_schedule(optimizer):
-        schedule = type(_lr_source(optimizer)).__name__
+        schedule = type(lr_source(optimizer)).__name__
         if not replace_schedule:
             raise ValueError(
                 f"the optimizer's LR comes from a {schedule}, which was left unchanged. Either "

@@ -135,7 +135,11 @@ class LRFinderWidget(LRChart):
 
     def _layout_children(self):
         buttons = [self.run_button, self.stop_button, self.apply_button]
-        controls = widgets.HBox([*buttons, self.progress, self.progress_text])
+        # Wraps rather than clipping the progress text on a narrow notebook.
+        controls = widgets.HBox(
+            [*buttons, self.progress, self.progress_text],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         return [controls, *super()._layout_children()]
 
     # --- the sweep -----------------------------------------------------------------------
