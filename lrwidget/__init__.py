@@ -41,7 +41,22 @@ if TYPE_CHECKING:
     from .widget import LRFinderWidget, show
 
 
+_MODULES = {
+    "analysis",
+    "article",
+    "chart",
+    "cli",
+    "data",
+    "keras_sweep",
+    "result",
+    "schedules",
+    "widget",
+}
+
+
 def __getattr__(name):
+    if name in _MODULES:  # lrwidget.analysis.smooth(...) works without importing it first
+        return importlib.import_module(f".{name}", __name__)
     if name not in _EXPORTS:
         raise AttributeError(f"module 'lrwidget' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
