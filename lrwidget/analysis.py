@@ -92,12 +92,37 @@ def effective_beta(beta: float, num_steps: int, window: float = 0.1) -> float:
 def smooth(losses, beta: float = 0.98) -> np.ndarray:
     """Debiased EMA of ``losses``; a non-finite loss makes every later value NaN."""
     losses = np.asarray(losses, dtype=np.float64)
-    out = np.empty_like(losses)
-    smoother = Smoother(beta)
-    for i, loss in enumerate(losses):
-        out[i] = smoother.update(loss)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = _ema(losses, beta) / (1.0 - beta ** np.arange(1, len(losses) + 1))
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def _ema(x: np.ndarray, beta: float) -> np.ndarray:
+    """``y[t] = beta * y[t-1] + (1 - beta) * x[t]`` from ``y[-1] = 0``, without a Python loop
+    per point (the live chart re-reads the whole curve ten times a second).
+
+    Within a block, ``y[s+k] = beta**k * (beta * y[s-1] + (1-beta) * cumsum(x * beta**-k))``;
+    blocks are short enough that ``beta**-k`` stays below 1e4, which keeps the rounding error
+    near 1e-12 of the loss.
+    """
+    if beta == 0.0:  # no averaging; still, a non-finite loss poisons everything after it
+        y = x.copy()
+        bad = np.flatnonzero(~np.isfinite(x))
+        if len(bad):
+            y[bad[0] :] = np.nan
+        return y
+    y = np.empty_like(x)
+    block = max(1, int(4.0 / -math.log10(beta)))
+    carry = 0.0
+    for start in range(0, len(x), block):
+        chunk = x[start : start + block]
+        k = np.arange(len(chunk))
+        y[start : start + len(chunk)] = beta**k * (
+            beta * carry + (1.0 - beta) * np.cumsum(chunk * beta**-k)
+        )
+        carry = y[start + len(chunk) - 1]
+    return y
 
 
 def smooth_centered(losses, beta: float = 0.98) -> np.ndarray:
@@ -112,28 +137,25 @@ def smooth_centered(losses, beta: float = 0.98) -> np.ndarray:
     return smooth(forward[::-1], beta)[::-1]
 
 
-def is_diverged(loss: float, smoothed: float, best: float, factor: float) -> bool:
+def is_diverged(loss, smoothed, best, factor: float):
     """The divergence rule: a non-finite loss, or the smoothed loss above ``factor`` x its best.
 
     For a negative best (some losses go below zero) "x factor" would mean "smaller", so the
-    rule then compares the rise above the best with ``factor`` times its magnitude.
+    rule then compares the rise above the best with ``factor`` times its magnitude. Takes
+    floats (the live check after each step) or arrays (a whole curve) alike.
     """
-    if not (math.isfinite(loss) and math.isfinite(smoothed)):
-        return True
-    if best >= 0:
-        return smoothed > factor * best
-    return smoothed - best > factor * abs(best)
+    loss, smoothed, best = (np.asarray(v, dtype=np.float64) for v in (loss, smoothed, best))
+    with np.errstate(invalid="ignore", over="ignore"):
+        rise = np.where(best >= 0, smoothed > factor * best, smoothed - best > factor * abs(best))
+        return ~np.isfinite(loss) | ~np.isfinite(smoothed) | rise
 
 
 def divergence_index(losses, smoothed, factor: float = 4.0) -> int | None:
     """First step at which the divergence rule fires, or ``None`` if it never does."""
-    best = math.inf
-    for i, (loss, s) in enumerate(zip(losses, smoothed, strict=True)):
-        if math.isfinite(s):
-            best = min(best, float(s))
-        if is_diverged(float(loss), float(s), best, factor):
-            return i
-    return None
+    smoothed = np.asarray(smoothed, dtype=np.float64)
+    best = np.minimum.accumulate(np.where(np.isfinite(smoothed), smoothed, np.inf))
+    hits = np.flatnonzero(is_diverged(losses, smoothed, best, factor))
+    return int(hits[0]) if len(hits) else None
 
 
 def useful_length(losses, smoothed, factor: float = 4.0) -> int:
@@ -149,21 +171,16 @@ def local_minima(values) -> np.ndarray:
     the sweep stopped has its last point as a minimum. Non-finite values are never minima.
     """
     v = np.asarray(values, dtype=np.float64)
-    n = len(v)
-    if n == 0:
+    if len(v) == 0:
         return np.zeros(0, dtype=int)
-    finite = np.isfinite(v)
-    if n == 1:
-        return np.flatnonzero(finite)
-    # Treat non-finite neighbours as +inf: a minimum next to a blow-up is still a minimum.
-    w = np.where(finite, v, np.inf)
-    left = np.concatenate(([np.inf], w[:-1]))
-    # Compare right against the next *different* value so plateaus are judged by where they go.
-    nxt = w.copy()
-    for i in range(n - 2, -1, -1):
-        nxt[i] = w[i + 1] if w[i + 1] != w[i] else nxt[i + 1]
-    nxt[-1] = np.inf
-    return np.flatnonzero(finite & (w < left) & (w <= nxt))
+    # Treat non-finite points as +inf: a minimum next to a blow-up is still a minimum. Then
+    # compare runs of equal values, so a plateau is judged by where it comes from and goes.
+    w = np.where(np.isfinite(v), v, np.inf)
+    starts = np.flatnonzero(np.concatenate(([True], w[1:] != w[:-1])))
+    runs = w[starts]
+    left = np.concatenate(([np.inf], runs[:-1]))
+    right = np.concatenate((runs[1:], [np.inf]))
+    return starts[np.isfinite(runs) & (runs < left) & (runs < right)]
 
 
 def find_candidates(

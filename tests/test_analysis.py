@@ -30,9 +30,11 @@ def test_smoothing_is_debiased_and_matches_the_incremental_smoother():
     # A constant curve stays constant only if the EMA is debiased (no pull towards zero).
     np.testing.assert_allclose(analysis.smooth(np.full(20, 3.0)), 3.0)
     rng = np.random.default_rng(1)
-    losses = rng.uniform(1, 2, 300)
-    s = analysis.Smoother(0.9)
-    np.testing.assert_allclose(analysis.smooth(losses, 0.9), [s.update(v) for v in losses])
+    losses = rng.uniform(1, 2, 3000)
+    for beta in (0.0, 0.3, 0.9, 0.98, 0.999):
+        s = analysis.Smoother(beta)
+        expected = [s.update(v) for v in losses]
+        np.testing.assert_allclose(analysis.smooth(losses, beta), expected, rtol=1e-10)
     # ... and it really averages: the smoothed curve is much less noisy than the raw one.
     assert np.std(np.diff(analysis.smooth(losses))) < 0.2 * np.std(np.diff(losses))
 

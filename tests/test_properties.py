@@ -74,3 +74,34 @@ def test_ladders_are_increasing_and_pinned(n, start, ratio):
     for mode in analysis.MODES:
         lrs = analysis.lr_ladder(start, end, n, mode)
         assert lrs[0] == start and lrs[-1] == end and (np.diff(lrs) >= 0).all()
+
+
+def _minima_by_hand(values):
+    """Local minima the slow, obvious way: walk the plateaus one by one."""
+    w = [v if math.isfinite(v) else math.inf for v in values]
+    found, i = [], 0
+    while i < len(w):
+        j = i
+        while j + 1 < len(w) and w[j + 1] == w[i]:
+            j += 1
+        left = w[i - 1] if i > 0 else math.inf
+        right = w[j + 1] if j + 1 < len(w) else math.inf
+        if math.isfinite(w[i]) and w[i] < left and w[i] < right:
+            found.append(i)
+        i = j + 1
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, math.nan, math.inf]), max_size=40))
+def test_vectorised_minima_match_the_obvious_walk(curve):
+    assert analysis.local_minima(curve).tolist() == _minima_by_hand(curve)
+
+
+@settings(max_examples=200, deadline=None)
+@given(losses, st.floats(min_value=0.0, max_value=0.999))
+def test_vectorised_smoothing_matches_the_live_smoother(curve, beta):
+    live = analysis.Smoother(beta)
+    expected = np.array([live.update(v) for v in curve], dtype=np.float64)
+    expected[~np.isfinite(expected)] = np.nan
+    np.testing.assert_allclose(analysis.smooth(curve, beta), expected, rtol=1e-9, atol=1e-9)
