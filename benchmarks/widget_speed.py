@@ -65,6 +65,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="16: ~1.5 ms steps, the worst case for overhead"
+    )
     args = parser.parse_args(argv)
 
     comm.create_comm = lambda **kwargs: RecordingComm(**kwargs)
@@ -72,7 +75,7 @@ def main(argv=None):
     x, y = (d.data / 16.0).astype("float32"), d.target
     model = make_model()
     # A range that does not diverge within the steps, so every sweep runs them all.
-    sweep = dict(batch_size=16, num_steps=args.steps, start_lr=1e-6, end_lr=0.05)
+    sweep = dict(batch_size=args.batch_size, num_steps=args.steps, start_lr=1e-6, end_lr=0.05)
     finder = lrwidget.LRFinderWidget(model, x, y, **sweep)
 
     def headless():
@@ -109,7 +112,10 @@ def main(argv=None):
         f"(pairs: {', '.join(f'{r:.3f}' for r in ratios)}); goal <= 1.03"
     )
     print(f"bytes per sweep: {sent / 1e6:.2f} MB; goal <= 2 MB")
-    command = f"python benchmarks/widget_speed.py --steps {args.steps} --repeats {args.repeats}"
+    command = (
+        f"python benchmarks/widget_speed.py --steps {args.steps} --repeats {args.repeats} "
+        f"--batch-size {args.batch_size}"
+    )
     print(f"\ncommand: {command}")
     print(f"python {sys.version.split()[0]}, keras {keras.__version__}, numpy {np.__version__}")
 
