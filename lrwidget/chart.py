@@ -317,8 +317,10 @@ class LRChart(widgets.VBox):
             self.figure.marks = marks
 
     # --- drawing -------------------------------------------------------------------------
-    def set_results(self, results, labels=None):
-        """Draw these sweeps (replacing what is shown) and pre-select the first suggestion."""
+    def set_results(self, results, labels=None, *, keep_selection: bool = False):
+        """Draw these sweeps (replacing what is shown) and pre-select the first suggestion,
+        unless ``keep_selection`` and something is selected already (then it is only clamped
+        into the new range)."""
         results = list(results)
         if labels is None:
             labels = [_default_label(r, i, len(results)) for i, r in enumerate(results)]
@@ -337,7 +339,7 @@ class LRChart(widgets.VBox):
             self._set_y_window([w for w in windows if w is not None])
             self._set_candidates([(c, i) for i, r in enumerate(results) for c in r.candidates])
             suggestion = results[0].suggestion if results else None
-            if suggestion is not None:
+            if suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
             self._draw_selection()
 

@@ -219,7 +219,8 @@ class LRFinderWidget(LRChart):
                 self.error = error
                 if result is not None:
                     self._result = result
-                    self.set_results([result])  # pre-selects the suggestion
+                    # The suggestion is pre-selected, unless the user picked during the sweep.
+                    self.set_results([result], keep_selection=True)
                     self._draw_progress(len(result), len(result), None)
             except Exception as exc:  # drawing failed: still show it, and never stay "running"
                 self.error = exc
@@ -231,6 +232,7 @@ class LRFinderWidget(LRChart):
         with self._lock:
             self._live = _LiveCurve(lrs, self.settings)
             self._results = []
+            self.selected_lr = None  # a pick on the last curve means nothing on this one
             self._set_series_count(1)
             self._lines[0][1].labels = ["sweep"]
             self._set_range(lrs[0], lrs[-1])

@@ -394,6 +394,25 @@ def test_stop_ends_the_sweep_within_one_batch_and_restores_the_weights(comms, di
     assert "stopped" in finder.status.value
 
 
+def test_a_pick_made_during_the_sweep_is_kept_and_a_new_sweep_starts_without_one(comms, digits):
+    x, y = digits
+    finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=120, start_lr=1e-4)
+
+    def slide_to(lr):  # the user moves the LR slider while the sweep runs
+        return lambda: finder._slider.set_state({"value": lr})
+
+    finder.sweep_args["callbacks"] = [StopDuring(60, slide_to(3e-3))]
+    result = finder.run(block=True)
+    assert result.suggestion is not None and result.suggestion != pytest.approx(3e-3)
+    assert finder.selected_lr == pytest.approx(3e-3)  # the user's pick, not the suggestion
+
+    seen_at_start = []
+    finder.sweep_args["callbacks"] = [At(0, lambda: seen_at_start.append(finder.selected_lr))]
+    finder.run(block=True)
+    assert seen_at_start == [None]  # the old pick was cleared for the new curve
+    assert finder.selected_lr == pytest.approx(finder.result.suggestion)
+
+
 def test_second_run_is_refused_while_one_runs(comms, digits):
     x, y = digits
     release, holding = threading.Event(), threading.Event()
