@@ -37,6 +37,11 @@ def _leaves(tree) -> list:
     return [tree]
 
 
+def count_samples(tree) -> int:
+    """Number of samples in a (nested) batch: the length of its first array."""
+    return len(np.asarray(_leaves(tree)[0]))
+
+
 def _positive_int(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= 1
 
@@ -250,7 +255,7 @@ def _collect(source, size, kind):
             raise ValueError("validation_data must yield (x, y) or (x, y, sample_weight) batches")
         batch = batch + (None,) * (3 - len(batch))
         parts.append(batch)
-        got += len(np.asarray(_leaves(batch[0])[0]))
+        got += count_samples(batch[0])
         if got >= size:
             break
     if not parts:

@@ -16,6 +16,7 @@ Three things make it correct where other finders are not:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -26,7 +27,7 @@ import keras
 import numpy as np
 
 from . import analysis
-from .data import plan_fit, sample_inputs, validation_subset
+from .data import count_samples, plan_fit, sample_inputs, validation_subset
 from .result import AnalysisSettings, SweepResult
 from .schedules import lr_source, uses_schedule
 
@@ -291,10 +292,9 @@ def find_lr(
     """
     _check_model(model)
     _check_range(start_lr, end_lr, mode)
-    AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)  # checks them first
+    settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)  # validates
     plan = plan_fit(x, y, batch_size=batch_size, num_steps=num_steps, sample_weight=sample_weight)
-    beta = analysis.effective_beta(beta, plan.num_steps)
-    settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)
+    settings = dataclasses.replace(settings, beta=analysis.effective_beta(beta, plan.num_steps))
     validation = validation_subset(validation_data, validation_size)
     lrs = analysis.lr_ladder(float(start_lr), float(end_lr), plan.num_steps, mode)
 
@@ -343,7 +343,7 @@ def find_lr(
         "batch_size": plan.batch_size,
         "data": plan.kind,
         "validation": validation is not None,
-        "validation_size": None if validation is None else int(len(_first_leaf(validation[0]))),
+        "validation_size": None if validation is None else count_samples(validation[0]),
         "optimizer": type(model.optimizer).__name__,
         "model": model.name,
         "keras": keras.__version__,
@@ -360,12 +360,6 @@ def find_lr(
         settings=settings,
         meta=meta,
     )
-
-
-def _first_leaf(tree):
-    while isinstance(tree, dict | list | tuple):
-        tree = next(iter(tree.values())) if isinstance(tree, dict) else tree[0]
-    return np.asarray(tree)
 
 
 def _tf_version():
