@@ -174,6 +174,9 @@ class RangeTestCallback(keras.callbacks.Callback):
         loss = train_loss
         if self.validation is not None and math.isfinite(train_loss):
             x, y, sw = self.validation
+            # Keras before 3.15 does not reset the loss tracker in test_on_batch, so without
+            # this the "validation" loss would be blended with the training batch's.
+            self._tracker.reset_state()
             loss = float(self.model.test_on_batch(x, y, sw, return_dict=True)["loss"])
         self.train_losses.append(train_loss)
         self.losses.append(loss)
