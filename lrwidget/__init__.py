@@ -48,6 +48,7 @@ _MODULES = {
     "cli",
     "data",
     "keras_sweep",
+    "notebook",
     "result",
     "schedules",
     "widget",

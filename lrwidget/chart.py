@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import threading
 from contextlib import ExitStack, contextmanager
 
@@ -46,6 +45,7 @@ import numpy as np
 from traitlets import Bool, Float, TraitError, observe, validate
 
 from .analysis import Candidate
+from .notebook import NotebookDisplay, enable_colab_widgets
 
 MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -77,23 +77,6 @@ def y_window(smoothed) -> tuple[float, float] | None:
     bottom, top = float(s[low]), float(s[: low + 1].max())
     span = top - bottom or abs(top) * 0.1 or 1.0
     return bottom - 0.1 * span, top + 0.15 * span
-
-
-def enable_colab_widgets() -> bool:
-    """Turn on Colab's custom widget manager when running in Colab; a no-op elsewhere.
-
-    Returns True when it was enabled. Never raises: outside Colab, or if Colab's API moved,
-    the widget simply relies on the notebook's own widget manager.
-    """
-    if "google.colab" not in sys.modules:
-        return False
-    try:
-        from google.colab import output
-
-        output.enable_custom_widget_manager()
-    except Exception:  # any failure here must not break displaying the widget
-        return False
-    return True
 
 
 @contextmanager
@@ -152,7 +135,7 @@ class _OwnLines(_FrontEndWrites, bq.Lines):
     pass
 
 
-class LRChart(widgets.VBox):
+class LRChart(NotebookDisplay, widgets.VBox):
     """An interactive loss-vs-LR chart of saved sweeps, with picking.
 
     Parameters
@@ -545,10 +528,6 @@ class LRChart(widgets.VBox):
             if change_or_mark is self._handle and self._drag_lr is not None:
                 return  # the browser syncs the handle it is dragging
             self._draw_selection()
-
-    def _repr_mimebundle_(self, **kwargs):
-        enable_colab_widgets()
-        return super()._repr_mimebundle_(**kwargs)
 
 
 def _to_float(value) -> float:

@@ -24,10 +24,12 @@ from traitlets import Bool, observe
 from . import analysis
 from .chart import LRChart, format_lr, held, y_window
 from .keras_sweep import find_lr
+from .notebook import answering_front_end, in_colab
 from .result import AnalysisSettings, SweepResult
 from .schedules import EpochDecay, set_learning_rate
 
 UPDATE_INTERVAL = 0.1  # seconds between chart updates while sweeping (about 10 a second)
+POLL_INTERVAL = 0.05  # seconds between looks at the front end's messages while a cell waits
 _HOOKS = ("on_start", "on_point", "stop_event")
 _SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
 SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
@@ -110,6 +112,8 @@ class LRFinderWidget(LRChart):
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._last_draw = 0.0
+        self._poll = None  # answers the front end during a sweep in the cell's own thread
+        self._last_poll = 0.0
         self._build_sweep_controls()
         super().__init__()
         defaults = inspect.signature(find_lr).parameters
@@ -143,40 +147,61 @@ class LRFinderWidget(LRChart):
         return [controls, *super()._layout_children()]
 
     # --- the sweep -----------------------------------------------------------------------
-    def run(self, block: bool = False) -> SweepResult | None:
-        """Start a sweep in a background thread (the kernel stays responsive).
+    def run(self, block: bool = False, *, background: bool | None = None) -> SweepResult | None:
+        """Start a sweep.
 
         Parameters
         ----------
         block : bool
-            Wait for the sweep to end and return its result (for scripts); an exception in
-            the sweep is then raised here too.
+            Wait for the sweep to end and return its result; an exception in the sweep is then
+            raised here too. While it waits, the cell still answers Stop and picks.
+        background : bool, optional
+            Where the sweep runs. True: in a background thread, so the kernel stays free for
+            other cells. False: in this cell's own thread; the call returns when the sweep
+            ends, the chart draws live meanwhile and Stop, picks and Jupyter's interrupt button
+            are answered between batches (an interrupt restores the model and raises
+            ``KeyboardInterrupt``). Default: True, except in Colab, which does not draw widget
+            updates sent from a background thread.
 
         Returns
         -------
         SweepResult or None
-            None when ``block`` is False: the sweep goes on; see :meth:`wait` and ``result``.
+            None when the sweep goes on in the background (see :meth:`wait` and ``result``).
 
         Raises
         ------
         RuntimeError
             If a sweep is already running.
         """
+        if background is None:
+            background = not in_colab()
         with self._lock:
             if self.running:
                 raise RuntimeError(
                     "a sweep is already running: wait for it (finder.wait()) or stop it "
                     "(finder.stop()) before starting another"
                 )
-            self.set_trait("running", True)
             self.error = None
-            self._stop_event = threading.Event()
-            self._thread = threading.Thread(target=self._sweep, name="lrwidget-sweep", daemon=True)
+            self._stop_event = threading.Event()  # before "running": Stop must stop this one
+            self._thread = None
+            if background:
+                self._thread = threading.Thread(
+                    target=self._sweep, name="lrwidget-sweep", daemon=True
+                )
+            self.set_trait("running", True)
         self._update_status()
-        self._thread.start()
-        if not block:
-            return None
-        self.wait()
+        if background:
+            self._thread.start()
+            if not block:
+                return None
+            self.wait()
+        else:
+            with answering_front_end() as poll:
+                self._poll, self._last_poll = poll, time.perf_counter()
+                try:
+                    self._sweep()
+                finally:
+                    self._poll = None
         if self.error is not None:
             raise self.error
         return self._result
@@ -189,10 +214,21 @@ class LRFinderWidget(LRChart):
         self._stop_event.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the running sweep to end; True if none is running any more."""
+        """Wait for a background sweep to end; True if none is running any more.
+
+        In a notebook cell the wait still answers the front end (Stop, picks).
+        """
         thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        if thread is None:
+            return not self.running
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with answering_front_end() as poll:
+            while thread.is_alive():
+                left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    break
+                thread.join(min(POLL_INTERVAL, left))
+                poll()
         return not self.running
 
     @property
@@ -206,13 +242,17 @@ class LRFinderWidget(LRChart):
 
     def _sweep(self):
         hooks = {"on_start": self._on_start, "on_point": self._on_point}
+        result = error = None
         try:
             result = find_lr(
                 self.model, self.x, self.y, **self.sweep_args, **hooks, stop_event=self._stop_event
             )
-            error = None
         except Exception as exc:  # kept and shown: an exception must not vanish with the thread
-            result, error = None, exc
+            error = exc
+        finally:  # also on KeyboardInterrupt (the interrupt button, in the cell's thread)
+            self._finish(result, error)
+
+    def _finish(self, result: SweepResult | None, error: BaseException | None):
         with self._lock:
             try:
                 self._live = None
@@ -247,6 +287,9 @@ class LRFinderWidget(LRChart):
         if now - self._last_draw >= UPDATE_INTERVAL:
             self._last_draw = now
             self._draw_live()
+        if self._poll is not None and now - self._last_poll >= POLL_INTERVAL:
+            self._last_poll = now
+            self._poll()  # a click on Stop or on the chart, handled between two batches
 
     def _draw_live(self):
         """Send the curve so far, its candidates, the loss window and the progress."""
@@ -304,8 +347,9 @@ class LRFinderWidget(LRChart):
     # --- buttons and status ----------------------------------------------------------------
     # A click must never raise into the front end: whatever went wrong goes to the status line.
     def _on_run_click(self, _):
+        # A click is handled between cells, not in one: the sweep always goes to a thread.
         try:
-            self.run()
+            self.run(background=True)
         except Exception as exc:
             self.status.value = str(exc)
 
@@ -327,6 +371,8 @@ class LRFinderWidget(LRChart):
             return [f"error: {type(self.error).__name__}: {self.error}"]
         if self.running:
             parts = ["running (Stop ends it after the current batch)"]
+            if self._thread is not None and in_colab():
+                parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + [f"selected {format_lr(self.selected_lr)}"]
         if not self._results:
             return ["press Run to start the sweep"]

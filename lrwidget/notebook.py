@@ -1,0 +1,178 @@
+"""Where the widget runs: Colab's widget manager, display on ipywidgets 7 and 8, and answering
+the front end while a cell is busy.
+
+No Keras and no bqplot here; :mod:`lrwidget.chart` and :mod:`lrwidget.widget` use it.
+
+* **Colab** draws a third-party widget only through its custom widget manager: it must be
+  enabled (once per process) and the display message must name it in its metadata.
+* **ipywidgets 7** (what Colab ships) displays through ``_ipython_display_`` and has no
+  ``_repr_mimebundle_``; :class:`NotebookDisplay` gives both versions the same bundle.
+* **A busy cell** does not hear the front end: a click on Stop waits in the kernel's queue
+  until the cell ends. :func:`answering_front_end` hands out a function that handles the
+  widget messages queued meanwhile and holds back everything else (a cell queued after this
+  one runs after it), so a sweep run in the cell's own thread still answers Stop and picks.
+  On ipykernel 6 (Colab's) jupyter-ui-poll does this. ipykernel 7 has no
+  ``do_one_iteration`` any more (jupyter-ui-poll 1.1 then silently handles nothing): there
+  :class:`_ShellQueue` reads the main shell's queue itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_MESSAGES = ("comm_open", "comm_msg", "comm_close")
+EVENTS_PER_POLL = 20  # front-end messages handled per call; a burst of drag events fits
+
+_colab_url: str | None = None  # Colab's widget manager, once enabled in this process
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime (its ``google.colab`` package is loaded there)."""
+    return "google.colab" in sys.modules
+
+
+def enable_colab_widgets() -> bool:
+    """Turn on Colab's custom widget manager, once per process; a no-op elsewhere.
+
+    Returns True when it is enabled. Never raises: if Colab's API moved, the widget simply
+    relies on the notebook's own widget manager.
+    """
+    global _colab_url
+    if _colab_url is not None:
+        return True
+    if not in_colab():
+        return False
+    try:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+        _colab_url = output._widgets._installed_url or None
+    except Exception:  # any failure here must not break displaying the widget
+        return False
+    return _colab_url is not None
+
+
+def display_metadata() -> dict:
+    """The display message's metadata: Colab's widget manager when it is enabled, else none."""
+    if not enable_colab_widgets():
+        return {}
+    return {WIDGET_VIEW: {"colab": {"custom_widget_manager": {"url": _colab_url}}}}
+
+
+class NotebookDisplay:
+    """Mixin for a widget shown on its own: the same mime bundle on ipywidgets 7 and 8, with
+    Colab's metadata where it runs in Colab, so it displays there without a manual step."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        text = repr(self)
+        data = {
+            "text/plain": text if len(text) <= 110 else text[:110] + "…",
+            WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": self.model_id},
+        }
+        return data, display_metadata()
+
+    def _ipython_display_(self, **kwargs):
+        # ipywidgets 7 defines this, and IPython prefers it to _repr_mimebundle_: route it there.
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_()
+        display(data, metadata=metadata, raw=True)
+
+
+def _kernel():
+    """The running ipykernel, when called from the thread that runs its cells; else None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return getattr(get_ipython(), "kernel", None)
+
+
+def in_kernel_thread() -> bool:
+    """True in the thread that runs a Jupyter kernel's cells (where its queue can be polled)."""
+    return _kernel() is not None
+
+
+class _ShellQueue:
+    """ipykernel 7's main shell queue, read while the cell that owns the kernel runs.
+
+    The shell channel thread forwards every shell message to an inproc socket that the main
+    thread's event loop reads, which a busy cell never lets run. This reads that socket
+    itself: widget messages are handled at once, as the kernel would; the rest (a cell queued
+    meanwhile, completion requests) is handed back to the kernel when the sweep ends, in
+    order, to run once the cell is done.
+    """
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        thread = getattr(kernel, "shell_channel_thread", None)
+        if thread is not None:
+            self.socket = thread.manager._shell_channel_to_main.to_socket
+        else:
+            self.socket = kernel.shell_stream.socket
+        self.held: list = []
+
+    def poll(self, limit: int = EVENTS_PER_POLL):
+        import zmq
+
+        kernel = self.kernel
+        for _ in range(limit):
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            try:
+                idents, parts = kernel.session.feed_identities(frames, copy=False)
+                # The header alone: a full read records the signature, and the kernel refuses
+                # to read a message twice (the held ones are read again when the cell is done).
+                kind = kernel.session.deserialize(parts, content=False, copy=False)["header"]
+                kind = kind["msg_type"]
+            except Exception:
+                kind = None  # not ours to judge: the kernel will see it later
+            if kind not in WIDGET_MESSAGES:
+                self.held.append(frames)
+                continue
+            try:
+                msg = kernel.session.deserialize(parts, content=True, copy=False)
+                kernel.shell_handlers[kind](kernel.shell_stream, idents, msg)
+            except Exception:  # a failing handler must not end the sweep
+                log.exception("lrwidget: a widget message failed")
+
+    def close(self):
+        loop = asyncio.get_event_loop()
+        for frames in self.held:
+            loop.create_task(self.kernel.shell_main(None, frames))
+        self.held = []
+
+
+@contextmanager
+def answering_front_end() -> Iterator[Callable[[], None]]:
+    """Yield ``poll()``, which handles the front-end messages queued for the kernel (button
+    clicks, picks on the chart) and returns. Call it now and then while the cell is busy.
+
+    Outside a kernel's cell thread (a script, a background thread) ``poll`` does nothing.
+    """
+    kernel = _kernel()
+    if kernel is None:
+        yield lambda: None
+    elif hasattr(kernel, "do_one_iteration"):  # ipykernel 5 and 6
+        from jupyter_ui_poll import ui_events
+
+        with ui_events() as poll:
+            yield lambda: poll(EVENTS_PER_POLL)
+    else:
+        queue = _ShellQueue(kernel)
+        try:
+            yield queue.poll
+        finally:
+            queue.close()
