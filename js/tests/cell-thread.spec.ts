@@ -1,0 +1,126 @@
+// A sweep that keeps its cell busy (Colab's way: `finder.run(background=False)`, and a cell
+// waiting with `finder.run(block=True)`) still draws live and answers the page: a click on the
+// chart picks, a click on Stop ends the sweep, and the model comes back bitwise.
+//
+// While the cell runs, the kernel holds back other requests until it is done, so nothing is
+// read from the kernel mid-sweep: the page is watched instead (the kernel's busy status, the
+// points drawn, the handle), and the kernel is asked afterwards.
+import { BrowserContext, expect, Page, test } from '@playwright/test';
+import { FIGURE, handleDot, pointsDrawn } from '../support/chart';
+import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+
+const NB = 'cell_thread.ipynb';
+const NUM_STEPS = 400; // as in the notebook
+// The optimizer is built first, so that its momenta exist to be compared too.
+const BEFORE = 'model.optimizer.build(model.trainable_variables)\nbefore = state(model)';
+
+test.describe.configure({ mode: 'serial' });
+
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  page = await context.newPage();
+  await openNotebook(page, NB);
+  await runAllCells(page, NB);
+  await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
+});
+
+test.afterAll(async () => {
+  await shutdownKernel(page, NB);
+  await context.close();
+});
+
+/** Sends `code` to the kernel as a cell does, without waiting for it; `cellDone()` tells. */
+async function startCell(code: string) {
+  await page.evaluate(
+    ({ name, code }) => {
+      const app = (window as any).jupyterapp;
+      for (const w of app.shell.widgets('main')) {
+        if (w.context?.path !== name) continue;
+        const future = w.sessionContext.session.kernel.requestExecute({ code });
+        (window as any).cellDone = false;
+        future.done.then(() => ((window as any).cellDone = true));
+      }
+    },
+    { name: NB, code },
+  );
+}
+
+const cellDone = () => page.evaluate(() => (window as any).cellDone === true);
+const kernelBusy = () =>
+  page.evaluate((name) => {
+    const app = (window as any).jupyterapp;
+    for (const w of app.shell.widgets('main')) {
+      if (w.context?.path === name) return w.sessionContext.session.kernel.status === 'busy';
+    }
+    return false;
+  }, NB);
+
+/** Looks at the chart while the cell runs until it has grown `looks` times; returns the counts. */
+async function watchGrow(looks: number): Promise<number[]> {
+  const seen: number[] = [];
+  const deadline = Date.now() + 120_000;
+  while (seen.length < looks && Date.now() < deadline && !(await cellDone())) {
+    const drawn = await pointsDrawn(page);
+    if ((await kernelBusy()) && drawn > 0 && (seen.length === 0 || drawn > seen[seen.length - 1])) {
+      seen.push(drawn);
+    }
+    await page.waitForTimeout(400);
+  }
+  return seen;
+}
+
+/** Clicks the plot area near its left edge, where the sweep has already been. */
+async function clickPlotNearLeft() {
+  const box = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
+  // fig_margin in lrwidget/chart.py: top 30, bottom 45, left 60, right 40.
+  const x = box.x + 60 + 0.04 * (box.width - 100);
+  const y = box.y + 30 + 0.9 * (box.height - 75);
+  await page.mouse.click(x, y);
+}
+
+async function stopAndCheck(maxSteps: number) {
+  await page.locator('.lrwidget-stop').click();
+  await expect.poll(cellDone, { timeout: 30_000 }).toBe(true);
+  const [reason, n, same] = await py<[string, number, boolean]>(
+    page,
+    NB,
+    '[result.stop_reason, len(result), same_state(before, state(model))]',
+  );
+  expect(reason).toBe('stopped');
+  expect(n).toBeLessThan(maxSteps);
+  expect(same, 'every model and optimizer variable is bitwise restored').toBe(true);
+}
+
+test("cell's thread: the chart grows while the cell runs, a click picks, Stop ends it", async () => {
+  await kernelRun(page, NB, BEFORE);
+  await startCell('result = finder.run(background=False)');
+  const looks = await watchGrow(3);
+  console.log(`points drawn while the cell was busy: ${looks.join(', ')}`);
+  expect(looks.length, 'looks with a growing curve while the kernel was busy').toBeGreaterThanOrEqual(3);
+
+  // A click on the chart mid-sweep: the kernel answers by drawing the selection's handle.
+  await expect(await handleDot(page)).toBeHidden(); // a new sweep starts with no pick
+  await clickPlotNearLeft();
+  await expect(await handleDot(page)).toBeVisible({ timeout: 5_000 });
+  expect(await kernelBusy(), 'the click was answered while the cell still ran').toBe(true);
+
+  await stopAndCheck(NUM_STEPS);
+  const [picked, lo, hi] = await py<[number, number, number]>(
+    page,
+    NB,
+    '[finder.selected_lr, float(result.lrs[0]), float(result.lrs[-1])]',
+  );
+  expect(picked).toBeGreaterThanOrEqual(lo);
+  expect(picked).toBeLessThanOrEqual(hi);
+});
+
+test('a cell waiting with run(block=True) still answers Stop', async () => {
+  await kernelRun(page, NB, BEFORE);
+  await startCell('result = finder.run(block=True)');
+  const looks = await watchGrow(2);
+  expect(looks.length, 'looks with a growing curve while the cell waited').toBeGreaterThanOrEqual(2);
+  await stopAndCheck(NUM_STEPS);
+});
