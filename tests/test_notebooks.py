@@ -52,3 +52,12 @@ def test_runs_headless_in_fast_mode(path, tmp_path, monkeypatch):
         assert "STAND-IN, not CIFAR-10" in text  # fast mode never downloads
         (table,) = outputs(nb, "text/markdown")
         assert "86.7 %" in table and table.count("\n| ") == 5  # header, rule, three arms
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_cells_install_the_package_by_name_and_keep_colabs_ipywidgets(path):
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(cell.source for cell in nb.cells)
+    # No badge or install line may point at a repository location the project does not have.
+    assert "github.com" not in text and "git+" not in text
+    assert '%pip install -q lrwidget "ipywidgets<8"' in text
