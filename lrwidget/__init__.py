@@ -21,7 +21,7 @@ _EXPORTS = {
     "LRFinderWidget": "widget",
     "SweepResult": "result",
     "find_lr": "keras_sweep",
-    "show": "widget",
+    "show": "chart",
 }
 __all__ = [
     "AnalysisSettings",
@@ -36,9 +36,10 @@ __all__ = [
 if TYPE_CHECKING:
     from .analysis import Candidate
     from .article import LRFinder
+    from .chart import show
     from .keras_sweep import find_lr
     from .result import AnalysisSettings, SweepResult
-    from .widget import LRFinderWidget, show
+    from .widget import LRFinderWidget
 
 
 _MODULES = {
@@ -50,6 +51,7 @@ _MODULES = {
     "keras_sweep",
     "notebook",
     "result",
+    "runner",
     "schedules",
     "widget",
 }

@@ -101,7 +101,7 @@ class LRFinder:
 
     def plot_loss(self, **kwargs):
         """Show the curve in lrwidget's interactive chart (click or drag to pick an LR)."""
-        from .widget import show
+        from .chart import show
 
         return show(self._done(), **kwargs)
 

@@ -2,7 +2,9 @@
 
 :class:`LRChart` draws one or more sweeps (raw loss faint, smoothed loss bold, candidate
 minima as diamonds) and owns the one value every way of picking ends in: ``selected_lr``.
-:class:`lrwidget.LRFinderWidget` adds the sweep controls on top of it.
+:func:`show` draws saved sweeps with it; :class:`lrwidget.LRFinderWidget` holds one and feeds
+it a live sweep (:meth:`LRChart.draw_live` may run in the sweep's thread: it writes only
+what the front end never writes; everything else runs in the kernel's thread).
 
 Hooks for browser tests
 -----------------------
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
 import bqplot as bq
@@ -173,6 +176,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._candidates: list[Candidate] = []  # sorted by LR
         self._shown: list[tuple[Candidate, int]] = []  # what the candidate mark shows
         self._results: list = []
+        # What the status line says; the finder that holds this chart puts its own here.
+        self.status_parts: Callable[[], list[str]] = self.default_status_parts
         self._build_figure()
         self._build_controls()
         super().__init__(children=self._layout_children(), **kwargs)
@@ -326,6 +331,47 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self.selected_lr = suggestion
             self._draw_selection()
 
+    @property
+    def results(self) -> list:
+        """The sweeps shown (a copy)."""
+        return list(self._results)
+
+    def show_range(self, lo: float, hi: float):
+        """Show this LR range on the x axis before there is any data (kernel thread)."""
+        with self.x_scale.hold_sync():
+            self.x_scale.min, self.x_scale.max = float(lo), float(hi)
+
+    def begin_live(self, lrs):
+        """Make ready for a live sweep over ``lrs``: no sweep shown, no pick (kernel thread)."""
+        with self._lock:
+            self._results = []
+            self._set_series_count(1)
+            self._lines[0][1].labels = ["sweep"]
+            self._set_range(lrs[0], lrs[-1])
+            self.selected_lr = None  # a pick on the last curve means nothing on this one
+            self._draw_selection()
+
+    def draw_live(self, live):
+        """Draw a running sweep's curve and candidates so far, and return the snapshot read.
+
+        Called from the sweep's thread: it writes data marks only, which the front end never
+        writes; :meth:`refresh_live` does the rest in the kernel's thread.
+        """
+        so_far = live.snapshot()
+        smoothed = np.full(len(live.lrs), np.nan)
+        smoothed[: live.n] = so_far.smoothed
+        with self._lock:
+            self._draw_curve(0, live.lrs, live.losses, smoothed)
+            self._set_candidates([(c, 0) for c in so_far.candidates])
+        return so_far
+
+    def refresh_live(self, so_far):
+        """The loss window, the dropdown and the selection for a live snapshot (kernel thread)."""
+        with self._lock:
+            window = y_window(so_far.smoothed)
+            self._set_y_window([window] if window else [])
+            self._draw_selection()
+
     def _draw_curve(self, i, lrs, raw, smoothed):
         """Draw sweep ``i``'s curves, thinned to ``MAX_DISPLAY_POINTS`` (NaN: a gap)."""
         idx = thin_index(len(lrs))
@@ -368,7 +414,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._cand_mark.x = np.array([c.lr for c in cands], dtype=np.float64)
             self._cand_mark.y = np.array([c.loss for c in cands], dtype=np.float64)
             self._cand_mark.colors = [COLORS[i % len(COLORS)] for _, i in tagged] or [COLORS[0]]
-        self._draw_selection()
 
     def _draw_selection(self):
         """Push ``selected_lr`` out to the rule, handle, label, dropdown, slider and status.
@@ -404,7 +449,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     self._chooser.value = lr if any(c.lr == lr for c in self._candidates) else None
             finally:
                 self._syncing = False
-            self._update_status()
+            self.update_status()
 
     def _set_slider_bounds(self, lo: float, hi: float):
         """Put the log slider's exponent range (and base) on the swept range."""
@@ -415,7 +460,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
             with s.hold_trait_notifications():
                 s.min, s.max, s.base = bounds
 
-    def _status_parts(self) -> list[str]:
+    def default_status_parts(self) -> list[str]:
+        """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
         parts = []
         if len(self._results) == 1:
             r = self._results[0]
@@ -429,8 +475,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         parts.append(f"selected {format_lr(self.selected_lr)}")
         return parts
 
-    def _update_status(self):
-        self.status.value = " · ".join(self._status_parts())
+    def update_status(self):
+        self.status.value = " · ".join(self.status_parts())
 
     # --- the selection -------------------------------------------------------------------
     @validate("selected_lr")
@@ -454,7 +500,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     @observe("snap")
     def _snap_changed(self, change):
-        self._update_status()
+        self.update_status()
 
     def nearest_candidate(self, lr: float) -> Candidate | None:
         """The candidate closest to ``lr`` on a log scale, or None when there is none."""
@@ -550,3 +596,32 @@ def _default_label(result, i: int, n: int) -> str:
     if batch and n > 1:
         return f"batch {batch}"
     return f"sweep {i + 1}"
+
+
+def show(results, labels=None, **kwargs) -> LRChart:
+    """An interactive chart of saved sweeps, with the finder's picking (no Keras needed).
+
+    Parameters
+    ----------
+    results : SweepResult or list of SweepResult
+        One sweep, or several to overlay (e.g. two batch sizes, with a legend).
+    labels : list of str, optional
+        Legend names, one per result.
+    **kwargs
+        ``snap`` or ``selected_lr`` (see :class:`LRChart`).
+
+    Returns
+    -------
+    LRChart
+        The chart; it displays as a cell's value (or with ``IPython.display.display``), and
+        its ``selected_lr`` holds the pick.
+    """
+    from .result import SweepResult
+
+    if isinstance(results, SweepResult):
+        results = [results]
+    results = list(results)
+    for r in results:
+        if not isinstance(r, SweepResult):
+            raise TypeError(f"show() takes SweepResult objects, got {type(r).__name__}")
+    return LRChart(results, labels, **kwargs)

@@ -123,7 +123,7 @@ class Progress:
         self._last: tuple | None = None  # (step, lr, loss) of the latest point
         self._drawn = -1  # the step last drawn
 
-    def start(self, lrs):
+    def start(self, lrs, settings=None):
         self.total = len(lrs)
         self._started = time.monotonic()
 

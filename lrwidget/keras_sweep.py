@@ -9,6 +9,9 @@ Three things make it correct where other finders are not:
   and optimizer variable (iterations, momenta, the LR) is copied before the sweep and assigned
   back afterwards in a ``finally`` - on completion, divergence, Stop, an exception or
   KeyboardInterrupt. The same model and optimizer objects are kept; nothing is reloaded.
+* **One sweep per model.** While a sweep runs, a second sweep of the same model and
+  ``fit``/``train_on_batch``/``evaluate``/``test_on_batch`` called on it from another thread
+  are refused: the sweep puts the state back when it ends, which would silently undo them.
 * **One LR per step.** ``steps_per_execution`` is set to 1 for the sweep; an optimizer built
   on a ``LearningRateSchedule`` gets a temporary schedule that reads the sweep's LR and gets its
   very own schedule object back afterwards.
@@ -17,10 +20,12 @@ Three things make it correct where other finders are not:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import keras
@@ -32,6 +37,60 @@ from .result import AnalysisSettings, SweepResult
 from .schedules import lr_source, uses_schedule
 
 OnPoint = Callable[[int, float, float], object]
+
+# The models being swept, by id, with the thread that sweeps each. A model is claimed before
+# its state is copied, so a second sweep can never copy (and later restore) mid-sweep weights.
+_sweeping: dict[int, int] = {}
+_sweeping_lock = threading.Lock()
+# What would change a swept model's state from another thread, only to be undone by restore().
+GUARDED_METHODS = ("fit", "train_on_batch", "evaluate", "test_on_batch")
+
+
+@contextmanager
+def exclusive(model) -> Iterator[None]:
+    """Claim ``model`` for a sweep in this thread; raises ``RuntimeError`` if one runs already.
+
+    Meanwhile the methods in ``GUARDED_METHODS`` refuse calls from any other thread (the
+    sweep's own ``fit`` and validation ``test_on_batch`` run in this one).
+    """
+    owner = threading.get_ident()
+    with _sweeping_lock:
+        if id(model) in _sweeping:
+            raise RuntimeError(
+                f"a sweep is already running on model {model.name!r}: stop it (finder.stop(), "
+                "or set the stop_event passed to find_lr) or wait for it (finder.wait()) "
+                "before starting another"
+            )
+        _sweeping[id(model)] = owner
+    shadowed = {name: model.__dict__.get(name) for name in GUARDED_METHODS}
+    try:
+        for name in GUARDED_METHODS:
+            object.__setattr__(model, name, _refuse_elsewhere(model, name, owner))
+        yield
+    finally:
+        for name, own in shadowed.items():
+            if own is None:
+                object.__delattr__(model, name)
+            else:  # the user's own instance attribute, put back as it was
+                object.__setattr__(model, name, own)
+        with _sweeping_lock:
+            del _sweeping[id(model)]
+
+
+def _refuse_elsewhere(model, name: str, owner: int):
+    method = getattr(model, name)
+
+    @functools.wraps(method)
+    def guarded(*args, **kwargs):
+        if threading.get_ident() != owner:
+            raise RuntimeError(
+                f"model.{name}() refused: an lrwidget sweep is running on this model in another "
+                f"thread, and it puts every weight back when it ends, which would undo this "
+                f"{name}(). Stop the sweep (finder.stop()) or wait for it (finder.wait()) first."
+            )
+        return method(*args, **kwargs)
+
+    return guarded
 
 
 class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -238,7 +297,7 @@ def find_lr(
     spacing: float = 1.2,
     rule: str = analysis.DEFAULT_SUGGESTER,
     callbacks=None,
-    on_start: Callable[[np.ndarray], object] | None = None,
+    on_start: Callable[[np.ndarray, AnalysisSettings], object] | None = None,
     on_point: OnPoint | None = None,
     stop_event: threading.Event | None = None,
 ) -> SweepResult:
@@ -283,7 +342,9 @@ def find_lr(
     callbacks : list of keras.callbacks.Callback, optional
         Extra callbacks for the sweep's ``fit``.
     on_start : callable, optional
-        ``on_start(lrs)`` once the arguments are checked, with the planned LR of every step.
+        ``on_start(lrs, settings)`` once the arguments are checked and the model is claimed,
+        with the planned LR of every step and the analysis settings the result will carry
+        (``beta`` already capped for the sweep's length).
     on_point : callable, optional
         ``on_point(step, lr, loss)`` after every step, e.g. to draw the curve live.
     stop_event : threading.Event, optional
@@ -300,7 +361,15 @@ def find_lr(
     settings = dataclasses.replace(settings, beta=analysis.effective_beta(beta, plan.num_steps))
     validation = validation_subset(validation_data, validation_size)
     lrs = analysis.lr_ladder(float(start_lr), float(end_lr), plan.num_steps, mode)
+    hooks = (on_start, on_point, stop_event)
+    meta = {"start_lr": float(start_lr), "end_lr": float(end_lr), "mode": mode}
+    with exclusive(model):
+        return _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta)
 
+
+def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> SweepResult:
+    """The sweep itself, on a model this thread has claimed."""
+    on_start, on_point, stop_event = hooks
     if not model.built:
         # Keras would build it inside the first step, after which its fresh weights are gone;
         # built here, they are what the sweep restores.
@@ -318,7 +387,7 @@ def find_lr(
         snapshot=snapshot,
     )
     if on_start is not None:
-        on_start(lrs)
+        on_start(lrs, settings)
     started = time.perf_counter()
     try:
         if snapshot.schedule_based:
@@ -338,9 +407,7 @@ def find_lr(
 
     n = len(callback.losses)
     meta = {
-        "start_lr": float(start_lr),
-        "end_lr": float(end_lr),
-        "mode": mode,
+        **meta,
         "num_steps": plan.num_steps,
         "steps_done": n,
         "batch_size": plan.batch_size,

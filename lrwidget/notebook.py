@@ -22,6 +22,7 @@ import asyncio
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -158,21 +159,72 @@ class _ShellQueue:
 @contextmanager
 def answering_front_end() -> Iterator[Callable[[], None]]:
     """Yield ``poll()``, which handles the front-end messages queued for the kernel (button
-    clicks, picks on the chart) and returns. Call it now and then while the cell is busy.
+    clicks, picks on the chart) and the work handed to this thread by
+    :func:`call_in_kernel_thread`, and returns. Call it now and then while the cell is busy.
 
-    Outside a kernel's cell thread (a script, a background thread) ``poll`` does nothing.
+    Outside a kernel's cell thread (a script, a background thread) ``poll`` only does the
+    handed-over work that is waiting.
     """
     kernel = _kernel()
     if kernel is None:
-        yield lambda: None
+        yield run_pending
     elif hasattr(kernel, "do_one_iteration"):  # ipykernel 5 and 6
         from jupyter_ui_poll import ui_events
 
         with ui_events() as poll:
-            yield lambda: poll(EVENTS_PER_POLL)
+
+            def both():
+                poll(EVENTS_PER_POLL)
+                run_pending()
+
+            yield both
     else:
         queue = _ShellQueue(kernel)
+
+        def both():
+            queue.poll()
+            run_pending()
+
         try:
-            yield queue.poll
+            yield both
         finally:
             queue.close()
+
+
+# --- one writer: work handed to the kernel's thread --------------------------------------------
+_pending: deque[Callable[[], object]] = deque()
+
+
+def _kernel_loop():
+    """The kernel's event loop (it runs in the cell thread), or None outside a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return getattr(getattr(get_ipython(), "kernel", None), "io_loop", None)
+
+
+def call_in_kernel_thread(fn: Callable[[], object]):
+    """Run ``fn`` in the thread that runs the kernel's cells, the one thread that writes what
+    the front end can write too: now when called there; otherwise as soon as that thread is
+    free (its event loop) or polls (a cell waiting on a sweep). Outside a kernel there is no
+    front end to race with, and ``fn`` runs now."""
+    loop = _kernel_loop()
+    if loop is None or threading.current_thread() is threading.main_thread():
+        fn()
+        return
+    _pending.append(fn)
+    loop.add_callback(run_pending)
+
+
+def run_pending():
+    """Run the work handed to this thread so far, in order (call it in the kernel's thread)."""
+    while True:
+        try:
+            fn = _pending.popleft()
+        except IndexError:
+            return
+        try:
+            fn()
+        except Exception:  # one failing refresh must not keep the others from running
+            log.exception("lrwidget: a refresh failed")

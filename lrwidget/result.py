@@ -102,7 +102,7 @@ class SweepResult:
     @cached_property
     def _reading(self) -> analysis.Reading:
         s = self.settings
-        return analysis.read_curve(
+        reading = analysis.read_curve(
             self.lrs,
             self.losses,
             beta=s.beta,
@@ -111,6 +111,8 @@ class SweepResult:
             spacing=s.spacing,
             rule=s.rule,
         )
+        reading.smoothed.flags.writeable = False  # cached and shared, like the raw arrays
+        return reading
 
     @property
     def smoothed(self) -> np.ndarray:
@@ -124,8 +126,9 @@ class SweepResult:
 
     @property
     def candidates(self) -> list[analysis.Candidate]:
-        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart."""
-        return self._reading.candidates
+        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart (a new
+        list each time: changing it changes nothing here)."""
+        return list(self._reading.candidates)
 
     @property
     def suggestion(self) -> float | None:
@@ -236,7 +239,7 @@ class SweepResult:
 
     def plot(self, **kwargs):
         """Show this sweep in the interactive chart (see :func:`lrwidget.show`)."""
-        from .widget import show
+        from .chart import show
 
         return show(self, **kwargs)
 

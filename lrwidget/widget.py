@@ -1,9 +1,14 @@
-"""The learning-rate finder widget: run a sweep in the background, watch it, pick, apply.
+"""The learning-rate finder widget: run a sweep, watch it, pick, apply.
 
-:class:`LRFinderWidget` is an :class:`~lrwidget.chart.LRChart` (the chart, the picking and
-``selected_lr``) plus Run / Stop / Apply buttons, a progress bar and the sweep thread. The
-sweep is :func:`lrwidget.find_lr`, fed through its ``on_start``/``on_point`` hooks; it does
-not know the widget exists. :func:`show` draws saved sweeps with the same picking.
+:class:`LRFinderWidget` wires two parts and adds the buttons: an :class:`~lrwidget.chart.LRChart`
+(the chart, every way of picking, ``selected_lr``) and a :class:`~lrwidget.runner.SweepRunner`
+(the sweep in a thread or in the cell, Stop, the live curve), which runs
+:func:`lrwidget.find_lr` and knows no widgets.
+
+One writer per trait: the sweeping thread only publishes data (the curves, the candidate
+markers, the progress); everything the front end can write too (the selection, the dropdown,
+the slider, the handle, the axes) is refreshed in the kernel's own thread
+(:func:`lrwidget.notebook.call_in_kernel_thread`).
 
 Hooks for browser tests: the figure has the CSS class ``lrwidget-figure`` (the order of its
 marks is documented in :mod:`lrwidget.chart`), the buttons ``lrwidget-run``, ``lrwidget-stop``
@@ -12,67 +17,24 @@ and ``lrwidget-apply``, the status line ``lrwidget-status``.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import inspect
-import threading
-import time
 
 import ipywidgets as widgets
-import numpy as np
-from traitlets import Bool, observe
+from traitlets import Bool, link, observe, validate
 
-from . import analysis
-from .chart import LRChart, format_lr, held, y_window
+from .chart import LearningRate, LRChart, format_lr, held
 from .keras_sweep import find_lr
-from .notebook import answering_front_end, in_colab
+from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
+from .runner import LiveCurve, SweepRunner
 from .schedules import EpochDecay, set_learning_rate
 
-UPDATE_INTERVAL = 0.1  # seconds between chart updates while sweeping (about 10 a second)
-POLL_INTERVAL = 0.05  # seconds between looks at the front end's messages while a cell waits
 _HOOKS = ("on_start", "on_point", "stop_event")
-_SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
 SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
 
 
-class _LiveCurve:
-    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet).
-
-    Every look at it is a :class:`SweepResult` of the points so far, so the live chart reads
-    the curve exactly as the final result will (same smoothing, cut and candidates).
-    """
-
-    def __init__(self, lrs, settings: AnalysisSettings):
-        self.lrs = np.asarray(lrs, dtype=np.float64)
-        self.losses = np.full(len(lrs), np.nan)
-        # find_lr lowers beta the same way for the same number of steps.
-        beta = analysis.effective_beta(settings.beta, len(lrs))
-        self.settings = dataclasses.replace(settings, beta=beta)
-        self.n = 0
-        self.started = time.perf_counter()
-
-    def add(self, step: int, loss: float):
-        self.losses[step] = loss
-        self.n = step + 1
-
-    def eta(self) -> float | None:
-        if self.n == 0:
-            return None
-        elapsed = time.perf_counter() - self.started
-        return elapsed / self.n * (len(self.lrs) - self.n)
-
-    def snapshot(self) -> SweepResult:
-        n = self.n
-        return SweepResult(
-            lrs=self.lrs[:n],
-            losses=self.losses[:n],
-            stop_reason="running",
-            settings=self.settings,
-            meta={"num_steps": len(self.lrs), "steps_done": n},
-        )
-
-
-class LRFinderWidget(LRChart):
+class LRFinderWidget(NotebookDisplay, widgets.VBox):
     """A live, steerable LR range test on a Keras model.
 
     Parameters
@@ -95,7 +57,18 @@ class LRFinderWidget(LRChart):
     >>> finder.selected_lr, finder.apply()
     """
 
-    running = Bool(False, read_only=True, help="True while a sweep runs in the background.")
+    selected_lr = LearningRate(
+        None,
+        allow_none=True,
+        help="The chosen learning rate, as the chart holds it (clicks, drags, dropdown, "
+        "slider, or set from Python: validated and clamped by the chart). None: none yet.",
+    )
+    snap = Bool(True, help="Snap picks on the plot to the nearest candidate (see LRChart.snap).")
+    running = Bool(
+        False,
+        read_only=True,
+        help="True from run() until the sweep has ended and the chart shows its result.",
+    )
 
     def __init__(self, model, x, y=None, **sweep_args):
         unknown = sorted(set(sweep_args) - set(SWEEP_ARGS))
@@ -105,46 +78,70 @@ class LRFinderWidget(LRChart):
                 f"{', '.join(SWEEP_ARGS)}"
             )
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
-        self.settings = AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in _SETTINGS})
-        self.error: BaseException | None = None
-        self._result: SweepResult | None = None
-        self._live: _LiveCurve | None = None
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
-        self._last_draw = 0.0
-        self._poll = None  # answers the front end during a sweep in the cell's own thread
-        self._last_poll = 0.0
-        self._build_sweep_controls()
-        super().__init__()
+        AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in _SETTINGS})  # validates
+        self.chart = LRChart()
+        self.chart.status_parts = self._status_parts
+        self.runner = SweepRunner(
+            self._find_lr,
+            on_start=self._on_start,
+            on_update=self._on_update,
+            on_end=self._on_end,
+            on_claim=lambda: self.set_trait("running", True),
+        )
+        self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
+        self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
+        self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
+        self.progress_text = widgets.Label(value="")
+        controls = widgets.HBox(
+            [
+                self.run_button,
+                self.stop_button,
+                self.apply_button,
+                self.progress,
+                self.progress_text,
+            ],
+            # Wraps rather than clipping the progress text on a narrow notebook.
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        super().__init__(children=[controls, self.chart])
+        self.add_class("lrwidget")
+        link((self.chart, "snap"), (self, "snap"))
+        self.chart.observe(self._chart_selected, "selected_lr")
         defaults = inspect.signature(find_lr).parameters
         start = sweep_args.get("start_lr", defaults["start_lr"].default)
         end = sweep_args.get("end_lr", defaults["end_lr"].default)
-        with self.x_scale.hold_sync():
-            self.x_scale.min, self.x_scale.max = float(start), float(end)
+        self.chart.show_range(float(start), float(end))
         self._update_buttons()
+        self.chart.update_status()
 
-    # --- construction --------------------------------------------------------------------
-    def _build_sweep_controls(self):
-        def button(label, icon, css, style, on_click):
-            b = widgets.Button(description=label, icon=icon, button_style=style)
-            b.add_class(css)
-            b.on_click(on_click)
-            return b
+    # --- the choice lives in the chart ----------------------------------------------------
+    @validate("selected_lr")
+    def _through_chart(self, proposal):
+        # The chart validates and clamps (traitlets skips this for None: see _to_chart).
+        self.chart.selected_lr = proposal["value"]
+        return self.chart.selected_lr
 
-        self.run_button = button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
-        self.stop_button = button("Stop", "stop", "lrwidget-stop", "warning", lambda _: self.stop())
-        self.apply_button = button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
-        self.progress_text = widgets.Label(value="")
+    @observe("selected_lr")
+    def _to_chart(self, change):
+        self.chart.selected_lr = change["new"]
 
-    def _layout_children(self):
-        buttons = [self.run_button, self.stop_button, self.apply_button]
-        # Wraps rather than clipping the progress text on a narrow notebook.
-        controls = widgets.HBox(
-            [*buttons, self.progress, self.progress_text],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
-        )
-        return [controls, *super()._layout_children()]
+    def _chart_selected(self, change):
+        self.selected_lr = change["new"]
+
+    def pick(self, lr, snap: bool | None = None) -> bool:
+        """Select ``lr`` as a front-end pick does; see :meth:`LRChart.pick`."""
+        return self.chart.pick(lr, snap)
+
+    @property
+    def figure(self):
+        """The bqplot figure."""
+        return self.chart.figure
+
+    @property
+    def status(self) -> widgets.Label:
+        """The status line under the chart."""
+        return self.chart.status
 
     # --- the sweep -----------------------------------------------------------------------
     def run(self, block: bool = False, *, background: bool | None = None) -> SweepResult | None:
@@ -171,138 +168,67 @@ class LRFinderWidget(LRChart):
         Raises
         ------
         RuntimeError
-            If a sweep is already running.
+            If a sweep is already running (this widget's, or another one on the same model).
         """
         if background is None:
             background = not in_colab()
-        with self._lock:
-            if self.running:
-                raise RuntimeError(
-                    "a sweep is already running: wait for it (finder.wait()) or stop it "
-                    "(finder.stop()) before starting another"
-                )
-            self.error = None
-            self._stop_event = threading.Event()  # before "running": Stop must stop this one
-            self._thread = None
-            if background:
-                self._thread = threading.Thread(
-                    target=self._sweep, name="lrwidget-sweep", daemon=True
-                )
-            self.set_trait("running", True)
-        self._update_status()
-        if background:
-            self._thread.start()
-            if not block:
-                return None
-            self.wait()
-        else:
-            with answering_front_end() as poll:
-                self._poll, self._last_poll = poll, time.perf_counter()
-                try:
-                    self._sweep()
-                finally:
-                    self._poll = None
-        if self.error is not None:
-            raise self.error
-        return self._result
+        if self.running:  # the last sweep's end is not drawn yet: it is not over
+            raise RuntimeError(
+                "a sweep is already running: wait for it (finder.wait()) or stop it "
+                "(finder.stop()) before starting another"
+            )
+        return self.runner.start(background=background, block=block)
 
     def stop(self):
         """Ask the running sweep to end after the current batch (no-op when none runs).
 
         The model is restored as after any sweep; the result has ``stop_reason="stopped"``.
         """
-        self._stop_event.set()
+        self.runner.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background sweep to end; True if none is running any more.
-
-        In a notebook cell the wait still answers the front end (Stop, picks).
-        """
-        thread = self._thread
-        if thread is None:
-            return not self.running
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with answering_front_end() as poll:
-            while thread.is_alive():
-                left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
-                if left <= 0:
-                    break
-                thread.join(min(POLL_INTERVAL, left))
-                poll()
+        """Wait for a background sweep to end and its result to be drawn; True if none is
+        running any more. In a notebook cell the wait answers the front end (Stop, picks)."""
+        self.runner.wait(timeout)
         return not self.running
 
     @property
     def result(self) -> SweepResult | None:
         """The last sweep's result; during a sweep, a snapshot of the points so far
         (``stop_reason="running"``); None before the first sweep."""
-        live = self._live
-        if self.running and live is not None:
-            return live.snapshot()
-        return self._result
+        return self.runner.result
 
-    def _sweep(self):
-        hooks = {"on_start": self._on_start, "on_point": self._on_point}
-        result = error = None
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the last sweep, or None."""
+        return self.runner.error
+
+    def _find_lr(self, **hooks) -> SweepResult:
+        # Reads sweep_args when the sweep starts: a change between runs counts.
+        return find_lr(self.model, self.x, self.y, **self.sweep_args, **hooks)
+
+    # Called in the sweeping thread: data goes out from here, the rest is handed over.
+    def _on_start(self, live: LiveCurve):
+        call_in_kernel_thread(functools.partial(self.chart.begin_live, live.lrs))
+        self._on_update(live)
+
+    def _on_update(self, live: LiveCurve):
+        so_far = self.chart.draw_live(live)
+        self._draw_progress(live.n, len(live.lrs), live.eta())
+        call_in_kernel_thread(functools.partial(self.chart.refresh_live, so_far))
+
+    def _on_end(self, result: SweepResult | None, error: BaseException | None):
+        call_in_kernel_thread(functools.partial(self._show_end, result))
+
+    def _show_end(self, result: SweepResult | None):
         try:
-            result = find_lr(
-                self.model, self.x, self.y, **self.sweep_args, **hooks, stop_event=self._stop_event
-            )
-        except Exception as exc:  # kept and shown: an exception must not vanish with the thread
-            error = exc
-        finally:  # also on KeyboardInterrupt (the interrupt button, in the cell's thread)
-            self._finish(result, error)
-
-    def _finish(self, result: SweepResult | None, error: BaseException | None):
-        with self._lock:
-            try:
-                self._live = None
-                self.error = error
-                if result is not None:
-                    self._result = result
-                    # The suggestion is pre-selected, unless the user picked during the sweep.
-                    self.set_results([result], keep_selection=True)
-                    self._draw_progress(len(result), len(result), None)
-            except Exception as exc:  # drawing failed: still show it, and never stay "running"
-                self.error = exc
-            finally:
-                self.set_trait("running", False)
-                self._update_status()
-
-    def _on_start(self, lrs):
-        with self._lock:
-            self._live = _LiveCurve(lrs, self.settings)
-            self._results = []
-            self.selected_lr = None  # a pick on the last curve means nothing on this one
-            self._set_series_count(1)
-            self._lines[0][1].labels = ["sweep"]
-            self._set_range(lrs[0], lrs[-1])
-            self._set_candidates([])
-            self._draw_live()
-            self._last_draw = time.perf_counter()
-
-    def _on_point(self, step, lr, loss):
-        live = self._live
-        live.add(step, loss)
-        now = time.perf_counter()
-        if now - self._last_draw >= UPDATE_INTERVAL:
-            self._last_draw = now
-            self._draw_live()
-        if self._poll is not None and now - self._last_poll >= POLL_INTERVAL:
-            self._last_poll = now
-            self._poll()  # a click on Stop or on the chart, handled between two batches
-
-    def _draw_live(self):
-        """Send the curve so far, its candidates, the loss window and the progress."""
-        live = self._live
-        with self._lock:
-            so_far = live.snapshot()
-            smoothed = np.full(len(live.lrs), np.nan)
-            smoothed[: live.n] = so_far.smoothed
-            self._draw_curve(0, live.lrs, live.losses, smoothed)
-            window = y_window(so_far.smoothed)
-            self._set_y_window([window] if window else [])
-            self._set_candidates([(c, 0) for c in so_far.candidates])
-            self._draw_progress(live.n, len(live.lrs), live.eta())
+            if result is not None:
+                # The suggestion is pre-selected, unless the user picked during the sweep.
+                self.chart.set_results([result], keep_selection=True)
+                self._draw_progress(len(result), len(result), None)
+        finally:  # never stay "running", even if drawing failed
+            self.set_trait("running", False)
+            self.chart.update_status()
 
     def _draw_progress(self, done: int, total: int, eta: float | None):
         with held(self.progress, self.progress_text):
@@ -353,6 +279,9 @@ class LRFinderWidget(LRChart):
         except Exception as exc:
             self.status.value = str(exc)
 
+    def _on_stop(self, _):
+        self.stop()
+
     def _on_apply(self, _):
         try:
             self.apply()
@@ -365,42 +294,27 @@ class LRFinderWidget(LRChart):
             self.run_button.disabled = self.running
             self.stop_button.disabled = not self.running
             self.apply_button.disabled = self.running or self.selected_lr is None
+        if change is not None and change["name"] == "running":
+            self.chart.update_status()
 
     def _status_parts(self) -> list[str]:
         if self.error is not None:
             return [f"error: {type(self.error).__name__}: {self.error}"]
         if self.running:
             parts = ["running (Stop ends it after the current batch)"]
-            if self._thread is not None and in_colab():
+            if self.runner._thread is not None and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + [f"selected {format_lr(self.selected_lr)}"]
-        if not self._results:
+        if not self.chart.results:
             return ["press Run to start the sweep"]
-        return super()._status_parts()
+        return self.chart.default_status_parts()
 
 
-def show(results, labels=None, **kwargs) -> LRChart:
-    """An interactive chart of saved sweeps, with the finder's picking.
+_SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
 
-    Parameters
-    ----------
-    results : SweepResult or list of SweepResult
-        One sweep, or several to overlay (e.g. two batch sizes, with a legend).
-    labels : list of str, optional
-        Legend names, one per result.
-    **kwargs
-        ``snap`` or ``selected_lr`` (see :class:`~lrwidget.chart.LRChart`).
 
-    Returns
-    -------
-    LRChart
-        The chart; it displays as a cell's value (or with ``IPython.display.display``), and
-        its ``selected_lr`` holds the pick.
-    """
-    if isinstance(results, SweepResult):
-        results = [results]
-    results = list(results)
-    for r in results:
-        if not isinstance(r, SweepResult):
-            raise TypeError(f"show() takes SweepResult objects, got {type(r).__name__}")
-    return LRChart(results, labels, **kwargs)
+def _button(label, icon, css, style, on_click):
+    b = widgets.Button(description=label, icon=icon, button_style=style)
+    b.add_class(css)
+    b.on_click(on_click)
+    return b

@@ -8,6 +8,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
+from recording_comm import record_comms  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 # CI replays the same examples every run (a red CI must be reproducible); locally hypothesis
@@ -15,6 +16,13 @@ from sklearn.datasets import load_digits  # noqa: E402
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def comms(monkeypatch):
+    """Every widget created in the test gets a RecordingComm (tests/recording_comm.py, on
+    ipywidgets 7 and 8 alike) that records what it sends; returns {comm_id: comm}."""
+    return record_comms(monkeypatch.setattr)
 
 
 @pytest.fixture(scope="session")

@@ -59,8 +59,13 @@ def build_chart():
 def build_finder():
     # No model: a hostile Run click starts a sweep that fails at once and shows the error.
     finder = LRFinderWidget(None, None)
-    finder.set_results([RESULT])
+    finder.chart.set_results([RESULT])
     return finder
+
+
+def chart_of(w) -> LRChart:
+    """The chart of a finder (which holds one), or the chart itself."""
+    return w.chart if isinstance(w, LRFinderWidget) else w
 
 
 # --- the widget tree and its front-end-writable traits ---------------------------------------
@@ -235,8 +240,11 @@ def deliver(action, *args):
         check_not_ours(exc)
 
 
-def check_consistent(w):
-    lr = w.selected_lr
+def check_consistent(finder_or_chart):
+    lr = finder_or_chart.selected_lr
+    assert finder_or_chart.snap is chart_of(finder_or_chart).snap
+    w = chart_of(finder_or_chart)
+    assert w.selected_lr == lr  # a finder shows its chart's choice
     assert w._range == (LO, HI)
     assert lr is None or (type(lr) is float and math.isfinite(lr) and LO <= lr <= HI), lr
     assert w._snap_box.value is w.snap
@@ -260,8 +268,9 @@ def check_consistent(w):
 
 def core(w) -> list[ipywidgets.Widget]:
     """The widgets lrwidget reads or writes itself (drawn more often than layouts and styles)."""
-    parts = [w.figure, *w.figure.marks, w.x_scale, w.y_scale, *w.figure.axes]
-    parts += [w._chooser, w._slider, w._snap_box]
+    c = chart_of(w)
+    parts = [c.figure, *c.figure.marks, c.x_scale, c.y_scale, *c.figure.axes]
+    parts += [c._chooser, c._slider, c._snap_box]
     if isinstance(w, LRFinderWidget):
         parts += [w.run_button, w.stop_button, w.apply_button, w.progress]
     return parts
@@ -288,11 +297,11 @@ def send(w, tree, data):
         event = data.draw(st.sampled_from(["drag", "drag_end", "click", "slider", "pick"]))
         if event in ("drag", "drag_end"):
             content = {"event": event, "point": {"x": lr, "y": 0.9}, "index": 0}
-            deliver(w._handle._handle_custom_msg, content, [])
+            deliver(chart_of(w)._handle._handle_custom_msg, content, [])
         elif event == "click":
-            deliver(w._catcher.set_state, {"x": [lr], "y": [0.5]})
+            deliver(chart_of(w)._catcher.set_state, {"x": [lr], "y": [0.5]})
         elif event == "slider":
-            deliver(w._slider.set_state, {"value": lr})
+            deliver(chart_of(w)._slider.set_state, {"value": lr})
         else:
             assert w.pick(lr)
     else:
@@ -341,28 +350,29 @@ def test_hostile_front_end_never_breaks_the_finder(data):
 def test_the_tree_covers_every_part_of_the_chart():
     finder = build_finder()
     tree = widget_tree(finder)
+    chart = finder.chart
     parts = [
-        finder.figure,
-        finder.x_scale,
-        finder.y_scale,
-        finder._catcher,
-        finder._cand_mark,
-        finder._rule,
-        finder._handle,
-        finder._chooser,
-        finder._slider,
-        finder._snap_box,
+        chart.figure,
+        chart.x_scale,
+        chart.y_scale,
+        chart._catcher,
+        chart._cand_mark,
+        chart._rule,
+        chart._handle,
+        chart._chooser,
+        chart._slider,
+        chart._snap_box,
         finder.run_button,
         finder.stop_button,
         finder.apply_button,
         finder.progress,
-        *finder.figure.axes,
-        *[line for pair in finder._lines for line in pair],
+        *chart.figure.axes,
+        *[line for pair in chart._lines for line in pair],
     ]
     assert all(any(p is w for w in tree) for p in parts)
-    assert {"x", "y", "selected"} <= set(writable(finder._catcher))
-    assert {"min", "max", "value", "base"} <= set(writable(finder._slider))
-    assert "index" in writable(finder._chooser)
+    assert {"x", "y", "selected"} <= set(writable(chart._catcher))
+    assert {"min", "max", "value", "base"} <= set(writable(chart._slider))
+    assert "index" in writable(chart._chooser)
 
 
 def test_bools_are_no_learning_rates():

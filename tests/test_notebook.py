@@ -20,7 +20,7 @@ from conftest import assert_same_state, make_model, state
 from recording_comm import record_comms
 
 from lrwidget import notebook
-from lrwidget import widget as widget_module
+from lrwidget import runner as runner_module
 from lrwidget.chart import LRChart
 from lrwidget.notebook import WIDGET_VIEW
 from lrwidget.widget import LRFinderWidget
@@ -110,12 +110,12 @@ def front_end_that(act):
 
         yield poll
 
-    saved = widget_module.answering_front_end
-    widget_module.answering_front_end = answering
+    saved = runner_module.answering_front_end
+    runner_module.answering_front_end = answering
     try:
         yield polls
     finally:
-        widget_module.answering_front_end = saved
+        runner_module.answering_front_end = saved
 
 
 def built_model():
@@ -138,7 +138,7 @@ def test_a_sweep_in_the_cells_thread_draws_live_and_returns_its_result(comms, di
         result = finder.run(background=False)
     assert result is finder.result and len(result) == 300 and not finder.running
     assert polls and set(polls) == {threading.main_thread()}  # answered from this thread
-    raw_line = finder._lines[0][0]
+    raw_line = finder.chart._lines[0][0]
     assert len(updates(raw_line, "y")) >= 2  # drawn while it ran, not only at the end
 
 
@@ -207,7 +207,7 @@ def test_in_colab_run_sweeps_in_the_cells_thread_and_the_button_in_a_thread(
         result = finder.run()  # Colab's default: this cell's thread, result returned
     assert result is not None and result.stop_reason in ("completed", "diverged") and seen
     click(finder.run_button)  # a click is handled between cells: a thread
-    assert finder._thread is not None
+    assert finder.runner._thread is not None
     finder.wait()
     assert finder.result is not result and not finder.running
 

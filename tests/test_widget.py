@@ -1,20 +1,17 @@
 """The widget, driven the way the front end drives it: comm messages into the widgets.
 
-Front-end events are fed through ``Widget._handle_msg`` with the message shapes bqplot 0.13's
-JavaScript sends (``update`` with binary buffers for arrays; ``custom`` for element_click,
-drag and drag_end), and what goes back is counted on a recording comm.
+Front-end events are fed through ``Widget._handle_msg`` with the message shapes bqplot's
+JavaScript sends, the same in 0.12 and 0.13 (``update`` with binary buffers for arrays;
+``custom`` for element_click, drag and drag_end), and what goes back is counted on a recording
+comm (the ``comms`` fixture in conftest.py: the same on ipywidgets 7 and 8).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
-import types
-import uuid
 
-import comm
 import keras
 import numpy as np
 import pytest
@@ -23,52 +20,22 @@ from traitlets import TraitError
 
 import lrwidget
 from lrwidget import chart as chart_module
-from lrwidget import widget as widget_module
-from lrwidget.chart import MAX_DISPLAY_POINTS, LRChart, format_lr
+from lrwidget import runner as runner_module
+from lrwidget.chart import MAX_DISPLAY_POINTS, LRChart, format_lr, show
 from lrwidget.result import AnalysisSettings, SweepResult
-from lrwidget.widget import LRFinderWidget, show
+from lrwidget.widget import LRFinderWidget
 
 # --- the front end, simulated ----------------------------------------------------------------
 
 
-class RecordingComm:
-    """Stands in for a kernel comm: records every message sent to the front end."""
-
-    def __init__(self, **kwargs):
-        self.comm_id = uuid.uuid4().hex
-        self.sent: list[tuple[dict, list[int]]] = []
-
-    def send(self, data=None, metadata=None, buffers=None):
-        sizes = [memoryview(b).nbytes for b in buffers or []]
-        self.sent.append((data, sizes))
-
-    def on_msg(self, callback):
-        pass
-
-    def on_close(self, callback):
-        pass
-
-    def close(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture
-def comms(monkeypatch):
-    """Every widget created in the test gets a RecordingComm; returns {comm_id: comm}."""
-    made = {}
-
-    def create_comm(*args, **kwargs):
-        c = RecordingComm(**kwargs)
-        made[c.comm_id] = c
-        return c
-
-    monkeypatch.setattr(comm, "create_comm", create_comm)
-    return made
-
-
 def updates(widget, key):
-    """The state updates the kernel sent for ``widget`` that carry ``key``."""
-    return [(d, sizes) for d, sizes in widget.comm.sent if key in d.get("state", {})]
+    """The state updates the kernel sent for ``widget`` that carry ``key`` (not the echoes
+    ipywidgets 8 sends back for front-end updates; ipywidgets 7 sends none)."""
+    return [
+        (d, sizes)
+        for d, sizes in widget.comm.sent
+        if d.get("method") == "update" and key in d.get("state", {})
+    ]
 
 
 def frontend_update(widget, **state):
@@ -273,25 +240,6 @@ def test_show_overlays_several_results_with_a_legend(comms):
         show([a, "not a result"])
 
 
-def test_colab_guard(monkeypatch, comms):
-    calls = []
-    fake = types.ModuleType("google.colab")
-    fake.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(1))
-    assert chart_module.enable_colab_widgets() is False  # not in Colab: nothing happens
-    monkeypatch.setitem(sys.modules, "google.colab", fake)
-    LRChart()
-    assert calls == [1]  # enabled when the widget is created
-    LRChart()._repr_mimebundle_()
-    assert calls == [1, 1, 1]  # and when it is displayed
-
-    def broken():
-        raise RuntimeError("colab changed")
-
-    fake.output = types.SimpleNamespace(enable_custom_widget_manager=broken)
-    assert chart_module.enable_colab_widgets() is False  # never raises
-    LRChart()
-
-
 # --- live sweeps on a real model ---------------------------------------------------------------
 
 
@@ -335,15 +283,15 @@ def test_live_sweep_streams_coalesced_and_ends_on_the_suggestion(comms, digits, 
     x, y = digits
     finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=400, start_lr=1e-4)
     seen_live = []
-    finder._cand_mark.observe(lambda ch: seen_live.append(finder.running), "x")
+    finder.chart._cand_mark.observe(lambda ch: seen_live.append(finder.running), "x")
     started = time.perf_counter()
     result = finder.run(block=True)
     elapsed = time.perf_counter() - started
 
     assert result is finder.result and len(result) > 50
-    raw_updates = updates(finder._lines[0][0], "y")
+    raw_updates = updates(finder.chart._lines[0][0], "y")
     # Coalesced by time: about 10 a second, far fewer than points, plus the start and the end.
-    assert 2 <= len(raw_updates) <= elapsed / widget_module.UPDATE_INTERVAL + 3
+    assert 2 <= len(raw_updates) <= elapsed / runner_module.UPDATE_INTERVAL + 3
     assert len(raw_updates) < len(result) / 5
     first, *live, last = raw_updates
     assert "x" in first[0]["state"]  # the planned LR grid goes once, at the start
@@ -399,7 +347,7 @@ def test_a_pick_made_during_the_sweep_is_kept_and_a_new_sweep_starts_without_one
     finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=120, start_lr=1e-4)
 
     def slide_to(lr):  # the user moves the LR slider while the sweep runs
-        return lambda: finder._slider.set_state({"value": lr})
+        return lambda: finder.chart._slider.set_state({"value": lr})
 
     finder.sweep_args["callbacks"] = [StopDuring(60, slide_to(3e-3))]
     result = finder.run(block=True)

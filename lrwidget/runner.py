@@ -1,0 +1,214 @@
+"""Running one sweep at a time for a view: in a background thread or in the cell's own thread,
+with Stop and a live curve. No widgets and no Keras: the sweep is any callable that takes
+``find_lr``'s hooks, and the view hears about it through three plain callbacks.
+
+Which thread calls what:
+
+* ``on_claim()`` runs in the caller of :meth:`SweepRunner.start` once the new sweep counts as
+  running, before it starts: a Stop from then on stops it.
+* ``on_start(live)``, ``on_update(live)`` (at most every ``UPDATE_INTERVAL`` seconds) and
+  ``on_end(result, error)`` run in the sweeping thread: the background thread, or the cell's.
+  ``on_end`` runs however the sweep ends, a ``KeyboardInterrupt`` included.
+* In the cell's thread, the front end is answered between batches (:mod:`lrwidget.notebook`);
+  a cell that waits for a background sweep (:meth:`SweepRunner.wait`) answers it too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .notebook import answering_front_end, run_pending
+from .result import AnalysisSettings, SweepResult
+
+UPDATE_INTERVAL = 0.1  # seconds between live updates (about 10 a second)
+POLL_INTERVAL = 0.05  # seconds between looks at the front end while a cell is busy
+
+
+class LiveCurve:
+    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet).
+
+    Every look at it is a :class:`SweepResult` of the points so far, read with the settings the
+    sweep reported, so the live view reads the curve exactly as the final result will.
+    """
+
+    def __init__(self, lrs, settings: AnalysisSettings):
+        self.lrs = np.asarray(lrs, dtype=np.float64)
+        self.losses = np.full(len(lrs), np.nan)
+        self.settings = settings
+        self.n = 0
+        self.started = time.perf_counter()
+
+    def add(self, step: int, loss: float):
+        self.losses[step] = loss
+        self.n = step + 1
+
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far (None before the first point)."""
+        if self.n == 0:
+            return None
+        elapsed = time.perf_counter() - self.started
+        return elapsed / self.n * (len(self.lrs) - self.n)
+
+    def snapshot(self) -> SweepResult:
+        n = self.n
+        return SweepResult(
+            lrs=self.lrs[:n],
+            losses=self.losses[:n],
+            stop_reason="running",
+            settings=self.settings,
+            meta={"num_steps": len(self.lrs), "steps_done": n},
+        )
+
+
+class SweepRunner:
+    """Runs ``sweep(on_start=, on_point=, stop_event=)`` (e.g. a ``find_lr`` partial), one at
+    a time, and reports to a view.
+
+    Parameters
+    ----------
+    sweep : callable
+        Runs the sweep and returns a :class:`SweepResult`; takes ``find_lr``'s hooks.
+    on_claim, on_start, on_update, on_end : callable
+        See the module docstring.
+    """
+
+    def __init__(
+        self,
+        sweep: Callable[..., SweepResult],
+        *,
+        on_start: Callable[[LiveCurve], object],
+        on_update: Callable[[LiveCurve], object],
+        on_end: Callable[[SweepResult | None, BaseException | None], object],
+        on_claim: Callable[[], object] = lambda: None,
+    ):
+        self.sweep = sweep
+        self.on_claim = on_claim
+        self.on_start, self.on_update, self.on_end = on_start, on_update, on_end
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._running = False
+        self._result: SweepResult | None = None
+        self._live: LiveCurve | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._poll: Callable[[], None] | None = None
+        self._last_update = self._last_poll = 0.0
+
+    @property
+    def running(self) -> bool:
+        """True from :meth:`start` until the sweep has ended and ``on_end`` has run."""
+        return self._running
+
+    @property
+    def result(self) -> SweepResult | None:
+        """The last sweep's result; during a sweep, a snapshot of the points so far
+        (``stop_reason="running"``, empty before the first); None before any sweep."""
+        with self._lock:
+            if not self._running:
+                return self._result
+            live = self._live
+        if live is None:
+            return SweepResult(lrs=[], losses=[], stop_reason="running")
+        return live.snapshot()
+
+    def start(self, *, background: bool, block: bool = False) -> SweepResult | None:
+        """Start a sweep; see :meth:`lrwidget.LRFinderWidget.run`. Raises ``RuntimeError`` if
+        one runs already (nothing is changed then)."""
+        with self._lock:
+            if self._running:
+                raise RuntimeError(
+                    "a sweep is already running: wait for it (finder.wait()) or stop it "
+                    "(finder.stop()) before starting another"
+                )
+            # All of a new sweep's state exists before it counts as running: a Stop from
+            # then on stops this sweep, and ``result`` never shows the previous one.
+            self._running, self.error, self._live = True, None, None
+            self._stop_event = threading.Event()
+            self._thread = None
+            if background:
+                self._thread = threading.Thread(
+                    target=self._run, name="lrwidget-sweep", daemon=True
+                )
+        try:
+            self.on_claim()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+        if background:
+            self._thread.start()
+            if not block:
+                return None
+            self.wait()
+        else:
+            with answering_front_end() as poll:
+                self._poll, self._last_poll = poll, time.perf_counter()
+                try:
+                    self._run()
+                finally:
+                    self._poll = None
+        if self.error is not None:
+            raise self.error
+        return self._result
+
+    def stop(self):
+        """End the running sweep after the current batch (no-op when none runs)."""
+        with self._lock:
+            self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background sweep to end; True if none is running any more. In a
+        notebook cell the wait answers the front end (Stop, picks) meanwhile."""
+        thread = self._thread
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with answering_front_end() as poll:
+            while thread is not None and thread.is_alive():
+                left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    break
+                thread.join(min(POLL_INTERVAL, left))
+                poll()
+        run_pending()  # what the sweep handed this thread at its end
+        return not self.running
+
+    # --- in the sweeping thread ----------------------------------------------------------
+    def _run(self):
+        result = error = None
+        try:
+            result = self.sweep(
+                on_start=self._on_start, on_point=self._on_point, stop_event=self._stop_event
+            )
+        except Exception as exc:  # kept and shown: an exception must not vanish with a thread
+            error = exc
+        finally:  # also on KeyboardInterrupt (the interrupt button, in the cell's thread)
+            with self._lock:
+                self._result = result if result is not None else self._result
+                self.error = error
+                self._live = None
+            try:
+                self.on_end(result, error)
+            finally:
+                with self._lock:
+                    self._running = False
+
+    def _on_start(self, lrs, settings):
+        live = LiveCurve(lrs, settings)
+        with self._lock:
+            self._live = live
+        self._last_update = time.perf_counter()
+        self.on_start(live)
+
+    def _on_point(self, step, lr, loss):
+        live = self._live
+        live.add(step, loss)
+        now = time.perf_counter()
+        if now - self._last_update >= UPDATE_INTERVAL:
+            self._last_update = now
+            self.on_update(live)
+        if self._poll is not None and now - self._last_poll >= POLL_INTERVAL:
+            self._last_poll = now
+            self._poll()  # a click on Stop or on the chart, handled between two batches
