@@ -58,3 +58,49 @@ def test_importing_the_package_does_not_import_keras_until_a_name_is_used():
     assert proc.stdout.split() == ["False", "True", "False", "True", "True", "False", "True"], (
         proc.stderr[-2000:]
     )
+
+
+# What each module may import (DESIGN.md's layers): data flows one way, engine -> result -> view.
+FORBIDDEN = {
+    "analysis": {"keras", "tensorflow", "ipywidgets", "bqplot", "lrwidget.chart"},
+    "result": {"keras", "tensorflow", "ipywidgets", "bqplot", "lrwidget.widget"},
+    "keras_sweep": {"ipywidgets", "bqplot", "lrwidget.chart", "lrwidget.widget"},
+    "runner": {"keras", "tensorflow", "ipywidgets", "bqplot", "lrwidget.keras_sweep"},
+    "notebook": {"keras", "tensorflow", "bqplot"},
+    "chart": {"keras", "tensorflow", "lrwidget.keras_sweep", "lrwidget.widget"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = "lrwidget." if node.level else ""
+            names.add(base + (node.module or ""))
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_no_module_imports_a_layer_above_it(module):
+    found = _imports(ROOT / "lrwidget" / f"{module}.py")
+    bad = {n for n in found for f in FORBIDDEN[module] if n == f or n.startswith(f + ".")}
+    assert not bad, f"lrwidget/{module}.py imports {sorted(bad)}"
+
+
+def test_a_saved_sweep_loads_and_draws_without_keras(tmp_path):
+    import numpy as np
+
+    from lrwidget.result import SweepResult
+
+    path = tmp_path / "sweep.json"
+    lrs = np.geomspace(1e-5, 1, 120)
+    SweepResult(lrs=lrs, losses=2 - np.exp(-((np.log10(lrs) + 2) ** 2))).save(path)
+    code = (
+        "import sys, lrwidget\n"
+        f"chart = lrwidget.show(lrwidget.SweepResult.load({str(path)!r}))\n"
+        "print(chart.selected_lr is not None, 'keras' in sys.modules, 'tensorflow' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.split() == ["True", "False", "False"], proc.stderr[-2000:]
