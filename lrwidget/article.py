@@ -66,7 +66,16 @@ class LRFinder:
         elif epochs > 1 and hasattr(generator, "__len__"):
             steps = epochs * len(generator)
         kwargs.setdefault("validation_data", test_generator)
-        return self._run(generator, None, start_lr, end_lr, num_steps=steps, **kwargs)
+        try:
+            return self._run(generator, None, start_lr, end_lr, num_steps=steps, **kwargs)
+        except ValueError as exc:
+            if steps is None and str(exc).startswith("num_steps is required"):
+                # find_lr's own words name its argument; this API calls it steps_per_epoch.
+                raise ValueError(
+                    "steps_per_epoch is required: the generator's length is unknown (or "
+                    "infinite), so pass steps_per_epoch=... (e.g. 200)"
+                ) from None
+            raise
 
     def _run(self, x, y, start_lr, end_lr, **kwargs):
         self.result = find_lr(

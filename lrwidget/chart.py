@@ -36,8 +36,10 @@ front end writes into the rule, the handle (outside a drag) or the slider's boun
 
 from __future__ import annotations
 
+import html
 import math
 import numbers
+import re
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
@@ -57,8 +59,16 @@ HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot 
 
 
 def format_lr(lr: float | None) -> str:
-    """The label of an LR: two significant digits, e.g. ``3.2e-02`` (``-`` for None)."""
-    return "-" if lr is None else f"{lr:.1e}"
+    """The label of an LR: two significant digits, written as the chart's axis and tooltips
+    write it (d3's ``.1e``), e.g. ``3.2e-2`` (``-`` for None)."""
+    if lr is None:
+        return "-"
+    mantissa, exponent = f"{lr:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
@@ -68,16 +78,22 @@ def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
 
 
-def y_window(smoothed) -> tuple[float, float] | None:
-    """The loss range worth looking at: from the lowest smoothed loss to a bit above the level
-    the curve falls from (its highest point before that minimum). What rises above it later,
-    the blow-up at high LRs, is clipped instead of squashing the valley flat."""
+def y_window(smoothed, raw=None) -> tuple[float, float] | None:
+    """The loss range worth looking at: from the lowest loss to a bit above the level the
+    curve falls from (its highest smoothed point before the minimum). What rises above it
+    later, the blow-up at high LRs, is clipped instead of squashing the valley flat; the
+    bottom leaves room for the raw losses around the minimum (all but the lowest 1 %)."""
     s = np.asarray(smoothed, dtype=np.float64)
     s = s[np.isfinite(s)]
     if len(s) == 0:
         return None
     low = int(np.argmin(s))
     bottom, top = float(s[low]), float(s[: low + 1].max())
+    if raw is not None:
+        r = np.asarray(raw, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        if len(r):
+            bottom = min(bottom, float(np.percentile(r, 1)))
     span = top - bottom or abs(top) * 0.1 or 1.0
     return bottom - 0.1 * span, top + 0.15 * span
 
@@ -176,6 +192,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._candidates: list[Candidate] = []  # sorted by LR
         self._shown: list[tuple[Candidate, int]] = []  # what the candidate mark shows
         self._results: list = []
+        self._labels: list[str] = []  # one per result: the legend's names
         # What the status line says; the finder that holds this chart puts its own here.
         self.status_parts: Callable[[], list[str]] = self.default_status_parts
         self._build_figure()
@@ -210,11 +227,13 @@ class LRChart(NotebookDisplay, widgets.VBox):
             y=[],
             scales={"x": self.x_scale, "y": self.y_scale},
             marker="diamond",
-            default_size=90,
-            stroke="black",
+            default_size=110,
+            # A white rim sets the diamonds off the line they sit on, on light and dark themes.
+            stroke="white",
+            stroke_width=1.5,
             allow_padding=False,
             colors=[COLORS[0]],
-            tooltip=bq.Tooltip(fields=["x", "y"], formats=[".2e", ".4g"], labels=["LR", "loss"]),
+            tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
         )
         self._cand_mark.on_element_click(self._on_candidate_click)
         self._rule = _OwnLines(
@@ -247,15 +266,22 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._handle.after_front_end = self._on_foreign_write
         self._lines: list[tuple[bq.Lines, bq.Lines]] = []
         axes = [
-            bq.Axis(scale=self.x_scale, label="learning rate", tick_format=".0e"),
-            bq.Axis(scale=self.y_scale, orientation="vertical", label="loss", tick_format=".3g"),
+            # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
+            bq.Axis(scale=self.x_scale, label="learning rate", tick_format=".2~e"),
+            # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
+            bq.Axis(scale=self.y_scale, orientation="vertical", label="loss", label_offset="48px"),
         ]
         self.figure = bq.Figure(
             marks=[],
             axes=axes,
             animation_duration=0,
-            legend_location="top-left",
-            fig_margin={"top": 30, "bottom": 45, "left": 60, "right": 40},  # room for "1e+1"
+            legend_location="top-right",
+            legend_style={
+                "fill": "var(--jp-layout-color1, white)",
+                "fill-opacity": 0.9,
+                "stroke": "var(--jp-border-color1, #bdbdbd)",
+            },
+            fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
             layout=widgets.Layout(width="100%", height="380px"),
         )
         self.figure.add_class("lrwidget-figure")
@@ -274,15 +300,36 @@ class LRChart(NotebookDisplay, widgets.VBox):
             value=1e-3,
             readout_format=".1e",
             continuous_update=False,
-            layout=widgets.Layout(width="420px"),
+            disabled=True,  # until there is a range to pick in
+            layout=widgets.Layout(flex="1 1 300px", min_width="220px", max_width="480px"),
         )
         self._slider.observe(self._on_slider, "value")
         self._slider.observe(self._on_foreign_write, ["min", "max", "base"])
-        self.status = widgets.Label(value="no sweep yet")
+        self._snap_box.layout = widgets.Layout(width="auto")
+        self._chooser.layout = widgets.Layout(flex="0 1 auto", min_width="200px")
+        # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
+        self.status = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.status.add_class("lrwidget-status")
+        self.set_status("no sweep yet")
+
+    def set_status(self, text: str, detail: str | None = None):
+        """Show ``text`` in the status line (wrapped; ``detail`` on hover)."""
+        title = "" if detail is None else f' title="{html.escape(detail)}"'
+        self.status.value = (
+            f'<div style="white-space: normal; line-height: 1.4"{title}>{html.escape(text)}</div>'
+        )
+
+    @property
+    def status_text(self) -> str:
+        """What the status line says, as plain text."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
 
     def _layout_children(self):
-        picking = widgets.HBox([self._chooser, self._slider, self._snap_box])
+        # Wraps on a narrow notebook instead of squeezing the slider to its knob.
+        picking = widgets.HBox(
+            [self._chooser, self._slider, self._snap_box],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         return [self.figure, picking, self.status]
 
     def _set_series_count(self, n: int):
@@ -291,7 +338,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             color = COLORS[len(self._lines) % len(COLORS)]
             scales = {"x": self.x_scale, "y": self.y_scale}
             raw = bq.Lines(
-                x=[], y=[], scales=scales, colors=[color], opacities=[0.3], stroke_width=1
+                x=[], y=[], scales=scales, colors=[color], opacities=[0.45], stroke_width=1
             )
             smooth = bq.Lines(x=[], y=[], scales=scales, colors=[color], stroke_width=2.5)
             self._lines.append((raw, smooth))
@@ -316,6 +363,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             raise ValueError(f"got {len(labels)} labels for {len(results)} results")
         with self._lock:
             self._results = results
+            self._labels = [str(label) for label in labels]
             self._set_series_count(max(1, len(results)))
             for i, r in enumerate(results):
                 self._draw_curve(i, r.lrs, r.losses, r.smoothed)
@@ -323,7 +371,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             lrs = [r.lrs for r in results if len(r)]
             if lrs:
                 self._set_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
-            windows = [y_window(r.smoothed[: r.useful]) for r in results]
+            windows = [y_window(r.smoothed[: r.useful], r.losses[: r.useful]) for r in results]
             self._set_y_window([w for w in windows if w is not None])
             self._set_candidates([(c, i) for i, r in enumerate(results) for c in r.candidates])
             suggestion = results[0].suggestion if results else None
@@ -344,7 +392,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def begin_live(self, lrs):
         """Make ready for a live sweep over ``lrs``: no sweep shown, no pick (kernel thread)."""
         with self._lock:
-            self._results = []
+            self._results, self._labels = [], []
             self._set_series_count(1)
             self._lines[0][1].labels = ["sweep"]
             self._set_range(lrs[0], lrs[-1])
@@ -358,17 +406,26 @@ class LRChart(NotebookDisplay, widgets.VBox):
         writes; :meth:`refresh_live` does the rest in the kernel's thread.
         """
         so_far = live.snapshot()
-        smoothed = np.full(len(live.lrs), np.nan)
-        smoothed[: live.n] = so_far.smoothed
         with self._lock:
-            self._draw_curve(0, live.lrs, live.losses, smoothed)
             self._set_candidates([(c, 0) for c in so_far.candidates])
+            n = live.n
+            if n == 0:
+                return so_far
+            raw = live.losses.copy()
+            smoothed = np.full(len(live.lrs), np.nan)
+            smoothed[:n] = so_far.smoothed
+            # The arrays span the whole plan (the LR grid goes out once) and NaN is a gap. But
+            # bqplot places each line's (hidden) label at its last point, and a NaN there is an
+            # invalid SVG transform: the last point repeats the newest value instead, a lone
+            # point with no segment to draw.
+            raw[-1], smoothed[-1] = raw[n - 1], smoothed[n - 1]
+            self._draw_curve(0, live.lrs, raw, smoothed)
         return so_far
 
     def refresh_live(self, so_far):
         """The loss window, the dropdown and the selection for a live snapshot (kernel thread)."""
         with self._lock:
-            window = y_window(so_far.smoothed)
+            window = y_window(so_far.smoothed[: so_far.useful], so_far.losses[: so_far.useful])
             self._set_y_window([window] if window else [])
             self._draw_selection()
 
@@ -432,24 +489,33 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     _set_array(self._rule, "y", np.array([0.0, 1.0]))
                     if self._range is not None:
                         self._set_slider_bounds(*self._range)
+                    # No number to read when nothing is picked; nothing to slide before a range.
+                    self._slider.readout = visible
+                    self._slider.disabled = self._range is None
                     if visible:
                         _set_array(self._rule, "x", np.array([lr, lr]))
                         self._slider.value = lr
-                    if self._drag_lr is None:  # mid-drag the handle is the user's
+                        self._handle.names = [format_lr(lr)]  # mid-drag too: no stale label
+                    if self._drag_lr is None:  # mid-drag the handle's position is the user's
                         self._handle.visible = visible
                         if visible:
                             _set_array(self._handle, "x", np.array([lr]))
                             _set_array(self._handle, "y", np.array([HANDLE_Y]))
-                            self._handle.names = [format_lr(lr)]
-                    options = tuple(
-                        (f"{format_lr(c.lr)}  (loss {c.loss:.3g})", c.lr) for c in self._candidates
-                    )
+                    options = tuple((self._option_label(c), c.lr) for c in self._candidates)
                     if tuple(self._chooser.options) != options:
                         self._chooser.options = options
                     self._chooser.value = lr if any(c.lr == lr for c in self._candidates) else None
             finally:
                 self._syncing = False
             self.update_status()
+
+    def _option_label(self, c: Candidate) -> str:
+        label = f"{format_lr(c.lr)}  (loss {c.loss:.3g})"
+        if len(self._results) > 1:  # an overlay: say whose candidate it is
+            owner = next((i for cand, i in self._shown if cand == c), None)
+            if owner is not None:
+                label += f"  · {self._labels[owner]}"
+        return label
 
     def _set_slider_bounds(self, lo: float, hi: float):
         """Put the log slider's exponent range (and base) on the swept range."""
@@ -462,21 +528,22 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
+        if not self._results:
+            return ["no sweep shown"]
         parts = []
+        first = self._results[0]
         if len(self._results) == 1:
-            r = self._results[0]
-            parts += [
-                f"{r.stop_reason} after {len(r)} steps",
-                f"suggestion {format_lr(r.suggestion)}",
-            ]
-        elif self._results:
+            parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
+            parts.append(f"suggestion {format_lr(first.suggestion)}")
+        else:
             parts.append(f"{len(self._results)} sweeps")
-        parts.append(f"{len(self._candidates)} candidates")
+            parts.append(f"suggestion {format_lr(first.suggestion)} (of {self._labels[0]})")
+        parts.append(plural(len(self._candidates), "candidate"))
         parts.append(f"selected {format_lr(self.selected_lr)}")
         return parts
 
     def update_status(self):
-        self.status.value = " · ".join(self.status_parts())
+        self.set_status(" · ".join(self.status_parts()))
 
     # --- the selection -------------------------------------------------------------------
     @validate("selected_lr")

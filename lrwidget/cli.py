@@ -107,58 +107,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Progress:
-    """A progress bar on a text stream, fed by ``find_lr``'s ``on_start``/``on_point`` hooks.
+    """Sweep progress on a text stream, fed by ``find_lr``'s ``on_start``/``on_point`` hooks.
 
-    On a terminal it redraws one line at most 10 times a second; elsewhere (logs, CI) it
-    prints a line at every tenth of the sweep instead. :meth:`close` shows the last step, also
-    when the sweep stopped early.
+    On a terminal it is a rich progress bar (steps, LR, loss, rate, time left); elsewhere
+    (logs, CI) a plain line at every tenth of the sweep. :meth:`close` shows the last step,
+    also when the sweep stopped early.
     """
 
-    def __init__(self, stream=None, width: int = 30):
+    def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.width = width
         self.tty = self.stream.isatty()
         self.total = 0
-        self._started = self._shown = 0.0
+        self._started = 0.0
         self._last: tuple | None = None  # (step, lr, loss) of the latest point
-        self._drawn = -1  # the step last drawn
+        self._drawn = -1  # the step last printed (plain lines)
+        self._bar = self._task = None
 
     def start(self, lrs, settings=None):
         self.total = len(lrs)
         self._started = time.monotonic()
+        if self.tty:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("sweep"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("lr {task.fields[lr]}  loss {task.fields[loss]}"),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                refresh_per_second=10,
+            )
+            self._task = self._bar.add_task("sweep", total=self.total, lr="-", loss="-", rate="")
+            self._bar.start()
 
     def point(self, step, lr, loss):
         self._last = (step, lr, loss)
         done = step + 1
-        if self.tty:
-            due = time.monotonic() - self._shown >= 0.1
-        else:
-            due = done * 10 // self.total > step * 10 // self.total
-        if due or done == self.total:
-            self._draw()
+        if self._bar is not None:
+            fields = self._fields()
+            self._bar.update(self._task, completed=done, **fields)
+        elif done * 10 // self.total > step * 10 // self.total or done == self.total:
+            self._print()
 
-    def _draw(self):
+    def _fields(self) -> dict:
+        from .chart import format_lr
+
         step, lr, loss = self._last
-        done = step + 1
-        self._shown = time.monotonic()
+        elapsed = time.monotonic() - self._started
+        rate = (step + 1) / elapsed if elapsed > 0 else 0.0
+        return {"lr": format_lr(lr), "loss": f"{loss:.4g}", "rate": f"{rate:.0f} steps/s"}
+
+    def _print(self):
+        step = self._last[0]
+        done, fields = step + 1, self._fields()
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / done * (self.total - done)
         self._drawn = step
-        filled = self.width * done // self.total
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = (
-            f"sweep [{bar}] {done:>{len(str(self.total))}}/{self.total}  lr {lr:.1e}  "
-            f"loss {loss:.4g}  {self._shown - self._started:.1f}s"
+        self.stream.write(
+            f"sweep {done:>{len(str(self.total))}}/{self.total}  lr {fields['lr']}  "
+            f"loss {fields['loss']}  {fields['rate']}  ETA {eta:.0f} s\n"
         )
-        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
         self.stream.flush()
 
     def close(self):
-        if self._last is None:
-            return
-        if self._drawn != self._last[0]:
-            self._draw()
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.stop()
+        elif self._last is not None and self._drawn != self._last[0]:
+            self._print()
 
 
 def _sweep(model, x, y, args, validation_data=None) -> SweepResult:

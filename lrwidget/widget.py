@@ -28,7 +28,7 @@ from .keras_sweep import find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
 from .runner import LiveCurve, SweepRunner
-from .schedules import EpochDecay, set_learning_rate
+from .schedules import EpochDecay, set_learning_rate, uses_schedule
 
 _HOOKS = ("on_start", "on_point", "stop_event")
 SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
@@ -139,8 +139,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         return self.chart.figure
 
     @property
-    def status(self) -> widgets.Label:
-        """The status line under the chart."""
+    def status(self) -> widgets.HTML:
+        """The status line under the chart (``chart.status_text`` reads it as plain text)."""
         return self.chart.status
 
     # --- the sweep -----------------------------------------------------------------------
@@ -225,17 +225,23 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             if result is not None:
                 # The suggestion is pre-selected, unless the user picked during the sweep.
                 self.chart.set_results([result], keep_selection=True)
-                self._draw_progress(len(result), len(result), None)
+                planned = result.meta.get("num_steps", len(result))
+                self._draw_progress(len(result), planned, None, result.stop_reason)
         finally:  # never stay "running", even if drawing failed
             self.set_trait("running", False)
             self.chart.update_status()
 
-    def _draw_progress(self, done: int, total: int, eta: float | None):
+    def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
+        """``done / total`` steps, then the time left or, once over, why it ended."""
         with held(self.progress, self.progress_text):
             self.progress.max = max(total, 1)
             self.progress.value = done
             text = f"{done} / {total}"
-            self.progress_text.value = text if eta is None else f"{text} · ETA {eta:.0f} s"
+            if ended is not None:
+                text += f" · {ended}"
+            elif eta is not None:
+                text += f" · ETA {eta:.0f} s"
+            self.progress_text.value = text
 
     # --- picking and applying ------------------------------------------------------------
     def apply(self, replace_schedule: bool = False) -> str:
@@ -260,7 +266,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         if self.selected_lr is None:
             raise ValueError("no learning rate selected: run a sweep and pick one first")
         message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
-        self.status.value = message
+        self.chart.set_status(message)
         return message
 
     def decay_callback(self, factor: float = 0.97) -> EpochDecay:
@@ -277,19 +283,39 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         try:
             self.run(background=True)
         except Exception as exc:
-            self.status.value = str(exc)
+            self.chart.set_status(str(exc))
 
     def _on_stop(self, _):
         self.stop()
 
     def _on_apply(self, _):
+        # On a schedule-based optimizer the first click explains; the button then offers to
+        # replace the schedule, and only that second click does.
+        replace = self.apply_button.description == REPLACE_SCHEDULE
         try:
-            self.apply()
+            self.apply(replace_schedule=replace)
         except Exception as exc:
-            self.status.value = f"not applied: {exc}"
+            self.chart.set_status(f"not applied: {exc}")
+            if not replace and self.model is not None and uses_schedule(self.model.optimizer):
+                self.chart.set_status(
+                    f"not applied: the optimizer's LR comes from a schedule, kept as it is. "
+                    f"Click '{REPLACE_SCHEDULE}' to train at a constant "
+                    f"{format_lr(self.selected_lr)} instead, or rebuild the schedule to start "
+                    "there (finder.apply(replace_schedule=True) does the former in code).",
+                )
+                self._offer_replace(True)
+            return
+        self._offer_replace(False)
+
+    def _offer_replace(self, on: bool):
+        with self.apply_button.hold_sync():
+            self.apply_button.description = REPLACE_SCHEDULE if on else "Apply"
+            self.apply_button.button_style = "danger" if on else "success"
 
     @observe("running", "selected_lr")
     def _update_buttons(self, change=None):
+        if change is not None:
+            self._offer_replace(False)  # a new choice is applied plainly first
         with held(self.run_button, self.stop_button, self.apply_button):
             self.run_button.disabled = self.running
             self.stop_button.disabled = not self.running
@@ -299,7 +325,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def _status_parts(self) -> list[str]:
         if self.error is not None:
-            return [f"error: {type(self.error).__name__}: {self.error}"]
+            return [f"error: {type(self.error).__name__}: {_cause(self.error)}"]
         if self.running:
             parts = ["running (Stop ends it after the current batch)"]
             if self.runner._thread is not None and in_colab():
@@ -311,6 +337,14 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
 
 _SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
+REPLACE_SCHEDULE = "Replace schedule"
+
+
+def _cause(error: BaseException) -> str:
+    """The line of an error message that says what went wrong: TensorFlow's graph errors open
+    with where it happened and end with why."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _button(label, icon, css, style, on_click):

@@ -40,7 +40,7 @@ def test_find_generator_needs_steps_for_a_python_generator(digits):
     x, y = digits
     gen = ((x[i : i + 32], y[i : i + 32]) for i in range(0, 1024, 32))
     finder = LRFinder(make_model())
-    with pytest.raises(ValueError, match="num_steps"):
+    with pytest.raises(ValueError, match="steps_per_epoch is required"):
         finder.find_generator(gen, 1e-4, 1.0)
     finder.find_generator(gen, 1e-4, 1.0, steps_per_epoch=20)
     assert len(finder.lrs) == 20

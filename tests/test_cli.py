@@ -43,7 +43,7 @@ def test_demo_writes_a_loadable_sweep_and_a_standalone_chart(tmp_path, capsys):
     result = SweepResult.load(out / "sweep.json")
     assert 10 <= len(result) <= 40 and result.meta["validation"] is True
     assert f"suggestion: {result.suggestion:.2e}" in stdout
-    assert stderr.splitlines()[-1].startswith("sweep [") and f"{len(result)}/40" in stderr
+    assert stderr.splitlines()[-1].startswith("sweep ") and f"{len(result)}/40" in stderr
 
     state = widget_state((out / "sweep.html").read_text())
     models = {m["model_name"] for m in state.values()}
@@ -102,28 +102,41 @@ def test_a_failing_sweep_is_one_line_and_exit_1(tmp_path, digits, capsys):
 
 def test_progress_shows_where_an_early_stop_ended():
     stream = io.StringIO()
-    progress = Progress(stream, width=10)
+    progress = Progress(stream)
     progress.start(np.geomspace(1e-4, 1, 100))
     for step in range(37):  # diverged at step 36
         progress.point(step, 0.5, float("inf") if step == 36 else 2.0)
     progress.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 4 and lines[-1].startswith(
-        "sweep [###-------]  37/100  lr 5.0e-01  loss inf"
-    )
+    assert len(lines) == 4 and lines[-1].startswith("sweep  37/100  lr 5.0e-1  loss inf")
 
 
-def test_progress_prints_every_tenth_when_not_a_terminal():
+def test_progress_prints_every_tenth_with_rate_and_eta_when_not_a_terminal():
     stream = io.StringIO()
-    progress = Progress(stream, width=10)
+    progress = Progress(stream)
     progress.start(np.geomspace(1e-4, 1, 50))
     for step in range(50):
         progress.point(step, 0.1, 1.5)
     progress.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 10
-    assert lines[0].startswith("sweep [#---------]  5/50  lr 1.0e-01  loss 1.5")
-    assert lines[-1].startswith("sweep [##########] 50/50")
+    assert lines[0].startswith("sweep  5/50  lr 1.0e-1  loss 1.5  ")
+    assert "steps/s  ETA" in lines[0] and lines[-1].endswith("ETA 0 s")
+
+
+def test_progress_on_a_terminal_is_a_live_bar_with_rate_and_time_left():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = Progress(stream)
+    progress.start(np.geomspace(1e-4, 1, 40))
+    for step in range(40):
+        progress.point(step, 0.01, 0.75)
+    progress.close()
+    out = stream.getvalue()
+    assert "40/40" in out and "lr 1.0e-2" in out and "loss 0.75" in out and "steps/s" in out
 
 
 def test_the_module_entry_point_exits_2_without_a_traceback(tmp_path):

@@ -112,7 +112,7 @@ def test_candidate_click_selects_it_with_label_and_rule(comms, saved):
     target = saved.candidates[1]
     click_candidate(chart, 1)
     assert chart.selected_lr == target.lr
-    assert chart._handle.names[0] == format_lr(target.lr) == f"{target.lr:.1e}"
+    assert chart._handle.names[0] == format_lr(target.lr)
     assert list(chart._rule.x) == [target.lr, target.lr]
     assert chart._chooser.value == target.lr
     assert f"selected {format_lr(target.lr)}" in chart.status.value
@@ -190,7 +190,7 @@ def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
     frontend_update(chart._slider, value=2.0e-4)  # typed or moved: exact, no snapping
     assert chart.selected_lr == pytest.approx(2.0e-4)
     assert chart._chooser.value is None
-    assert chart._handle.names[0] == "2.0e-04"
+    assert chart._handle.names[0] == "2.0e-4"
     click_candidate(chart, 0)
     assert chart._chooser.value == saved.candidates[0].lr
     assert chart._chooser.label.startswith(format_lr(saved.candidates[0].lr))
@@ -460,3 +460,8 @@ def test_decay_callback_multiplies_by_factor_each_epoch(comms, digits):
         callbacks=[finder.decay_callback(factor=0.97), record],
     )  # fmt: skip
     assert seen == pytest.approx([0.1, 0.097, 0.1 * 0.97**2], rel=1e-6)
+
+
+def test_learning_rates_are_written_one_way_everywhere():
+    # As d3 writes ".1e" on the axis and in the tooltips: no zero-padded exponent.
+    assert [format_lr(v) for v in (0.0055, 12.0, 1e-7, None)] == ["5.5e-3", "1.2e1", "1.0e-7", "-"]
