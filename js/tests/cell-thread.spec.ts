@@ -7,10 +7,11 @@
 // points drawn, the handle), and the kernel is asked afterwards.
 import { BrowserContext, expect, Page, test } from '@playwright/test';
 import { FIGURE, handleDot, pointsDrawn } from '../support/chart';
+import { ConsoleWatch, watchConsole } from '../support/console';
 import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
 
 const NB = 'cell_thread.ipynb';
-const NUM_STEPS = 400; // as in the notebook
+const NUM_STEPS = 1000; // as in the notebook: 30 s at least, ended early by Stop
 // The optimizer is built first, so that its momenta exist to be compared too.
 const BEFORE = 'model.optimizer.build(model.trainable_variables)\nbefore = state(model)';
 
@@ -18,14 +19,18 @@ test.describe.configure({ mode: 'serial' });
 
 let context: BrowserContext;
 let page: Page;
+let console_: ConsoleWatch;
 
 test.beforeAll(async ({ browser }) => {
   context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   page = await context.newPage();
+  console_ = watchConsole(page);
   await openNotebook(page, NB);
   await runAllCells(page, NB);
   await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
 });
+
+test.afterEach(() => console_.check());
 
 test.afterAll(async () => {
   await shutdownKernel(page, NB);

@@ -5,6 +5,7 @@
 // sweep feeds the picking scenarios, and starting TensorFlow in a kernel once is enough.
 import { BrowserContext, expect, Page, test } from '@playwright/test';
 import { candidateMarkers, centers, FIGURE, handleDot, pointsDrawn, widgetShot } from '../support/chart';
+import { ConsoleWatch, watchConsole } from '../support/console';
 import { kernelRun, openNotebook, py, runAllCells } from '../support/notebook';
 
 const NB = 'widget.ipynb';
@@ -14,13 +15,17 @@ test.describe.configure({ mode: 'serial' });
 
 let context: BrowserContext;
 let page: Page;
+let console_: ConsoleWatch;
 
 // One page for all scenarios. Playwright traces contexts made from its `browser` fixture too, so
 // a failing scenario still leaves a trace (trace: 'retain-on-failure' in playwright.config.ts).
 test.beforeAll(async ({ browser }) => {
   context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   page = await context.newPage();
+  console_ = watchConsole(page);
 });
+
+test.afterEach(() => console_.check());
 
 test.afterAll(async () => {
   await context.close();
