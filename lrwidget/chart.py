@@ -22,7 +22,7 @@ The bqplot figure has the CSS class ``lrwidget-figure``. With ``n`` sweeps shown
 bqplot 0.13 gives the marks' SVG groups no class of their own: they are the ``g`` children of
 ``svg.svg-figure > g > g:first-of-type``, in this order, followed by a ``g.g_legend``. So the
 candidates are the third-last of them (points: ``g.object_grp``) and the handle the last one
-(see js/support/chart.ts). Scatter marks set ``allow_padding=False``: the x axis spans exactly the
+(see js/support/chart.ts). The x scale sets ``allow_padding=False``: the x axis spans exactly the
 swept range. Candidates and the handle share the figure's log x scale; the rule and handle use
 a private [0, 1] y scale, so they do not move when the loss range changes.
 
@@ -209,7 +209,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     # --- construction --------------------------------------------------------------------
     def _build_figure(self):
-        self.x_scale = bq.LogScale()
+        # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot 0.12
+        # and 0.13; given to a mark it is silently ignored).
+        self.x_scale = bq.LogScale(allow_padding=False)
         self.y_scale = bq.LinearScale()
         unit = bq.LinearScale(min=0.0, max=1.0)
         self._catcher = _OwnScatter(
@@ -219,7 +221,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             interactions={"click": "add"},
             opacities=[0.0],
             default_size=1,
-            allow_padding=False,
         )
         self._catcher.after_front_end = self._on_catcher_click
         self._cand_mark = bq.Scatter(
@@ -231,7 +232,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             # A white rim sets the diamonds off the line they sit on, on light and dark themes.
             stroke="white",
             stroke_width=1.5,
-            allow_padding=False,
             colors=[COLORS[0]],
             tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
         )
@@ -255,7 +255,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             restrict_x=True,
             names=[""],
             display_names=True,
-            allow_padding=False,
             visible=False,
             interactions={},
         )

@@ -11,9 +11,10 @@ No Keras and no bqplot here; :mod:`lrwidget.chart` and :mod:`lrwidget.widget` us
   until the cell ends. :func:`answering_front_end` hands out a function that handles the
   widget messages queued meanwhile and holds back everything else (a cell queued after this
   one runs after it), so a sweep run in the cell's own thread still answers Stop and picks.
-  On ipykernel 6 (Colab's) jupyter-ui-poll does this. ipykernel 7 has no
-  ``do_one_iteration`` any more (jupyter-ui-poll 1.1 then silently handles nothing): there
-  :class:`_ShellQueue` reads the main shell's queue itself.
+  :class:`_ShellQueue` reads the kernel's shell queue itself, on ipykernel 6 (Colab's) and 7.
+  Not jupyter-ui-poll: on ipykernel 7.4 it silently handles nothing (``do_one_iteration`` is
+  gone), and on 6 it polls from a second thread, where the interrupt button was lost in about
+  one sweep in ten here; reading the socket in the cell's own thread has neither problem.
 """
 
 from __future__ import annotations
@@ -105,23 +106,42 @@ def in_kernel_thread() -> bool:
 
 
 class _ShellQueue:
-    """ipykernel 7's main shell queue, read while the cell that owns the kernel runs.
+    """The kernel's shell queue, read while the cell that owns the kernel runs.
 
-    The shell channel thread forwards every shell message to an inproc socket that the main
-    thread's event loop reads, which a busy cell never lets run. This reads that socket
-    itself: widget messages are handled at once, as the kernel would; the rest (a cell queued
-    meanwhile, completion requests) is handed back to the kernel when the sweep ends, in
-    order, to run once the cell is done.
+    Shell messages wait on a socket that the kernel's event loop reads, and a busy cell never
+    lets that loop run. This reads the socket itself: widget messages are handled at once, as
+    the kernel would; the rest (a cell queued meanwhile, completion requests) is handed back
+    to the kernel when the sweep ends, in order, to run once the cell is done.
+
+    ipykernel 7 forwards the main shell's messages from its shell channel thread through an
+    inproc socket (or, without that thread, reads the shell socket) and runs each as a task of
+    ``shell_main``; ipykernel 6 reads the shell socket into ``schedule_dispatch``'s queue.
     """
 
     def __init__(self, kernel):
         self.kernel = kernel
+        self.held: list = []
         thread = getattr(kernel, "shell_channel_thread", None)
         if thread is not None:
             self.socket = thread.manager._shell_channel_to_main.to_socket
         else:
             self.socket = kernel.shell_stream.socket
-        self.held: list = []
+        if hasattr(kernel, "shell_main"):  # ipykernel 7
+
+            def hand_back(frames):
+                asyncio.get_event_loop().create_task(kernel.shell_main(None, frames))
+
+        else:  # ipykernel 6
+
+            def hand_back(frames):
+                kernel.schedule_dispatch(kernel.dispatch_shell, frames)
+
+        self._hand_back = hand_back
+
+    @staticmethod
+    def supports(kernel) -> bool:
+        known = hasattr(kernel, "shell_main") or hasattr(kernel, "schedule_dispatch")
+        return known and getattr(kernel, "shell_stream", None) is not None
 
     def poll(self, limit: int = EVENTS_PER_POLL):
         import zmq
@@ -150,10 +170,9 @@ class _ShellQueue:
                 log.exception("lrwidget: a widget message failed")
 
     def close(self):
-        loop = asyncio.get_event_loop()
-        for frames in self.held:
-            loop.create_task(self.kernel.shell_main(None, frames))
-        self.held = []
+        held, self.held = self.held, []
+        for frames in held:
+            self._hand_back(frames)
 
 
 @contextmanager
@@ -166,18 +185,8 @@ def answering_front_end() -> Iterator[Callable[[], None]]:
     handed-over work that is waiting.
     """
     kernel = _kernel()
-    if kernel is None:
+    if kernel is None or not _ShellQueue.supports(kernel):  # no kernel, or one we do not know
         yield run_pending
-    elif hasattr(kernel, "do_one_iteration"):  # ipykernel 5 and 6
-        from jupyter_ui_poll import ui_events
-
-        with ui_events() as poll:
-
-            def both():
-                poll(EVENTS_PER_POLL)
-                run_pending()
-
-            yield both
     else:
         queue = _ShellQueue(kernel)
 

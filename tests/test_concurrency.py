@@ -12,18 +12,12 @@ import keras
 import numpy as np
 import pytest
 from conftest import assert_same_state, make_model, state
-from recording_comm import record_comms
 from traitlets import All
 
 import lrwidget
 from lrwidget import notebook
 from lrwidget.result import SweepResult
 from lrwidget.widget import LRFinderWidget
-
-
-@pytest.fixture
-def comms(monkeypatch):
-    return record_comms(monkeypatch.setattr)
 
 
 @pytest.fixture
