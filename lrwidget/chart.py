@@ -14,6 +14,11 @@ The bqplot figure has the CSS class ``lrwidget-figure``. With ``n`` sweeps shown
     [0]          click catcher: invisible Scatter, interactions={"click": "add"}
     [1 .. n]     raw loss Lines, one per sweep (faint)
     [n+1 .. 2n]  smoothed loss Lines, one per sweep (bold, legend when n > 1)
+    [2n+1]       hover readout: invisible Scatter along the smoothed curves, tooltip LR / smoothed
+                 loss / raw loss (a click on it picks like a click on the plot)
+    [2n+2]       picked range: a shaded band (Lines, filled), hidden without a range
+    [-5]         suggestion: a circle per sweep labelled "suggested", kept whatever is picked
+    [-4]         range handles: Scatter with two triangles at the bottom, draggable along x
     [-3]         candidates: Scatter of diamonds, one point per candidate, tooltip LR/loss
     [-2]         selection rule: vertical dashed Lines at selected_lr
     [-1]         handle: Scatter with one triangle at the top, draggable along x,
@@ -47,7 +52,7 @@ from contextlib import ExitStack, contextmanager
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Bool, Float, TraitError, observe, validate
+from traitlets import Bool, Float, TraitError, TraitType, observe, validate
 
 from .analysis import Candidate
 from .notebook import NotebookDisplay, enable_colab_widgets
@@ -55,7 +60,10 @@ from .notebook import NotebookDisplay, enable_colab_widgets
 MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 SELECTION_COLOR = "crimson"
+SUGGESTION_COLOR = "#f2b01e"  # gold: apart from every series colour, on light and dark themes
+RANGE_COLOR = "#7f7f7f"
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
+RANGE_Y = 0.04  # where the range handles sit, near the bottom
 
 
 def format_lr(lr: float | None) -> str:
@@ -132,6 +140,22 @@ class LearningRate(Float):
         return super().validate(obj, value)
 
 
+class LearningRateRange(TraitType):
+    """A range of learning rates ``(low, high)`` with ``0 < low < high``, both finite."""
+
+    info_text = "a (low, high) pair of learning rates with 0 < low < high"
+
+    def validate(self, obj, value):
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            self.error(obj, value)
+        low, high = (_to_float(v) for v in value)
+        if not all(math.isfinite(v) and v > 0 for v in (low, high)) or not low < high:
+            raise TraitError(
+                f"{self.name} must be (low, high) with 0 < low < high, both finite; got {value!r}"
+            )
+        return (low, high)
+
+
 class _FrontEndWrites:
     """Mixin for a mark lrwidget draws itself: after every write from the front end, good or
     bad, even one the library failed to apply or echo, ``after_front_end(mark)`` runs."""
@@ -176,6 +200,13 @@ class LRChart(NotebookDisplay, widgets.VBox):
         "or from Python. Must be finite and > 0; clamped into the swept range. None: nothing "
         "chosen yet.",
     )
+    selected_range = LearningRateRange(
+        None,
+        allow_none=True,
+        help="A picked LR range (low, high), e.g. the bounds of a one-cycle or cyclical "
+        "schedule: drag the two triangles at the bottom ('pick a range' on). Clamped into the "
+        "swept range, snapped to candidates like selected_lr. None: no range picked.",
+    )
     snap = Bool(
         True,
         help="Snap picks on the plot (click anywhere, end of a drag) to the nearest candidate "
@@ -188,6 +219,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._syncing = False  # True while we push the selection out to the controls
         # The LR a drag in progress has set; while it is the selection, the handle is the user's.
         self._drag_lr: float | None = None
+        self._range_drag: tuple[float, float] | None = None  # the same, for the range handles
         self._range: tuple[float, float] | None = None
         self._candidates: list[Candidate] = []  # sorted by LR
         self._shown: list[tuple[Candidate, int]] = []  # what the candidate mark shows
@@ -260,6 +292,66 @@ class LRChart(NotebookDisplay, widgets.VBox):
         )
         self._handle.on_drag(self._on_drag)
         self._handle.on_drag_end(self._on_drag_end)
+        xy = {"x": self.x_scale, "y": self.y_scale}
+        self._hover = bq.Scatter(
+            x=[],
+            y=[],
+            names=[],
+            scales=xy,
+            default_size=64,
+            opacities=[0.0],
+            display_names=False,
+            tooltip=bq.Tooltip(
+                fields=["x", "y", "name"],
+                formats=[".1e", ".4g", ""],
+                labels=["LR", "smoothed loss", "raw loss"],
+            ),
+        )
+        self._hover.on_element_click(self._on_hover_click)
+        self._suggest_mark = bq.Scatter(
+            x=[],
+            y=[],
+            names=[],
+            scales=xy,
+            marker="circle",
+            default_size=120,
+            colors=[SUGGESTION_COLOR],
+            stroke="#333333",
+            display_names=True,
+            tooltip=bq.Tooltip(
+                fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
+            ),
+        )
+        self._suggest_mark.on_element_click(self._on_suggestion_click)
+        self._band = _OwnLines(
+            x=[1.0, 1.0, 1.0, 1.0],
+            y=[0.0, 1.0, 1.0, 0.0],
+            scales={"x": self.x_scale, "y": unit},
+            fill="inside",
+            fill_colors=[RANGE_COLOR],
+            fill_opacities=[0.18],
+            colors=[RANGE_COLOR],
+            stroke_width=0,
+            visible=False,
+        )
+        self._range_handles = _OwnScatter(
+            x=[1.0, 1.0],
+            y=[RANGE_Y, RANGE_Y],
+            scales={"x": self.x_scale, "y": unit},
+            marker="triangle-up",
+            default_size=140,
+            colors=[RANGE_COLOR],
+            enable_move=True,
+            restrict_x=True,
+            names=["", ""],
+            display_names=True,
+            visible=False,
+            interactions={},
+        )
+        self._range_handles.on_drag(self._on_range_drag)
+        self._range_handles.on_drag_end(self._on_range_drag_end)
+        self._band.after_front_end = self._on_foreign_write
+        self._range_handles.after_front_end = self._on_foreign_write
         # Only _draw_selection draws these: what a front end writes into them is put back.
         self._rule.after_front_end = self._on_foreign_write
         self._handle.after_front_end = self._on_foreign_write
@@ -289,6 +381,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _build_controls(self):
         self._snap_box = widgets.Checkbox(description="snap to candidates", indent=False)
         widgets.link((self, "snap"), (self._snap_box, "value"))
+        self._range_box = widgets.Checkbox(description="pick a range", indent=False)
+        self._range_box.layout = widgets.Layout(width="auto")
+        self._range_box.observe(self._on_range_box, "value")
         self._chooser = widgets.Dropdown(description="candidate", options=[], value=None)
         self._chooser.observe(self._on_chooser, "value")
         self._slider = widgets.FloatLogSlider(
@@ -326,7 +421,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _layout_children(self):
         # Wraps on a narrow notebook instead of squeezing the slider to its knob.
         picking = widgets.HBox(
-            [self._chooser, self._slider, self._snap_box],
+            [self._chooser, self._slider, self._snap_box, self._range_box],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         return [self.figure, picking, self.status]
@@ -346,7 +441,18 @@ class LRChart(NotebookDisplay, widgets.VBox):
             smooth.display_legend = n > 1
         raws = [raw for raw, _ in self._lines]
         smooths = [smooth for _, smooth in self._lines]
-        marks = [self._catcher, *raws, *smooths, self._cand_mark, self._rule, self._handle]
+        marks = [
+            self._catcher,
+            *raws,
+            *smooths,
+            self._hover,
+            self._band,
+            self._suggest_mark,
+            self._range_handles,
+            self._cand_mark,
+            self._rule,
+            self._handle,
+        ]
         if self.figure.marks != marks:
             self.figure.marks = marks
 
@@ -373,6 +479,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             windows = [y_window(r.smoothed[: r.useful], r.losses[: r.useful]) for r in results]
             self._set_y_window([w for w in windows if w is not None])
             self._set_candidates([(c, i) for i, r in enumerate(results) for c in r.candidates])
+            self._draw_suggestions_and_readout(results)
             suggestion = results[0].suggestion if results else None
             if suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
@@ -395,7 +502,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._set_series_count(1)
             self._lines[0][1].labels = ["sweep"]
             self._set_range(lrs[0], lrs[-1])
-            self.selected_lr = None  # a pick on the last curve means nothing on this one
+            self._draw_suggestions_and_readout([])
+            # A pick on the last curve means nothing on this one.
+            self.selected_lr = None
+            self.selected_range = None
             self._draw_selection()
 
     def draw_live(self, live):
@@ -428,6 +538,31 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._set_y_window([window] if window else [])
             self._draw_selection()
 
+    def _draw_suggestions_and_readout(self, results):
+        """The suggestion markers and the hover readout's points, for finished sweeps."""
+        sx, sy, names, hx, hy, hnames = [], [], [], [], [], []
+        per_series = MAX_DISPLAY_POINTS // max(len(results), 1)
+        for i, r in enumerate(results):
+            head = r.useful
+            if head == 0:
+                continue
+            lrs, smoothed, raw = r.lrs[:head], r.smoothed[:head], r.losses[:head]
+            if r.suggestion is not None:
+                sx.append(r.suggestion)
+                sy.append(float(np.interp(np.log(r.suggestion), np.log(lrs), smoothed)))
+                owner = f" ({self._labels[i]})" if len(results) > 1 else ""
+                names.append(f"suggested{owner}")
+            idx = thin_index(head, per_series)
+            hx.append(lrs[idx])
+            hy.append(smoothed[idx])
+            hnames += [f"{v:.4g}" for v in raw[idx]]
+        with held(self._suggest_mark, self._hover):
+            self._suggest_mark.x, self._suggest_mark.y = np.array(sx), np.array(sy)
+            self._suggest_mark.names = names
+            self._hover.x = np.concatenate(hx) if hx else np.zeros(0)
+            self._hover.y = np.concatenate(hy) if hy else np.zeros(0)
+            self._hover.names = hnames
+
     def _draw_curve(self, i, lrs, raw, smoothed):
         """Draw sweep ``i``'s curves, thinned to ``MAX_DISPLAY_POINTS`` (NaN: a gap)."""
         idx = thin_index(len(lrs))
@@ -449,6 +584,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self.x_scale.min, self.x_scale.max = lo, hi
             if self.selected_lr is not None:
                 self.selected_lr = self._clamp(self.selected_lr)
+            if self.selected_range is not None:
+                low, high = (self._clamp(v) for v in self.selected_range)
+                self.selected_range = (low, high) if low < high else None
             self._draw_selection()  # the slider's bounds
 
     def _set_y_window(self, windows):
@@ -483,7 +621,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self._drag_lr = None  # the selection moved on (Python, a new sweep): drag over
             self._syncing = True
             try:
-                with held(self._rule, self._handle, self._chooser, self._slider):
+                marks = (self._rule, self._handle, self._band, self._range_handles)
+                with held(*marks, self._chooser, self._slider, self._range_box):
                     self._rule.visible = visible
                     _set_array(self._rule, "y", np.array([0.0, 1.0]))
                     if self._range is not None:
@@ -500,6 +639,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
                         if visible:
                             _set_array(self._handle, "x", np.array([lr]))
                             _set_array(self._handle, "y", np.array([HANDLE_Y]))
+                    self._draw_range()
                     options = tuple((self._option_label(c), c.lr) for c in self._candidates)
                     if tuple(self._chooser.options) != options:
                         self._chooser.options = options
@@ -507,6 +647,23 @@ class LRChart(NotebookDisplay, widgets.VBox):
             finally:
                 self._syncing = False
             self.update_status()
+
+    def _draw_range(self):
+        """The band and its two handles at ``selected_range`` (hidden without one)."""
+        picked = self.selected_range
+        self._range_box.value = picked is not None
+        self._band.visible = picked is not None
+        _set_array(self._band, "y", np.array([0.0, 1.0, 1.0, 0.0]))
+        if picked is None:
+            self._range_handles.visible = False
+            return
+        low, high = picked
+        _set_array(self._band, "x", np.array([low, low, high, high]))
+        self._range_handles.names = [format_lr(low), format_lr(high)]
+        if self._range_drag is None:  # mid-drag the handles' positions are the user's
+            self._range_handles.visible = True
+            _set_array(self._range_handles, "x", np.array([low, high]))
+            _set_array(self._range_handles, "y", np.array([RANGE_Y, RANGE_Y]))
 
     def _option_label(self, c: Candidate) -> str:
         label = f"{format_lr(c.lr)}  (loss {c.loss:.3g})"
@@ -560,8 +717,22 @@ class LRChart(NotebookDisplay, widgets.VBox):
             return lr
         return min(max(lr, self._range[0]), self._range[1])
 
-    @observe("selected_lr")
+    @validate("selected_range")
+    def _check_selected_range(self, proposal):
+        picked = proposal["value"]
+        if picked is None or self._range is None:
+            return picked
+        low, high = (self._clamp(v) for v in picked)
+        if not low < high:
+            raise TraitError(
+                f"selected_range {picked!r} has no width inside the swept range {self._range}"
+            )
+        return (low, high)
+
+    @observe("selected_lr", "selected_range")
     def _selected_changed(self, change):
+        if change["name"] == "selected_range" and self._range_drag != change["new"]:
+            self._range_drag = None  # moved on from elsewhere: any drag is over
         self._draw_selection()
 
     @observe("snap")
@@ -589,6 +760,42 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.selected_lr = nearest.lr if nearest is not None else lr
             self._draw_selection()  # also when unchanged: the front end may show another value
             return True
+
+    def pick_range(self, low, high, snap: bool | None = None) -> bool:
+        """Select ``(low, high)`` as a front-end pick does: each end snapped to the nearest
+        candidate (unless that leaves no width) and clamped into the swept range. Values that
+        are not finite positive numbers with low < high are refused (returns False)."""
+        with self._lock:
+            self._range_drag = None
+            low, high = _to_float(low), _to_float(high)
+            ok = all(math.isfinite(v) and v > 0 for v in (low, high))
+            if self._range is None or not ok:
+                self._draw_selection()
+                return False
+            low, high = sorted((self._clamp(low), self._clamp(high)))
+            if self.snap if snap is None else snap:
+                near = [self.nearest_candidate(v) for v in (low, high)]
+                snapped = [v if c is None else c.lr for c, v in zip(near, (low, high), strict=True)]
+                if snapped[0] < snapped[1]:
+                    low, high = snapped
+            if not low < high:
+                self._draw_selection()
+                return False
+            self.selected_range = (low, high)
+            self._draw_selection()
+            return True
+
+    def _default_range(self) -> tuple[float, float] | None:
+        """Where a new range starts: a decade below the selection up to it (one-cycle's
+        usual span), or the middle of the swept range."""
+        if self._range is None:
+            return None
+        lo, hi = self._range
+        top = self.selected_lr or math.sqrt(lo * hi)
+        low, high = self._clamp(top / 10), self._clamp(top)
+        if not low < high:
+            low, high = lo, hi
+        return (low, high)
 
     # --- front-end events (each ends in pick) --------------------------------------------
     def _on_candidate_click(self, mark, content):
@@ -622,6 +829,56 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _on_drag_end(self, mark, content):
         self.pick(_point_x(content))
 
+    def _on_hover_click(self, mark, content):
+        # The readout's points lie on the curve: a click there is a click on the plot.
+        data = content.get("data") if isinstance(content, dict) else None
+        lr = data.get("x") if isinstance(data, dict) else None
+        if lr is not None:
+            self.pick(lr)
+
+    def _on_suggestion_click(self, mark, content):
+        data = content.get("data") if isinstance(content, dict) else None
+        lr = data.get("x") if isinstance(data, dict) else None
+        if lr is not None:
+            self.pick(lr, snap=False)
+
+    def _on_range_box(self, change):
+        with self._lock:
+            if self._syncing:
+                return
+            if change["new"] and self.selected_range is None:
+                picked = self._default_range()
+                if picked is None:  # nothing to pick in yet
+                    self._draw_selection()
+                    return
+                self.selected_range = picked
+            elif not change["new"]:
+                self.selected_range = None
+
+    def _on_range_drag(self, mark, content):
+        x = _point_x(content)
+        index = content.get("index") if isinstance(content, dict) else None
+        with self._lock:
+            current = self.selected_range
+            if current is None or index not in (0, 1) or not (math.isfinite(x) and x > 0):
+                return
+            ends = list(current)
+            ends[index] = self._clamp(x)
+            if ends[0] < ends[1]:
+                self._range_drag = (ends[0], ends[1])
+                self.selected_range = self._range_drag
+
+    def _on_range_drag_end(self, mark, content):
+        current = self.selected_range
+        x = _point_x(content)
+        index = content.get("index") if isinstance(content, dict) else None
+        if current is None or index not in (0, 1):
+            self.pick_range(math.nan, math.nan)  # puts the handles back
+            return
+        ends = list(current)
+        ends[index] = x
+        self.pick_range(*ends)
+
     def _on_chooser(self, change):
         # Under the lock: _syncing is only ours to read once another thread's redraw is done.
         with self._lock:
@@ -639,6 +896,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 return
             if change_or_mark is self._handle and self._drag_lr is not None:
                 return  # the browser syncs the handle it is dragging
+            if change_or_mark is self._range_handles and self._range_drag is not None:
+                return
             self._draw_selection()
 
 

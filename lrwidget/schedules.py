@@ -1,7 +1,11 @@
-"""Keras glue for using the chosen LR: set it on an optimizer, or decay it per epoch.
+"""Keras glue for using the chosen LR: set it on an optimizer, decay it per epoch, or build a
+cyclical schedule from a picked range.
 
 The article trains with the LR found by the range test, multiplied by 0.97 after every epoch;
-:class:`EpochDecay` is that schedule as a small Keras callback.
+:class:`EpochDecay` is that schedule as a small Keras callback. The range test was invented to
+find the bounds of a cyclical schedule (Smith, 2017); :class:`OneCycle` and :class:`Cyclic`
+take those bounds (``LRFinderWidget.selected_range``) and are ordinary, serialisable Keras
+``LearningRateSchedule`` objects.
 """
 
 from __future__ import annotations
@@ -48,6 +52,114 @@ class ConstantLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {"learning_rate": self.learning_rate}
+
+
+def _check_steps(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int (a number of steps), got {value!r}")
+    return value
+
+
+def check_range(low, high) -> tuple[float, float]:
+    """``(low, high)`` as floats, or a ``ValueError`` naming what is wrong."""
+    low, high = _check_lr(low), _check_lr(high)
+    if not low < high:
+        raise ValueError(f"the range must have low < high, got ({low:.3g}, {high:.3g})")
+    return low, high
+
+
+@keras.saving.register_keras_serializable(package="lrwidget")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """One cycle (Smith 2018, as fastai trains): from ``max_lr / div_factor`` up to ``max_lr``
+    over the first ``pct_start`` of ``total_steps``, then cosine down to
+    ``max_lr / final_div_factor``.
+
+    Parameters
+    ----------
+    max_lr : float
+        The top of the cycle: the high end of the picked range.
+    total_steps : int
+        Steps of the whole training (epochs x steps per epoch).
+    div_factor : float
+        ``max_lr / div_factor`` is where the cycle starts (the low end of the picked range).
+    pct_start : float
+        Share of the steps spent warming up, in (0, 1).
+    final_div_factor : float
+        The cycle ends at ``max_lr / final_div_factor``.
+    """
+
+    def __init__(self, max_lr, total_steps, div_factor=25.0, pct_start=0.25, final_div_factor=1e4):
+        self.max_lr = _check_lr(max_lr)
+        self.total_steps = _check_steps("total_steps", total_steps)
+        if not 0 < pct_start < 1:
+            raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if not (isinstance(value, int | float) and value >= 1):
+                raise ValueError(f"{name} must be a number >= 1, got {value!r}")
+        self.div_factor, self.final_div_factor = float(div_factor), float(final_div_factor)
+        self.pct_start = float(pct_start)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm = max(self.pct_start * self.total_steps, 1.0)
+        start, top = self.max_lr / self.div_factor, self.max_lr
+        end = self.max_lr / self.final_div_factor
+        up = keras.ops.clip(step / warm, 0.0, 1.0)
+        down = keras.ops.clip((step - warm) / max(self.total_steps - warm, 1.0), 0.0, 1.0)
+        rising = start + (top - start) * (1 - keras.ops.cos(math.pi * up)) / 2
+        falling = end + (top - end) * (1 + keras.ops.cos(math.pi * down)) / 2
+        return keras.ops.where(step < warm, rising, falling)
+
+    def get_config(self):
+        return {
+            "max_lr": self.max_lr,
+            "total_steps": self.total_steps,
+            "div_factor": self.div_factor,
+            "pct_start": self.pct_start,
+            "final_div_factor": self.final_div_factor,
+        }
+
+
+@keras.saving.register_keras_serializable(package="lrwidget")
+class Cyclic(keras.optimizers.schedules.LearningRateSchedule):
+    """Smith's triangular cyclical LR: from ``base_lr`` up to ``max_lr`` over ``step_size``
+    steps and back down, again and again.
+
+    Parameters
+    ----------
+    base_lr, max_lr : float
+        The bounds: the picked range.
+    step_size : int
+        Steps of half a cycle (Smith suggests 2 to 10 epochs' worth).
+    """
+
+    def __init__(self, base_lr, max_lr, step_size):
+        self.base_lr, self.max_lr = check_range(base_lr, max_lr)
+        self.step_size = _check_steps("step_size", step_size)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        phase = step / self.step_size
+        position = keras.ops.abs(phase - 2 * keras.ops.floor(phase / 2) - 1)
+        return self.base_lr + (self.max_lr - self.base_lr) * (1 - position)
+
+    def get_config(self):
+        return {"base_lr": self.base_lr, "max_lr": self.max_lr, "step_size": self.step_size}
+
+
+def set_schedule(model, schedule) -> str:
+    """Train ``model`` with ``schedule`` from its next step on (its optimizer's LR source)."""
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        raise TypeError(
+            f"schedule must be a keras LearningRateSchedule (e.g. finder.one_cycle_schedule(...)), "
+            f"got {type(schedule).__name__}"
+        )
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError("the model has no optimizer: call model.compile(optimizer=...) first")
+    getattr(optimizer, "inner_optimizer", optimizer).learning_rate = schedule
+    model.train_function = None  # the old LR source is baked into the traced step
+    return f"set {type(optimizer).__name__} to train with {type(schedule).__name__}"
 
 
 def set_learning_rate(model, lr: float, *, replace_schedule: bool = False) -> str:

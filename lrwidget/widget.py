@@ -23,12 +23,19 @@ import inspect
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
-from .chart import LearningRate, LRChart, format_lr, held
+from .chart import LearningRate, LearningRateRange, LRChart, format_lr, held
 from .keras_sweep import find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
 from .runner import LiveCurve, SweepRunner
-from .schedules import EpochDecay, set_learning_rate, uses_schedule
+from .schedules import (
+    Cyclic,
+    EpochDecay,
+    OneCycle,
+    set_learning_rate,
+    set_schedule,
+    uses_schedule,
+)
 
 _HOOKS = ("on_start", "on_point", "stop_event")
 SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
@@ -62,6 +69,12 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         allow_none=True,
         help="The chosen learning rate, as the chart holds it (clicks, drags, dropdown, "
         "slider, or set from Python: validated and clamped by the chart). None: none yet.",
+    )
+    selected_range = LearningRateRange(
+        None,
+        allow_none=True,
+        help="The picked LR range (low, high), as the chart holds it; the bounds of "
+        "one_cycle_schedule() and cyclic_schedule(). None: no range picked.",
     )
     snap = Bool(True, help="Snap picks on the plot to the nearest candidate (see LRChart.snap).")
     running = Bool(
@@ -107,7 +120,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         super().__init__(children=[controls, self.chart])
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
-        self.chart.observe(self._chart_selected, "selected_lr")
+        self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
         defaults = inspect.signature(find_lr).parameters
         start = sweep_args.get("start_lr", defaults["start_lr"].default)
         end = sweep_args.get("end_lr", defaults["end_lr"].default)
@@ -116,18 +129,19 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         self.chart.update_status()
 
     # --- the choice lives in the chart ----------------------------------------------------
-    @validate("selected_lr")
+    @validate("selected_lr", "selected_range")
     def _through_chart(self, proposal):
         # The chart validates and clamps (traitlets skips this for None: see _to_chart).
-        self.chart.selected_lr = proposal["value"]
-        return self.chart.selected_lr
+        name = proposal["trait"].name
+        setattr(self.chart, name, proposal["value"])
+        return getattr(self.chart, name)
 
-    @observe("selected_lr")
+    @observe("selected_lr", "selected_range")
     def _to_chart(self, change):
-        self.chart.selected_lr = change["new"]
+        setattr(self.chart, change["name"], change["new"])
 
     def _chart_selected(self, change):
-        self.selected_lr = change["new"]
+        setattr(self, change["name"], change["new"])
 
     def pick(self, lr, snap: bool | None = None) -> bool:
         """Select ``lr`` as a front-end pick does; see :meth:`LRChart.pick`."""
@@ -244,14 +258,16 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             self.progress_text.value = text
 
     # --- picking and applying ------------------------------------------------------------
-    def apply(self, replace_schedule: bool = False) -> str:
-        """Set ``model.optimizer.learning_rate`` to ``selected_lr``.
+    def apply(self, replace_schedule: bool = False, schedule=None) -> str:
+        """Set ``model.optimizer.learning_rate`` to ``selected_lr``, or to ``schedule``.
 
         Parameters
         ----------
         replace_schedule : bool
             If the optimizer was built on a ``LearningRateSchedule``, it is only replaced (by
             a constant LR) when this is True; otherwise a ``ValueError`` names both fixes.
+        schedule : keras.optimizers.schedules.LearningRateSchedule, optional
+            Train with this instead, e.g. ``finder.one_cycle_schedule(total_steps)``.
 
         Returns
         -------
@@ -263,11 +279,37 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
                 "a sweep is running and will restore the model's LR when it ends; "
                 "apply after it (finder.wait())"
             )
+        if schedule is not None:
+            message = set_schedule(self.model, schedule)
+            self.chart.set_status(message)
+            return message
         if self.selected_lr is None:
             raise ValueError("no learning rate selected: run a sweep and pick one first")
         message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
         self.chart.set_status(message)
         return message
+
+    def one_cycle_schedule(self, total_steps: int, **kwargs) -> OneCycle:
+        """A one-cycle schedule over ``selected_range``: up from its low end to its high end
+        in the first quarter of ``total_steps``, then cosine down (see
+        :class:`~lrwidget.schedules.OneCycle`; ``pct_start`` and ``final_div_factor`` are
+        passed on). Train with it: ``finder.apply(schedule=...)``."""
+        low, high = self._range_or_raise()
+        return OneCycle(high, total_steps, div_factor=high / low, **kwargs)
+
+    def cyclic_schedule(self, step_size: int) -> Cyclic:
+        """Smith's triangular cyclical schedule between the ends of ``selected_range``, half a
+        cycle every ``step_size`` steps (see :class:`~lrwidget.schedules.Cyclic`)."""
+        low, high = self._range_or_raise()
+        return Cyclic(low, high, step_size)
+
+    def _range_or_raise(self) -> tuple[float, float]:
+        if self.selected_range is None:
+            raise ValueError(
+                "no range picked: tick 'pick a range' and drag its two handles, or set "
+                "finder.selected_range = (low, high)"
+            )
+        return self.selected_range
 
     def decay_callback(self, factor: float = 0.97) -> EpochDecay:
         """A Keras callback that starts at ``selected_lr`` and multiplies it by ``factor``

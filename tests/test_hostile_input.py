@@ -251,6 +251,7 @@ def check_consistent(finder_or_chart):
     assert len(w._catcher.x) == 0  # every click on the plot is taken back
     slider = w._slider
     assert (slider.min, slider.max, slider.base) == (math.log10(LO), math.log10(HI), 10.0)
+    check_range_consistent(w)
     if lr is None:
         assert not w._rule.visible
         return
@@ -266,11 +267,24 @@ def check_consistent(finder_or_chart):
         assert w._drag_lr == lr
 
 
+def check_range_consistent(w):
+    picked = w.selected_range
+    assert w._range_box.value is (picked is not None)
+    if picked is None:
+        assert not w._band.visible
+        return
+    low, high = picked
+    assert type(low) is float and type(high) is float and LO <= low < high <= HI, picked
+    assert w._band.visible and list(w._band.x) == [low, low, high, high]
+    if w._range_drag is None:  # mid-drag, the handles are the user's
+        assert w._range_handles.visible and list(w._range_handles.x) == [low, high]
+
+
 def core(w) -> list[ipywidgets.Widget]:
     """The widgets lrwidget reads or writes itself (drawn more often than layouts and styles)."""
     c = chart_of(w)
     parts = [c.figure, *c.figure.marks, c.x_scale, c.y_scale, *c.figure.axes]
-    parts += [c._chooser, c._slider, c._snap_box]
+    parts += [c._chooser, c._slider, c._snap_box, c._range_box]
     if isinstance(w, LRFinderWidget):
         parts += [w.run_button, w.stop_button, w.apply_button, w.progress]
     return parts
@@ -294,7 +308,8 @@ def send(w, tree, data):
         deliver(target._handle_custom_msg, data.draw(custom_contents()), [])
     elif kind == "legit":  # moves the state around so hostile input meets every state
         lr = data.draw(st.floats(LO / 10, HI * 10))
-        event = data.draw(st.sampled_from(["drag", "drag_end", "click", "slider", "pick"]))
+        events = ["drag", "drag_end", "click", "slider", "pick", "range", "range_drag"]
+        event = data.draw(st.sampled_from(events))
         if event in ("drag", "drag_end"):
             content = {"event": event, "point": {"x": lr, "y": 0.9}, "index": 0}
             deliver(chart_of(w)._handle._handle_custom_msg, content, [])
@@ -302,6 +317,16 @@ def send(w, tree, data):
             deliver(chart_of(w)._catcher.set_state, {"x": [lr], "y": [0.5]})
         elif event == "slider":
             deliver(chart_of(w)._slider.set_state, {"value": lr})
+        elif event == "range":
+            deliver(chart_of(w)._range_box.set_state, {"value": data.draw(st.booleans())})
+        elif event == "range_drag":
+            kind = data.draw(st.sampled_from(["drag", "drag_end"]))
+            content = {
+                "event": kind,
+                "point": {"x": lr, "y": 0.04},
+                "index": data.draw(st.integers(0, 1)),
+            }
+            deliver(chart_of(w)._range_handles._handle_custom_msg, content, [])
         else:
             assert w.pick(lr)
     else:

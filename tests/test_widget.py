@@ -221,12 +221,21 @@ def test_show_overlays_several_results_with_a_legend(comms):
     a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
-    assert len(marks) == 1 + 2 + 2 + 3
-    assert marks[0] is chart._catcher and marks[-3:] == [
+    # The documented order (lrwidget/chart.py): catcher, raws, smooths, readout, band,
+    # suggestions, range handles, candidates, rule, handle.
+    assert len(marks) == 1 + 2 + 2 + 7
+    assert marks[0] is chart._catcher and marks[-7:] == [
+        chart._hover,
+        chart._band,
+        chart._suggest_mark,
+        chart._range_handles,
         chart._cand_mark,
         chart._rule,
         chart._handle,
     ]
+    # Each sweep's suggestion is marked and named for its owner.
+    assert list(chart._suggest_mark.x) == [a.suggestion, b.suggestion]
+    assert list(chart._suggest_mark.names) == ["suggested (batch 32)", "suggested (batch 128)"]
     smooth = marks[3:5]
     assert [m.labels for m in smooth] == [["batch 32"], ["batch 128"]]
     assert all(m.display_legend for m in smooth)
@@ -465,3 +474,43 @@ def test_decay_callback_multiplies_by_factor_each_epoch(comms, digits):
 def test_learning_rates_are_written_one_way_everywhere():
     # As d3 writes ".1e" on the axis and in the tooltips: no zero-padded exponent.
     assert [format_lr(v) for v in (0.0055, 12.0, 1e-7, None)] == ["5.5e-3", "1.2e1", "1.0e-7", "-"]
+
+
+def test_a_picked_range_is_drawn_snapped_and_becomes_a_schedule_that_trains(comms, digits):
+    x, y = digits
+    model = tiny_model()
+    saved = valley_result()
+    finder = LRFinderWidget(model, x, y, batch_size=32)
+    finder.chart.set_results([saved])
+    chart = finder.chart
+    with pytest.raises(ValueError, match="no range picked"):
+        finder.one_cycle_schedule(100)
+    frontend_update(chart._range_box, value=True)  # the user ticks "pick a range"
+    low, high = finder.selected_range
+    assert low < high and chart._band.visible and list(chart._range_handles.x) == [low, high]
+    # Dragging the high end a little past the last candidate snaps it there on release.
+    top = saved.candidates[-1].lr
+    point = {"x": top * 1.05, "y": chart_module.RANGE_Y}
+    frontend_event(chart._range_handles, {"event": "drag", "point": point, "index": 1})
+    assert finder.selected_range[1] == pytest.approx(top * 1.05)  # follows the pointer
+    frontend_event(chart._range_handles, {"event": "drag_end", "point": point, "index": 1})
+    low, high = finder.selected_range
+    assert high == top and list(chart._band.x) == [low, low, high, high]
+    with pytest.raises(TraitError):
+        finder.selected_range = (high, low)  # refused: no width
+    assert finder.selected_range == (low, high)
+
+    one_cycle = finder.one_cycle_schedule(200)
+    assert float(one_cycle(0)) == pytest.approx(low, rel=1e-5)
+    assert float(one_cycle(50)) == pytest.approx(high, rel=1e-5)  # the top after a quarter
+    config = keras.optimizers.schedules.serialize(one_cycle)
+    assert keras.optimizers.schedules.deserialize(config).get_config() == one_cycle.get_config()
+    cyclic = finder.cyclic_schedule(10)
+    assert [float(cyclic(s)) for s in (0, 10, 20)] == pytest.approx([low, high, low], rel=1e-5)
+
+    finder.apply(schedule=one_cycle)
+    model.fit(x[:96], y[:96], batch_size=32, epochs=1, verbose=0)
+    step = int(model.optimizer.iterations.numpy())
+    assert step == 3 and float(model.optimizer.learning_rate) == pytest.approx(
+        float(one_cycle(step)), rel=1e-5
+    )

@@ -1,0 +1,44 @@
+import { expect, test } from '@playwright/test';
+import { FIGURE } from '../support/chart';
+import { kernelRun, openNotebook, py, runAllCells } from '../support/notebook';
+const NB = 'layout.ipynb';
+test('explore', async ({ page }) => {
+  page.on('console', (m) => { if (m.type() === 'error') console.log('CONSOLE', m.text()); });
+  page.on('pageerror', (m) => console.log('PAGEERROR', m.message));
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await openNotebook(page, NB);
+  await runAllCells(page, NB);
+  const fig = page.locator(`${FIGURE} svg.svg-figure`);
+  await fig.scrollIntoViewIfNeeded();
+  // keyboard on fresh slider
+  const handle = page.locator('.lrwidget .noUi-handle').first();
+  console.log('fresh slider', await page.locator('.lrwidget .noUi-target').first().evaluate((e) => [e.outerHTML.slice(0, 300), e.getAttribute('disabled')]));
+  await kernelRun(page, NB, 'finder.run(block=True)');
+  await page.waitForTimeout(500);
+  console.log('after slider', await page.locator('.lrwidget .noUi-target').first().evaluate((e) => [e.outerHTML.slice(0, 600), e.getAttribute('disabled')]));
+  const before = await py(page, NB, 'finder.selected_lr');
+  await handle.focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForTimeout(1500);
+  console.log('selected before/after', before, await py(page, NB, 'finder.selected_lr'));
+  const axes = await page.evaluate(() => Array.from(document.querySelectorAll('.lrwidget-figure svg.svg-figure g.axis')).map((a) => [a.getAttribute('class'), a.getAttribute('transform'), Array.from(a.querySelectorAll('g.tick text')).map((t) => t.textContent).join('|')]));
+  console.log(JSON.stringify(axes));
+  console.log('range', await py(page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max, float(finder.result.lrs[0]), float(finder.result.lrs[-1]), repr(finder.figure.interaction)]'));
+  const box = (await fig.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForTimeout(700);
+  console.log('toolbar', await page.locator('.lrwidget-figure .toolbar_div').evaluate((e) => e.outerHTML.slice(0, 500)));
+  await page.locator('.lrwidget-figure .toolbar_div button[title=PanZoom]').click();
+  await page.waitForTimeout(700);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 6; i++) { await page.mouse.wheel(0, -300); await page.waitForTimeout(150); }
+  await page.waitForTimeout(1500);
+  console.log('zoomed', await py(page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max, finder.chart.y_scale.min, finder.chart.y_scale.max, repr(finder.figure.interaction)]'));
+  console.log(JSON.stringify(await page.evaluate(() => Array.from(document.querySelectorAll('.lrwidget-figure svg.svg-figure g.axis')).map((a) => Array.from(a.querySelectorAll('g.tick text')).map((t) => t.textContent).join('|')))));
+  await page.locator('.lrwidget-figure .toolbar_div button[title=Reset]').click();
+  await page.waitForTimeout(1500);
+  console.log('reset', await py(page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max, finder.chart.y_scale.min, finder.chart.y_scale.max, repr(finder.figure.interaction)]'));
+  console.log(JSON.stringify(await page.evaluate(() => Array.from(document.querySelectorAll('.lrwidget-figure svg.svg-figure g.axis')).map((a) => Array.from(a.querySelectorAll('g.tick text')).map((t) => t.textContent).join('|')))));
+  await page.screenshot({ path: '/tmp/explore/afterreset.png' });
+});
