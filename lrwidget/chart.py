@@ -48,6 +48,7 @@ import re
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -227,6 +228,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []  # one per result: the legend's names
         # What the status line says; the finder that holds this chart puts its own here.
         self.status_parts: Callable[[], list[str]] = self.default_status_parts
+        # Called when the picture worth keeping changed (a sweep drawn, a pick): the widget
+        # shown in the notebook redraws its static image (the finder, when it holds this).
+        self.picture_changed: Callable[[], None] = self.refresh_static
         self._build_figure()
         self._build_controls()
         super().__init__(children=self._layout_children(), **kwargs)
@@ -384,6 +388,11 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._range_box = widgets.Checkbox(description="pick a range", indent=False)
         self._range_box.layout = widgets.Layout(width="auto")
         self._range_box.observe(self._on_range_box, "value")
+        self._save_button = widgets.Button(
+            description="Save image", icon="download", layout=widgets.Layout(width="auto")
+        )
+        self._save_button.add_class("lrwidget-save")
+        self._save_button.on_click(self._on_save)
         self._chooser = widgets.Dropdown(description="candidate", options=[], value=None)
         self._chooser.observe(self._on_chooser, "value")
         self._slider = widgets.FloatLogSlider(
@@ -421,7 +430,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _layout_children(self):
         # Wraps on a narrow notebook instead of squeezing the slider to its knob.
         picking = widgets.HBox(
-            [self._chooser, self._slider, self._snap_box, self._range_box],
+            [self._chooser, self._slider, self._snap_box, self._range_box, self._save_button],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         return [self.figure, picking, self.status]
@@ -484,6 +493,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             if suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
             self._draw_selection()
+        self.picture_changed()
 
     @property
     def results(self) -> list:
@@ -759,7 +769,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
             nearest = self.nearest_candidate(lr) if (self.snap if snap is None else snap) else None
             self.selected_lr = nearest.lr if nearest is not None else lr
             self._draw_selection()  # also when unchanged: the front end may show another value
-            return True
+        self.picture_changed()
+        return True
 
     def pick_range(self, low, high, snap: bool | None = None) -> bool:
         """Select ``(low, high)`` as a front-end pick does: each end snapped to the nearest
@@ -783,7 +794,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 return False
             self.selected_range = (low, high)
             self._draw_selection()
-            return True
+        self.picture_changed()
+        return True
 
     def _default_range(self) -> tuple[float, float] | None:
         """Where a new range starts: a decade below the selection up to it (one-cycle's
@@ -796,6 +808,44 @@ class LRChart(NotebookDisplay, widgets.VBox):
         if not low < high:
             low, high = lo, hi
         return (low, high)
+
+    # --- pictures ------------------------------------------------------------------------
+    def save_image(self, path="lr_finder.png") -> Path:
+        """Save the chart as it is now (sweeps, candidates, suggestion, pick, range) as a PNG
+        or SVG picture, by ``path``'s suffix; returns the path."""
+        from . import image
+
+        with self._lock:
+            results, labels = list(self._results), list(self._labels)
+        if not results:
+            raise ValueError("nothing to save yet: run a sweep (or show a saved one) first")
+        return image.save(
+            path,
+            results,
+            labels,
+            selected_lr=self.selected_lr,
+            selected_range=self.selected_range,
+        )
+
+    def static_png(self) -> bytes | None:
+        """The chart as a PNG (None before any sweep): the picture a saved notebook keeps."""
+        from . import image
+
+        with self._lock:
+            results, labels = list(self._results), list(self._labels)
+        if not results:
+            return None
+        return image.render(
+            results, labels, selected_lr=self.selected_lr, selected_range=self.selected_range
+        )
+
+    def _on_save(self, _):
+        try:
+            path = self.save_image()
+        except Exception as exc:  # a click never raises into the front end
+            self.set_status(f"not saved: {exc}")
+            return
+        self.set_status(f"saved {path.resolve()}")
 
     # --- front-end events (each ends in pick) --------------------------------------------
     def _on_candidate_click(self, mark, content):

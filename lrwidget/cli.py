@@ -11,6 +11,7 @@ the sweep itself fails.
 from __future__ import annotations
 
 import argparse
+import base64
 import math
 import sys
 import time
@@ -260,7 +261,8 @@ def _find(args) -> SweepResult:
 
 
 def _report(result: SweepResult, out_dir: Path, stream) -> None:
-    """Print the reading of the curve and write ``sweep.json`` and ``sweep.html``."""
+    """Print the reading of the curve and write ``sweep.json``, ``sweep.png`` and
+    ``sweep.html`` (the interactive chart, with the picture in it for offline viewers)."""
     from ipywidgets.embed import dependency_state, embed_minimal_html
 
     from . import show
@@ -276,10 +278,20 @@ def _report(result: SweepResult, out_dir: Path, stream) -> None:
     html_path = out_dir / "sweep.html"
     view = show(result)
     # Only this chart's widgets: the process may hold others (tests, a notebook kernel).
+    png_path = view.save_image(out_dir / "sweep.png")
     embed_minimal_html(
         html_path, views=[view], title="lrwidget sweep", state=dependency_state([view])
     )
-    print(f"wrote {json_path}\nwrote {html_path}", file=stream)
+    # The interactive chart loads its scripts from CDNs; offline, the picture still shows.
+    picture = base64.b64encode(png_path.read_bytes()).decode("ascii")
+    page = html_path.read_text().replace(
+        "<body>",
+        '<body>\n<img alt="the sweep (static picture)" style="max-width: 100%" '
+        f'src="data:image/png;base64,{picture}">',
+        1,
+    )
+    html_path.write_text(page)
+    print(f"wrote {json_path}\nwrote {png_path}\nwrote {html_path}", file=stream)
 
 
 def main(argv=None) -> int:

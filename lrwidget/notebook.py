@@ -20,9 +20,11 @@ No Keras and no bqplot here; :mod:`lrwidget.chart` and :mod:`lrwidget.widget` us
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import sys
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,7 +73,18 @@ def display_metadata() -> dict:
 
 class NotebookDisplay:
     """Mixin for a widget shown on its own: the same mime bundle on ipywidgets 7 and 8, with
-    Colab's metadata where it runs in Colab, so it displays there without a manual step."""
+    Colab's metadata where it runs in Colab, so it displays there without a manual step.
+
+    A class that defines ``static_png()`` (bytes, or None when there is nothing to draw) also
+    puts a picture of itself in the bundle, for wherever widgets cannot render (GitHub,
+    nbviewer, a notebook reopened without a kernel); :meth:`refresh_static` redraws that
+    picture in every output that shows this widget, so a saved notebook keeps its last state.
+    """
+
+    _display_id: str | None = None
+
+    def static_png(self) -> bytes | None:
+        return None
 
     def _repr_mimebundle_(self, **kwargs):
         text = repr(self)
@@ -79,14 +92,28 @@ class NotebookDisplay:
             "text/plain": text if len(text) <= 110 else text[:110] + "…",
             WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": self.model_id},
         }
+        png = self.static_png()
+        if png:
+            data["image/png"] = base64.b64encode(png).decode("ascii")
         return data, display_metadata()
 
     def _ipython_display_(self, **kwargs):
         # ipywidgets 7 defines this, and IPython prefers it to _repr_mimebundle_: route it there.
         from IPython.display import display
 
+        if self._display_id is None:
+            self._display_id = uuid.uuid4().hex
         data, metadata = self._repr_mimebundle_()
-        display(data, metadata=metadata, raw=True)
+        display(data, metadata=metadata, raw=True, display_id=self._display_id)
+
+    def refresh_static(self):
+        """Redraw the picture in the outputs that show this widget (in a kernel, once shown)."""
+        if self._display_id is None or _kernel_loop() is None:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self._repr_mimebundle_()
+        update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
 
 
 def _kernel():

@@ -94,6 +94,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in _SETTINGS})  # validates
         self.chart = LRChart()
         self.chart.status_parts = self._status_parts
+        self.chart.picture_changed = self.refresh_static  # this widget is the one shown
         self.runner = SweepRunner(
             self._find_lr,
             on_start=self._on_start,
@@ -146,6 +147,14 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     def pick(self, lr, snap: bool | None = None) -> bool:
         """Select ``lr`` as a front-end pick does; see :meth:`LRChart.pick`."""
         return self.chart.pick(lr, snap)
+
+    def static_png(self) -> bytes | None:
+        """The chart as a PNG (None before any sweep); see :meth:`LRChart.save_image`."""
+        return self.chart.static_png()
+
+    def save_image(self, path="lr_finder.png"):
+        """Save the chart as a PNG or SVG picture (by ``path``'s suffix); returns the path."""
+        return self.chart.save_image(path)
 
     @property
     def figure(self):

@@ -45,6 +45,8 @@ def test_demo_writes_a_loadable_sweep_and_a_standalone_chart(tmp_path, capsys):
     assert f"suggestion: {result.suggestion:.2e}" in stdout
     assert stderr.splitlines()[-1].startswith("sweep ") and f"{len(result)}/40" in stderr
 
+    assert (out / "sweep.png").read_bytes().startswith(b"\x89PNG")
+    assert "data:image/png;base64," in (out / "sweep.html").read_text()  # seen offline too
     state = widget_state((out / "sweep.html").read_text())
     models = {m["model_name"] for m in state.values()}
     assert {"FigureModel", "LinesModel", "LogScaleModel"} <= models

@@ -354,3 +354,19 @@ def test_outside_a_kernels_cell_thread_polling_does_nothing():
     assert seen == [False] and not notebook.in_kernel_thread()
     with notebook.answering_front_end() as poll:
         assert poll() is None
+
+
+def test_in_a_real_kernel_a_pick_redraws_the_picture_a_saved_notebook_keeps(kernel):
+    # The last sweep above was interrupted: draw the one stopped before it in the finder.
+    kernel.run("from IPython.display import display\ndisplay(finder)")
+    kernel.run("finder.chart.set_results([result])")
+    cell = kernel.execute("finder.pick(float(result.lrs[len(result) // 2]))")
+    updates = []
+    for msg in kernel.messages(timeout=20):
+        if msg["parent_header"].get("msg_id") != cell:
+            continue
+        if msg["msg_type"] == "update_display_data":
+            updates.append(msg["content"]["data"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert updates and "image/png" in updates[-1] and WIDGET_VIEW in updates[-1]

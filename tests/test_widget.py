@@ -514,3 +514,31 @@ def test_a_picked_range_is_drawn_snapped_and_becomes_a_schedule_that_trains(comm
     assert step == 3 and float(model.optimizer.learning_rate) == pytest.approx(
         float(one_cycle(step)), rel=1e-5
     )
+
+
+def test_the_chart_saves_as_png_or_svg_and_a_bad_suffix_is_named(comms, tmp_path, monkeypatch):
+    saved = valley_result()
+    chart = lrwidget.show(saved)
+    with pytest.raises(ValueError, match="nothing to save yet"):
+        LRChart().save_image(tmp_path / "empty.png")
+    png = chart.save_image(tmp_path / "chart.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert b"<svg" in chart.save_image(tmp_path / "chart.svg").read_bytes()
+    with pytest.raises(ValueError, match=r"must end in \.png or \.svg"):
+        chart.save_image(tmp_path / "chart.jpg")
+    # The picture shows the pick: another pick, another picture.
+    chart.pick(saved.candidates[0].lr)
+    assert chart.save_image(tmp_path / "other.png").read_bytes() != png
+    # The Save button writes into the kernel's working directory and says where.
+    monkeypatch.chdir(tmp_path)
+    chart._save_button.click()
+    assert (tmp_path / "lr_finder.png").is_file() and "saved" in chart.status_text
+
+
+def test_a_displayed_chart_carries_a_picture_of_its_last_state(comms):
+    import base64
+
+    data, _ = LRChart()._repr_mimebundle_()
+    assert "image/png" not in data  # nothing to draw yet
+    data, _ = lrwidget.show(valley_result())._repr_mimebundle_()
+    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")

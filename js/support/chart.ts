@@ -2,7 +2,7 @@
 //
 // bqplot 0.13 gives the mark groups no class: inside `svg.svg-figure`, the first `g > g` holds
 // one `g` per mark, in `figure.marks` order, then a `g.g_legend`. lrwidget/chart.py documents
-// the order: [0] click catcher, [1..n] raw loss lines, [n+1..2n] smoothed lines,
+// the order: [0] click catcher, [1..n] raw loss lines, [n+1..2n] smoothed lines, (more marks),
 // [-3] candidate diamonds, [-2] selection rule, [-1] draggable handle.
 import { expect, Locator, Page, TestInfo } from '@playwright/test';
 import * as fs from 'fs';
@@ -30,6 +30,26 @@ export async function candidateMarkers(page: Page): Promise<Locator> {
 /** The draggable handle's symbol. */
 export async function handleDot(page: Page): Promise<Locator> {
   return (await markFromEnd(page, 1)).locator('path.dot');
+}
+
+/** The selection rule's dashed line. */
+export async function selectionRule(page: Page): Promise<Locator> {
+  return (await markFromEnd(page, 2)).locator('path.line');
+}
+
+/** The raw (faint) and the smoothed (bold) loss line of a chart showing one sweep. */
+export function lossLines(page: Page): { raw: Locator; smoothed: Locator } {
+  return { raw: marks(page).nth(1).locator('path.line'), smoothed: marks(page).nth(2).locator('path.line') };
+}
+
+/** The x axis' tick labels as drawn, left to right (d3 puts each x tick at translate(x, 0)). */
+export async function xTickLabels(page: Page): Promise<string[]> {
+  const ticks = await page.locator(`${FIGURE} g.tick`).evaluateAll((els) =>
+    els
+      .filter((e) => /^translate\([^,]+,\s*0\)$/.test(e.getAttribute('transform') ?? ''))
+      .map((e) => ({ x: e.getBoundingClientRect().left, text: e.textContent ?? '' })),
+  );
+  return ticks.sort((a, b) => a.x - b.x).map((t) => t.text);
 }
 
 /** How many points the first raw-loss line draws: one M or L command per point in its path. */

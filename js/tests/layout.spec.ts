@@ -1,0 +1,311 @@
+// lrwidget's layout, colours and the controls that used to misbehave, in JupyterLab: at 600 and
+// 1280 px every control lies unclipped inside the output area; in the light and dark themes the
+// marks contrast 3:1 with the plot's background; the slider is inert before a sweep and follows
+// the keyboard after one; the toolbar's zoom and Reset reach the kernel; an early Stop keeps the
+// planned total.
+//
+// The scenarios run in order on one page and one kernel (fixtures/layout.ipynb, 120 steps).
+import { BrowserContext, expect, Page, test } from '@playwright/test';
+import { candidateMarkers, centers, FIGURE, lossLines, selectionRule, widgetShot, xTickLabels } from '../support/chart';
+import { ConsoleWatch, watchConsole } from '../support/console';
+import { backgroundBehind, contrast, hex, over, paintOf } from '../support/contrast';
+import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+
+const NB = 'layout.ipynb';
+const WIDE = { width: 1280, height: 1000 };
+const NARROW = { width: 600, height: 1000 };
+const MIN_CONTRAST = 3; // WCAG 2.1, 1.4.11: graphical objects
+
+test.describe.configure({ mode: 'serial' });
+
+let context: BrowserContext;
+let page: Page;
+let console_: ConsoleWatch;
+
+test.beforeAll(async ({ browser }) => {
+  context = await browser.newContext({ viewport: WIDE });
+  page = await context.newPage();
+  console_ = watchConsole(page);
+});
+
+test.afterEach(() => console_.check());
+
+test.afterAll(async () => {
+  // The theme is a user setting of the shared server: leave it light for the other specs.
+  await setTheme('JupyterLab Light');
+  await shutdownKernel(page, NB);
+  await context.close();
+});
+
+const slider = () => page.locator('.lrwidget .widget-hslider');
+const sliderHandle = () => slider().locator('.noUi-handle');
+const progressText = () => page.locator('.lrwidget .widget-hprogress + .widget-label');
+
+async function setTheme(theme: string) {
+  await page.evaluate(async (theme) => {
+    await (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme });
+  }, theme);
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
+}
+
+/** Sets the window's size and waits until the chart has been laid out again for it. */
+async function resize(size: { width: number; height: number }) {
+  await page.setViewportSize(size);
+  const figure = page.locator(FIGURE);
+  await expect
+    .poll(async () => {
+      const [outer, svg] = await figure.evaluate((el) => [
+        el.getBoundingClientRect().width,
+        el.querySelector('svg.svg-figure')!.getBoundingClientRect().width,
+      ]);
+      return outer < size.width && Math.abs(outer - svg) < 2;
+    })
+    .toBe(true);
+  await page.waitForTimeout(300); // bqplot redraws its axes on the next frame
+}
+
+/**
+ * Every control of the widget, and everything inside it that is drawn: a box inside the output
+ * area (itself inside the window), and no box that cuts its content off (scrollWidth beyond
+ * clientWidth where overflow is not visible). Returns what is wrong, one line each.
+ */
+async function layoutProblems(): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const root = document.querySelector('.lrwidget')!;
+    const area = root.closest('.jp-OutputArea-output')!.getBoundingClientRect();
+    const fmt = (r: DOMRect) => `[${Math.round(r.left)}..${Math.round(r.right)}] x [${Math.round(r.top)}..${Math.round(r.bottom)}]`;
+    if (area.left < 0 || area.right > window.innerWidth) {
+      problems.push(`the output area ${fmt(area)} sticks out of the ${window.innerWidth} px window`);
+    }
+    const outside = (r: DOMRect) =>
+      r.left < area.left - 0.5 || r.right > area.right + 0.5 || r.top < area.top - 0.5 || r.bottom > area.bottom + 0.5;
+    const controls: [string, string][] = [
+      ['Run', '.lrwidget-run'],
+      ['Stop', '.lrwidget-stop'],
+      ['Apply', '.lrwidget-apply'],
+      ['progress bar', '.widget-hprogress'],
+      ['progress text', '.widget-hprogress + .widget-label'],
+      ['candidate dropdown', '.widget-dropdown'],
+      ['LR slider', '.widget-hslider'],
+      ['checkbox', '.widget-checkbox'],
+      ['status line', '.lrwidget-status'],
+    ];
+    for (const [name, selector] of controls) {
+      const found = root.querySelectorAll(selector);
+      if (found.length === 0) problems.push(`no ${name} (${selector})`);
+      for (const control of Array.from(found)) {
+        const what = `${name} "${(control as HTMLElement).innerText.trim().replace(/\s+/g, ' ').slice(0, 40)}"`;
+        for (const el of [control, ...Array.from(control.querySelectorAll('*'))] as HTMLElement[]) {
+          const r = el.getBoundingClientRect();
+          const style = getComputedStyle(el);
+          if ((r.width === 0 && r.height === 0) || style.visibility === 'hidden') continue; // not drawn
+          const tag = `<${el.tagName.toLowerCase()} class="${el.getAttribute('class') ?? ''}">`;
+          if (outside(r)) problems.push(`${what}: ${tag} at ${fmt(r)} is outside the output area ${fmt(area)}`);
+          if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) {
+            problems.push(`${what}: ${tag} cuts its content off (${el.scrollWidth} px shown in ${el.clientWidth} px)`);
+          }
+        }
+      }
+    }
+    const chart = root.querySelector('.lrwidget-figure')!.getBoundingClientRect();
+    if (outside(chart)) problems.push(`the chart at ${fmt(chart)} is outside the output area ${fmt(area)}`);
+    return problems;
+  });
+}
+
+/** Left and right page coordinates of the x axis' tick labels, left to right. */
+async function xTickBoxes(): Promise<{ text: string; left: number; right: number }[]> {
+  const boxes = await page.locator(`${FIGURE} g.tick`).evaluateAll((els) =>
+    els
+      .filter((e) => /^translate\([^,]+,\s*0\)$/.test(e.getAttribute('transform') ?? ''))
+      .map((e) => {
+        const r = e.querySelector('text')!.getBoundingClientRect();
+        return { text: e.textContent ?? '', left: r.left, right: r.right };
+      }),
+  );
+  return boxes.sort((a, b) => a.left - b.left);
+}
+
+/** Checks the layout at the current window size and saves a picture of the widget. */
+async function checkLayout(shot: string, testInfo: any) {
+  await widgetShot(page, shot, testInfo);
+  expect(await layoutProblems(), 'controls outside the output area or cut off').toEqual([]);
+  // The slider keeps a track to slide on, not just its knob.
+  const track = (await slider().locator('.noUi-target').boundingBox())!;
+  expect(track.width, 'width of the LR slider track (px)').toBeGreaterThan(100);
+  // "snap to candidates" is shown whole: its text ends inside its label, inside the output area.
+  const snap = page.locator('.lrwidget .widget-checkbox label', { hasText: 'snap to candidates' });
+  await expect(snap).toBeVisible();
+  const [text, label] = await snap.evaluate((l) => [
+    l.querySelector('span')!.getBoundingClientRect().right,
+    l.getBoundingClientRect().right,
+  ]);
+  expect(text, "right edge of 'snap to candidates' vs its label's").toBeLessThanOrEqual(label + 0.5);
+  // The x axis' labels do not run into each other.
+  const ticks = await xTickBoxes();
+  expect(ticks.length, 'x tick labels').toBeGreaterThanOrEqual(3);
+  const overlaps = ticks.slice(1).filter((t, i) => t.left < ticks[i].right + 2);
+  expect(overlaps.map((t) => t.text), `x tick labels overlapping their left neighbour (${ticks.map((t) => t.text).join(' ')})`).toEqual([]);
+}
+
+/** The contrast of the candidates, both loss lines and the selection rule with the plot's background. */
+async function markContrasts(): Promise<Record<string, { color: string; alpha: number; ratio: number }>> {
+  const background = await backgroundBehind(page.locator(FIGURE));
+  const { raw, smoothed } = lossLines(page);
+  const paints = {
+    'candidate diamond (fill)': await paintOf((await candidateMarkers(page)).locator('path'), 'fill'),
+    'smoothed loss line': await paintOf(smoothed, 'stroke'),
+    'raw loss line (with its opacity)': await paintOf(raw, 'stroke'),
+    'selection rule': await paintOf(await selectionRule(page), 'stroke'),
+  };
+  const out: Record<string, { color: string; alpha: number; ratio: number }> = {};
+  for (const [name, { color, alpha }] of Object.entries(paints)) {
+    const seen = over(color, alpha, background);
+    out[name] = { color: hex(color), alpha, ratio: Math.round(contrast(seen, background) * 100) / 100 };
+  }
+  console.log(`background ${hex(background)}: ${JSON.stringify(out)}`);
+  return out;
+}
+
+async function expectContrast() {
+  const seen = await markContrasts();
+  for (const [name, { ratio }] of Object.entries(seen)) {
+    expect(ratio, `${name}: contrast with the plot's background`).toBeGreaterThanOrEqual(MIN_CONTRAST);
+  }
+}
+
+test('before any sweep the slider is disabled, and arrow keys on it leave selected_lr None', async () => {
+  await openNotebook(page, NB);
+  await runAllCells(page, NB);
+  await page.locator(FIGURE).scrollIntoViewIfNeeded();
+  await expect(slider().locator('.noUi-target')).toHaveAttribute('disabled', /.*/);
+  // No number to read while nothing is selected.
+  await expect(slider().locator('.widget-readout')).toBeHidden();
+  const before = await sliderHandle().getAttribute('aria-valuenow');
+  await sliderHandle().focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  await page.waitForTimeout(1_000); // what a press would send has reached the kernel by now
+  expect(await py(page, NB, 'finder.selected_lr')).toBeNull();
+  expect(await sliderHandle().getAttribute('aria-valuenow'), 'the handle did not move').toBe(before);
+});
+
+test('at 1280 px after a sweep, every control lies whole inside the output area', async ({}, testInfo) => {
+  await page.locator('.lrwidget-run').click();
+  await expect.poll(() => py(page, NB, 'finder.result is not None and not finder.running'), { timeout: 120_000 }).toBe(true);
+  expect(['completed', 'diverged']).toContain(await py(page, NB, 'finder.result.stop_reason'));
+  await expect(slider().locator('.noUi-target')).not.toHaveAttribute('disabled', /.*/);
+  await page.mouse.move(1, 1); // no toolbar or tooltip over the chart
+  await checkLayout('wide-1280', testInfo);
+});
+
+test('at 600 px every control still lies whole inside the output area, wrapped not clipped', async ({}, testInfo) => {
+  await resize(NARROW);
+  try {
+    await page.locator(FIGURE).scrollIntoViewIfNeeded();
+    await checkLayout('narrow-600', testInfo);
+  } finally {
+    await resize(WIDE);
+  }
+});
+
+test('after a sweep, ArrowRight on the focused slider raises selected_lr in the kernel', async () => {
+  const before = await py<number>(page, NB, 'finder.selected_lr');
+  expect(before).not.toBeNull();
+  await sliderHandle().focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBeGreaterThan(before);
+  // Three steps of 0.01 on the slider's log10 scale (the start snaps to the step grid: +-0.01).
+  const after = await py<number>(page, NB, 'finder.selected_lr');
+  expect(Math.abs(Math.log10(after / before) - 0.03)).toBeLessThanOrEqual(0.0101);
+  // The slider shows what the kernel holds.
+  await expect(slider().locator('.widget-readout')).toHaveText(await py<string>(page, NB, 'lrwidget.chart.format_lr(finder.selected_lr)'));
+});
+
+test('in the light theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async () => {
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
+  await expectContrast();
+});
+
+test('in the dark theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async ({}, testInfo) => {
+  await setTheme('JupyterLab Dark');
+  try {
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+    await page.waitForTimeout(500); // the theme's stylesheet applies
+    await page.mouse.move(1, 1);
+    await widgetShot(page, 'dark-theme', testInfo);
+    await expectContrast();
+  } finally {
+    await setTheme('JupyterLab Light');
+  }
+});
+
+test("zoom: a wheel notch zooms once, zoomed ticks differ, and the toolbar's Reset resets the kernel's scales too", async () => {
+  const figure = page.locator(`${FIGURE} svg.svg-figure`);
+  const scales = 'finder.chart.x_scale.min, finder.chart.x_scale.max, finder.chart.y_scale.min, finder.chart.y_scale.max';
+  const swept = await py<[number, number]>(page, NB, '[float(finder.result.lrs[0]), float(finder.result.lrs[-1])]');
+  const home = await py<number[]>(page, NB, `[${scales}]`);
+  expect(home.slice(0, 2), 'the x scale spans the sweep').toEqual(swept);
+  const ticksHome = await xTickLabels(page);
+  const decades = async () => {
+    const [lo, hi] = await py<[number, number]>(page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max]');
+    return Math.log10(hi / lo);
+  };
+  const full = Math.log10(swept[1] / swept[0]);
+
+  const box = (await figure.boundingBox())!;
+  const middle = { x: box.x + box.width * 0.55, y: box.y + box.height * 0.5 };
+  await page.mouse.move(middle.x, middle.y); // hovering the chart shows bqplot's toolbar
+  await page.locator(`${FIGURE} .toolbar_div button[title="PanZoom"]`).click();
+  await expect.poll(() => py(page, NB, 'type(finder.figure.interaction).__name__')).toBe('PanZoom');
+  await page.mouse.move(middle.x, middle.y);
+
+  // One notch: bqplot scales the span by exp(0.001 * deltaY), once (not once per mark).
+  await page.mouse.wheel(0, -200);
+  await expect.poll(decades).toBeLessThan(full * 0.95);
+  await page.waitForTimeout(500);
+  expect((await decades()) / full, 'share of the span left after one notch').toBeCloseTo(Math.exp(-0.2), 1);
+
+  for (let i = 0; i < 10 && (await decades()) > 0.8; i++) {
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(300);
+  }
+  expect(await decades(), 'decades shown once zoomed in').toBeLessThan(0.8);
+  const zoomed = await xTickLabels(page);
+  console.log(`x ticks zoomed in: ${zoomed.join(' ')}`);
+  expect(zoomed.length, 'x ticks when zoomed in').toBeGreaterThanOrEqual(2);
+  expect(new Set(zoomed).size, `distinct x tick labels among ${zoomed.join(' ')}`).toBe(zoomed.length);
+
+  await page.locator(`${FIGURE} .toolbar_div button[title="Reset"]`).click();
+  // The browser shows the swept range again, and the kernel's scales say so too.
+  await expect.poll(() => xTickLabels(page)).toEqual(ticksHome);
+  await expect.poll(() => py<number[]>(page, NB, `[${scales}]`)).toEqual(home);
+  expect(await py(page, NB, 'finder.figure.interaction')).toBeNull();
+  // Clicks pick again once the PanZoom is gone.
+  await page.mouse.move(1, 1);
+  const lrs = await py<number[]>(page, NB, 'sorted(c.lr for c in finder.result.candidates)');
+  const current = await py<number>(page, NB, 'finder.selected_lr');
+  const i = lrs.findIndex((lr) => lr !== current);
+  const markers = await candidateMarkers(page);
+  await markers.nth((await centers(markers))[i].index).click();
+  await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBe(lrs[i]);
+});
+
+test('Stop mid-sweep: the progress keeps the planned 1500 steps and says the sweep was stopped', async () => {
+  await kernelRun(page, NB, 'finder.sweep_args["num_steps"] = 1500');
+  await page.locator('.lrwidget-run').click();
+  await expect.poll(() => py(page, NB, 'finder.running and len(finder.result) >= 50'), { timeout: 60_000 }).toBe(true);
+  await expect(progressText()).toContainText('/ 1500');
+  await page.locator('.lrwidget-stop').click();
+  await expect(page.locator('.lrwidget-run')).toBeEnabled({ timeout: 10_000 });
+  const [reason, n] = await py<[string, number]>(page, NB, '[finder.result.stop_reason, len(finder.result)]');
+  expect(reason).toBe('stopped');
+  expect(n).toBeGreaterThanOrEqual(50);
+  expect(n).toBeLessThan(1500);
+  await expect(progressText()).toHaveText(`${n} / 1500 · stopped`);
+  // The bar shows the share done, not a full bar.
+  const share = await page
+    .locator('.lrwidget .widget-hprogress .progress-bar')
+    .evaluate((bar) => bar.getBoundingClientRect().width / bar.parentElement!.getBoundingClientRect().width);
+  expect(share).toBeCloseTo(n / 1500, 1);
+});
