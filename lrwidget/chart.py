@@ -16,7 +16,9 @@ The bqplot figure has the CSS class ``lrwidget-figure``. With ``n`` sweeps shown
     [n+1 .. 2n]  smoothed loss Lines, one per sweep (bold, legend when n > 1)
     [2n+1]       hover readout: invisible Scatter along the smoothed curves, tooltip LR / smoothed
                  loss / raw loss (a click on it picks like a click on the plot)
-    [2n+2]       picked range: a shaded band (Lines, filled), hidden without a range
+    [2n+2]       picked range: a shaded strip along the bottom (filled Lines), hidden without one
+    [2n+3]       picked range: its two edges, dashed, full height (a filled band over the whole
+                 plot would take the clicks meant for the plot)
     [-5]         suggestion: a circle per sweep labelled "suggested", kept whatever is picked
     [-4]         range handles: Scatter with two triangles at the bottom, draggable along x
     [-3]         candidates: Scatter of diamonds, one point per candidate, tooltip LR/loss
@@ -65,6 +67,7 @@ SUGGESTION_COLOR = "#f2b01e"  # gold: apart from every series colour, on light a
 RANGE_COLOR = "#7f7f7f"
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
 RANGE_Y = 0.04  # where the range handles sit, near the bottom
+RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fraction
 
 
 def format_lr(lr: float | None) -> str:
@@ -78,6 +81,30 @@ def format_lr(lr: float | None) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def log_ticks(lo, hi, most: int = 7) -> list[float]:
+    """At most ``most`` x ticks from ``lo`` to ``hi``, few enough to read on a 600 px notebook
+    (d3 puts 15 on a five-decade sweep, and they run into each other): powers of ten (every
+    k-th on a very wide range), else 1-2-5 or 1-3 steps, else evenly spaced round values
+    (zoomed in). Empty when there is no range: the axis then picks its own."""
+    if lo is None or hi is None or not (0 < lo < hi < math.inf):
+        return []
+    first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    if last - first + 1 >= 3:
+        k = math.ceil((last - first + 1) / most)
+        return [10.0**e for e in range(first, last + 1) if e % k == 0]
+    for mantissas in ((1, 2, 5), (1, 3)):
+        ticks = [m * 10.0**e for e in range(first - 1, last + 1) for m in mantissas]
+        ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if 3 <= len(ticks) <= most:
+            return ticks
+    span = math.floor(math.log10(hi - lo))
+    for step in sorted(m * 10.0**e for e in range(span - 2, span + 1) for m in (1, 2, 5)):
+        ticks = [i * step for i in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+        if len(ticks) <= most:
+            return ticks
+    return []
 
 
 def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
@@ -327,9 +354,18 @@ class LRChart(NotebookDisplay, widgets.VBox):
             ),
         )
         self._suggest_mark.on_element_click(self._on_suggestion_click)
+        self._band_edges = _OwnLines(
+            x=[[1.0, 1.0], [1.0, 1.0]],
+            y=[[0.0, 1.0], [0.0, 1.0]],
+            scales={"x": self.x_scale, "y": unit},
+            colors=[RANGE_COLOR],
+            line_style="dashed",
+            stroke_width=1,
+            visible=False,
+        )
         self._band = _OwnLines(
             x=[1.0, 1.0, 1.0, 1.0],
-            y=[0.0, 1.0, 1.0, 0.0],
+            y=[0.0, RANGE_STRIP, RANGE_STRIP, 0.0],
             scales={"x": self.x_scale, "y": unit},
             fill="inside",
             fill_colors=[RANGE_COLOR],
@@ -355,6 +391,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._range_handles.on_drag(self._on_range_drag)
         self._range_handles.on_drag_end(self._on_range_drag_end)
         self._band.after_front_end = self._on_foreign_write
+        self._band_edges.after_front_end = self._on_foreign_write
         self._range_handles.after_front_end = self._on_foreign_write
         # Only _draw_selection draws these: what a front end writes into them is put back.
         self._rule.after_front_end = self._on_foreign_write
@@ -377,10 +414,52 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 "stroke": "var(--jp-border-color1, #bdbdbd)",
             },
             fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
-            layout=widgets.Layout(width="100%", height="380px"),
+            # "auto", not "100%": stretched to the box, its 2 px margins inside it (100 % and
+            # margins stuck out 4 px past the output area).
+            layout=widgets.Layout(width="auto", height="380px"),
         )
         self.figure.add_class("lrwidget-figure")
+        # The x ticks follow the range shown: set from Python, or zoomed in the browser.
+        self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
+        self.figure.observe(self._on_interaction, "interaction")  # the toolbar's PanZoom
         self._set_series_count(1)
+
+    def _on_interaction(self, change):
+        """bqplot's toolbar: its PanZoom button makes a PanZoom in the browser that lists every
+        mark's scales (the shared x scale once per mark: a wheel notch zoomed ten times over,
+        and the rule's [0, 1] scale too); it gets the two data scales, once each. Its Reset
+        puts the scales back in the browser only (``set_state``, never synced) and closes the
+        PanZoom: then the kernel's scales go back too, or they would keep the zoomed range."""
+        pz = change["new"]
+        if not isinstance(pz, bq.PanZoom) or pz.comm is None:
+            return
+        scales = {"x": [self.x_scale], "y": [self.y_scale]}
+        if pz.scales != scales:
+            pz.scales = scales
+        if getattr(pz, "_lrwidget_home", None) is None:  # when the browser took its snapshot
+            pz._lrwidget_home = [(s, s.min, s.max) for s in (self.x_scale, self.y_scale)]
+            pz.comm.on_close(lambda _msg: self._zoom_reset(pz._lrwidget_home))
+
+    def _zoom_reset(self, home):
+        with self._lock:
+            for scale, lo, hi in home:
+                if scale is self.x_scale and self._range is not None:
+                    lo, hi = self._range  # the swept range, also if it changed meanwhile
+                if (scale.min, scale.max) == (lo, hi):
+                    scale.send_state(["min", "max"])  # the browser may hold other values
+                else:
+                    with scale.hold_sync():
+                        scale.min, scale.max = lo, hi
+
+    def _draw_x_ticks(self, change=None):
+        ticks = log_ticks(self.x_scale.min, self.x_scale.max)
+        # As many digits as it takes for no two labels to read the same (deep zooms).
+        distinct = (d for d in range(2, 12) if len({f"{t:.{d}e}" for t in ticks}) == len(ticks))
+        digits = next(distinct, 12)
+        axis = self.figure.axes[0]
+        with axis.hold_sync():
+            _set_array(axis, "tick_values", np.array(ticks, dtype=np.float64))
+            axis.tick_format = f".{digits}~e"
 
     def _build_controls(self):
         self._snap_box = widgets.Checkbox(description="snap to candidates", indent=False)
@@ -404,6 +483,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             readout_format=".1e",
             continuous_update=False,
             disabled=True,  # until there is a range to pick in
+            readout=False,  # until something is selected: 1e-3 here would be no one's choice
             layout=widgets.Layout(flex="1 1 300px", min_width="220px", max_width="480px"),
         )
         self._slider.observe(self._on_slider, "value")
@@ -411,7 +491,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._snap_box.layout = widgets.Layout(width="auto")
         self._chooser.layout = widgets.Layout(flex="0 1 auto", min_width="200px")
         # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
-        self.status = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self.status = widgets.HTML(layout=widgets.Layout(width="auto"))  # stretched, as the chart
         self.status.add_class("lrwidget-status")
         self.set_status("no sweep yet")
 
@@ -456,6 +536,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             *smooths,
             self._hover,
             self._band,
+            self._band_edges,
             self._suggest_mark,
             self._range_handles,
             self._cand_mark,
@@ -631,8 +712,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self._drag_lr = None  # the selection moved on (Python, a new sweep): drag over
             self._syncing = True
             try:
-                marks = (self._rule, self._handle, self._band, self._range_handles)
-                with held(*marks, self._chooser, self._slider, self._range_box):
+                marks = (self._rule, self._handle, self._band, self._band_edges)
+                controls = (self._range_handles, self._chooser, self._slider, self._range_box)
+                with held(*marks, *controls):
                     self._rule.visible = visible
                     _set_array(self._rule, "y", np.array([0.0, 1.0]))
                     if self._range is not None:
@@ -662,13 +744,15 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The band and its two handles at ``selected_range`` (hidden without one)."""
         picked = self.selected_range
         self._range_box.value = picked is not None
-        self._band.visible = picked is not None
-        _set_array(self._band, "y", np.array([0.0, 1.0, 1.0, 0.0]))
+        self._band.visible = self._band_edges.visible = picked is not None
+        _set_array(self._band, "y", np.array([0.0, RANGE_STRIP, RANGE_STRIP, 0.0]))
+        _set_array(self._band_edges, "y", np.array([[0.0, 1.0], [0.0, 1.0]]))
         if picked is None:
             self._range_handles.visible = False
             return
         low, high = picked
         _set_array(self._band, "x", np.array([low, low, high, high]))
+        _set_array(self._band_edges, "x", np.array([[low, low], [high, high]]))
         self._range_handles.names = [format_lr(low), format_lr(high)]
         if self._range_drag is None:  # mid-drag the handles' positions are the user's
             self._range_handles.visible = True
@@ -772,10 +856,11 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.picture_changed()
         return True
 
-    def pick_range(self, low, high, snap: bool | None = None) -> bool:
-        """Select ``(low, high)`` as a front-end pick does: each end snapped to the nearest
-        candidate (unless that leaves no width) and clamped into the swept range. Values that
-        are not finite positive numbers with low < high are refused (returns False)."""
+    def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
+        """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
+        the ``ends`` given (0: low, 1: high; a drag snaps only the end it moved) snapped to the
+        nearest candidate unless that leaves no width. Values that are not finite positive
+        numbers with low < high are refused (returns False)."""
         with self._lock:
             self._range_drag = None
             low, high = _to_float(low), _to_float(high)
@@ -785,10 +870,15 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 return False
             low, high = sorted((self._clamp(low), self._clamp(high)))
             if self.snap if snap is None else snap:
-                near = [self.nearest_candidate(v) for v in (low, high)]
-                snapped = [v if c is None else c.lr for c, v in zip(near, (low, high), strict=True)]
-                if snapped[0] < snapped[1]:
-                    low, high = snapped
+                # Each end to its nearest candidate, the high end first (one-cycle's peak),
+                # unless that would leave the range no width.
+                for i in sorted(ends, reverse=True):
+                    near = self.nearest_candidate((low, high)[i])
+                    if near is not None:
+                        ends = [low, high]
+                        ends[i] = near.lr
+                        if ends[0] < ends[1]:
+                            low, high = ends
             if not low < high:
                 self._draw_selection()
                 return False
@@ -927,7 +1017,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             return
         ends = list(current)
         ends[index] = x
-        self.pick_range(*ends)
+        self.pick_range(*ends, ends=(index,))
 
     def _on_chooser(self, change):
         # Under the lock: _syncing is only ours to read once another thread's redraw is done.

@@ -45,7 +45,7 @@ class RecordingComm(_Base):
         pass
 
     def on_close(self, callback):
-        pass
+        self.close_callback = callback  # a test closes it as the browser does: close_callback(msg)
 
     def close(self, *args, **kwargs):
         pass

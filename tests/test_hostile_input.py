@@ -271,11 +271,12 @@ def check_range_consistent(w):
     picked = w.selected_range
     assert w._range_box.value is (picked is not None)
     if picked is None:
-        assert not w._band.visible
+        assert not w._band.visible and not w._band_edges.visible
         return
     low, high = picked
     assert type(low) is float and type(high) is float and LO <= low < high <= HI, picked
     assert w._band.visible and list(w._band.x) == [low, low, high, high]
+    assert w._band_edges.visible and w._band_edges.x.tolist() == [[low, low], [high, high]]
     if w._range_drag is None:  # mid-drag, the handles are the user's
         assert w._range_handles.visible and list(w._range_handles.x) == [low, high]
 

@@ -221,12 +221,13 @@ def test_show_overlays_several_results_with_a_legend(comms):
     a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
-    # The documented order (lrwidget/chart.py): catcher, raws, smooths, readout, band,
-    # suggestions, range handles, candidates, rule, handle.
-    assert len(marks) == 1 + 2 + 2 + 7
-    assert marks[0] is chart._catcher and marks[-7:] == [
+    # The documented order (lrwidget/chart.py): catcher, raws, smooths, readout, band, its
+    # edges, suggestions, range handles, candidates, rule, handle.
+    assert len(marks) == 1 + 2 + 2 + 8
+    assert marks[0] is chart._catcher and marks[-8:] == [
         chart._hover,
         chart._band,
+        chart._band_edges,
         chart._suggest_mark,
         chart._range_handles,
         chart._cand_mark,
