@@ -1,14 +1,17 @@
-"""Which suggestion rule gives the best LR to start from? Measured on small real tasks.
+"""Which suggestion rule gives the best LR to start from, and do the candidates train well?
 
 For each task (data that ships with scikit-learn, no download), optimizer and seed:
 
 1. build the model from a fixed seed and run ``lrwidget.find_lr`` with its defaults
-   (1e-7 -> 10, one epoch but at least 100 steps, batch 32, training loss);
+   (1e-7 -> 10, one epoch but at least 100 steps, batch 32, training loss), or with each
+   ``--sweep-steps`` length;
 2. apply every rule in ``lrwidget.analysis.SUGGESTERS`` to that same curve, cut at divergence
-   (``rule(lrs[:useful], smoothed[:useful])``, exactly what ``SweepResult.suggestion`` does);
+   (``rule(lrs[:useful], smoothed[:useful])``, exactly what ``SweepResult.suggestion`` does),
+   and read its candidates (``SweepResult.candidates``, what the chart offers for clicking)
+   and the article's minima (``SweepResult.minima``);
 3. train from the same initial weights and optimizer state for a fixed budget (200 steps)
-   at every suggested LR and at every LR of a log grid (1e-4 .. 1 in half-decades), with the
-   same shuffling, and evaluate on a held-out 30 % split.
+   at every suggested LR, every candidate and minimum, and at every LR of a log grid
+   (1e-4 .. 1 in half-decades), with the same shuffling, and evaluate on a held-out 30 % split.
 
 A rule is scored against the best LR of the grid for the same case: the held-out loss ratio
 (``loss(suggestion) / min over grid``, 1.0 = as good as the grid's best, below 1 = better) and
@@ -16,13 +19,20 @@ the accuracy gap in points. A training that blows up (non-finite loss) counts as
 infinity, and so does a rule that suggests nothing. The summary ranks the rules per case by
 held-out loss and averages the ranks.
 
+The candidates are scored by regret, as in issue 10: accuracy short of the grid's best (0.01
+= one point), or for regression the relative excess error (held-out MSE / the grid's best - 1,
+capped at 1, which a blow-up also counts). A click on a candidate is scored by the mean over
+the candidates of the sweep and by the worst of them, next to the rules on the same sweeps.
+
     python benchmarks/suggestion.py            # 4 tasks x {SGD+momentum, Adam} x 2 seeds
     python benchmarks/suggestion.py --quick    # 1 seed
+    python benchmarks/suggestion.py --sweep-steps 100,300 --variants   # the README's tables
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -134,22 +144,38 @@ def tasks() -> list[Task]:
     ]
 
 
-def run_case(task: Task, opt_name: str, seed: int, sweep_steps: int | None) -> dict:
-    """Sweep once, then train at every grid LR and every suggestion; held-out loss/accuracy."""
+def variants(sweep) -> dict[str, list[float]]:
+    """Other ways to pick the LRs offered for clicking, read from the same curve (measured
+    with ``--variants``; the README says why the default won)."""
+    n = sweep.useful
+    lrs, head = sweep.lrs[:n], sweep.smoothed[:n]
+    diverged = n < len(sweep)
+
+    def cands(factor):
+        found = analysis.find_candidates(lrs, head, diverged=diverged, careful=factor, bold=factor)
+        return [c.lr for c in found]
+
+    minima = analysis.find_minima(lrs, head, open_end=False)
+    spaced = []
+    for lr in sorted(c.lr / 10 for c in sweep.minima):
+        if not spaced or lr >= 1.2 * spaced[-1]:
+            spaced.append(lr)
+    return {
+        "factor 2 (careful = steepest / 2, bold = steepest * 2)": cands(2.0),
+        "factor 3": cands(3.0),
+        "minima, the open end kept (before)": [c.lr for c in minima],
+        "minima / 10": spaced,
+    }
+
+
+def run_case(task: Task, opt_name: str, seed: int, sweep_steps, with_variants=False) -> dict:
+    """Sweep (once per length), then train at every grid LR and every LR the sweeps offer."""
     x_tr, x_te, y_tr, y_te = task.data
     keras.utils.set_random_seed(seed)
     model = task.build()
     model.compile(optimizer=OPTIMIZERS[opt_name](), loss=task.loss, metrics=task.metrics)
     model.optimizer.build(model.trainable_variables)
     state = [(v, np.array(v.numpy())) for v in [*model.variables, *model.optimizer.variables]]
-
-    keras.utils.set_random_seed(seed)
-    sweep = lrwidget.find_lr(model, x_tr, y_tr, batch_size=BATCH, num_steps=sweep_steps)
-    n = sweep.useful
-    suggested = {
-        rule: fn(sweep.lrs[:n], sweep.smoothed[:n]) for rule, fn in analysis.SUGGESTERS.items()
-    }
-    lr_min = float(sweep.lrs[:n][np.nanargmin(sweep.smoothed[:n])])
 
     scores = {}  # lr -> (held-out loss, accuracy)
 
@@ -169,16 +195,52 @@ def run_case(task: Task, opt_name: str, seed: int, sweep_steps: int | None) -> d
 
     grid = [score(lr) for lr in GRID]
     best = min(range(len(GRID)), key=lambda i: grid[i][0])
-    rules = {
-        rule: (lr, *score(lr)) if lr is not None else (None, math.inf, math.nan)
-        for rule, lr in suggested.items()
-    }
+    best_loss, best_acc = grid[best][0], max(acc for _, acc in grid)
+
+    def regret(lr):
+        """Accuracy short of the grid's best, or relative excess error (capped at 1)."""
+        loss, acc = score(lr)
+        if task.metrics:
+            return best_acc - (acc if math.isfinite(acc) else 0.0)
+        return min(loss / best_loss - 1.0, 1.0)
+
+    sweeps = []
+    for steps in sweep_steps:
+        for v, value in state:  # every sweep starts from the initial weights, like training
+            v.assign(value)
+        keras.utils.set_random_seed(seed)
+        sweep = lrwidget.find_lr(model, x_tr, y_tr, batch_size=BATCH, num_steps=steps)
+        n = sweep.useful
+        suggested = {
+            rule: fn(sweep.lrs[:n], sweep.smoothed[:n]) for rule, fn in analysis.SUGGESTERS.items()
+        }
+        sets = {
+            "candidates": [c.lr for c in sweep.candidates],
+            "minima": [c.lr for c in sweep.minima],
+        }
+        if with_variants:
+            sets.update(variants(sweep))
+        sweeps.append(
+            {
+                "steps": sweep.meta["num_steps"],
+                "lr_min": float(sweep.lrs[:n][np.nanargmin(sweep.smoothed[:n])]),
+                "rules": {
+                    rule: (lr, *score(lr)) if lr is not None else (None, math.inf, math.nan)
+                    for rule, lr in suggested.items()
+                },
+                "rule_regret": {
+                    rule: None if lr is None else regret(lr) for rule, lr in suggested.items()
+                },
+                "sets": {name: [regret(lr) for lr in lrs] for name, lrs in sets.items()},
+                "labels": [c.label for c in sweep.candidates],
+                "notes": sweep.notes,
+            }
+        )
     return {
         "best_lr": float(GRID[best]),
-        "best_loss": grid[best][0],
-        "best_acc": max(acc for _, acc in grid),
-        "lr_min": lr_min,
-        "rules": rules,
+        "best_loss": best_loss,
+        "best_acc": best_acc,
+        "sweeps": sweeps,
     }
 
 
@@ -188,13 +250,103 @@ def ranks(values: list[float]) -> list[float]:
     return [order.index(v) + (order.count(v) + 1) / 2 for v in values]
 
 
+def _mean(values):
+    values = list(values)
+    return statistics.mean(values) if values else math.nan
+
+
+def click_table(sweeps, rules):
+    """Regret of a click on each offered LR, side by side with the rules, on the same sweeps."""
+    sug = analysis.DEFAULT_SUGGESTER
+    with_cands = [s for s in sweeps if s["sets"]["candidates"]]
+    # Where the suggestion itself trains well: the comparison without its rare failures.
+    typical = [s for s in with_cands if s["rule_regret"][sug] is not None]
+    typical = [s for s in typical if s["rule_regret"][sug] <= 0.1]
+
+    def rows():
+        """(name, sweep -> the regrets of its picks) for every rule and every set of LRs."""
+        for rule in rules:
+            name = f"rule {rule}" + (" (the suggestion)" if rule == sug else "")
+            yield (
+                name,
+                lambda s, r=rule: [] if s["rule_regret"][r] is None else [s["rule_regret"][r]],
+            )
+        for key in sweeps[0]["sets"]:
+            name = "**a click on a candidate**" if key == "candidates" else f"a click on: {key}"
+            yield name, lambda s, k=key: s["sets"][k]
+
+    def mean_click(group, picks):
+        got = [picks(s) for s in group if picks(s)]
+        return _mean(_mean(g) for g in got), got
+
+    base, _ = mean_click(
+        with_cands, lambda s: [s["rule_regret"][sug]] if s["rule_regret"][sug] is not None else []
+    )
+    base_typical, _ = mean_click(typical, lambda s: [s["rule_regret"][sug]])
+    print(
+        f"\nRegret of a click, over the {len(with_cands)} of {len(sweeps)} sweeps that have "
+        "candidates (accuracy short of the grid's best, or relative excess error; 0.01 = "
+        "one point; mean over sweeps of the mean click, the worst and the best click of each "
+        f"sweep). Last two columns: the {len(typical)} of these sweeps where the suggestion "
+        "itself is within 0.1 of the grid's best.\n"
+    )
+    print(
+        "| pick | LRs per sweep | mean regret | worst click | best click | x the suggestion "
+        "| typical sweeps: mean | x the suggestion |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, picks in rows():
+        mean, got = mean_click(with_cands, picks)
+        if not got:
+            continue
+        none = len(with_cands) - len(got)
+        name += f", {none} sweeps without any" if none else ""
+        count = _mean(len(picks(s)) for s in with_cands)
+        worst, best = _mean(max(g) for g in got), _mean(min(g) for g in got)
+        typ, _ = mean_click(typical, picks)
+        spread = f"{worst:.3f} | {best:.3f}" if count > 1 else "- | -"
+        print(
+            f"| {name} | {count:.2f} | {mean:.3f} | {spread} | {mean / base:.2f} "
+            f"| {typ:.3f} | {typ / base_typical:.2f} |"
+        )
+    labels = {}
+    for s in with_cands:
+        for label, regret in zip(s["labels"], s["sets"]["candidates"], strict=True):
+            labels.setdefault(label, []).append(regret)
+    print(
+        "\nBy label, mean regret (sweeps): "
+        + ", ".join(f"{k} {_mean(v):.3f} ({len(v)})" for k, v in sorted(labels.items()))
+        + f"; two or more candidates in {sum(len(s['labels']) >= 2 for s in sweeps)} of "
+        f"{len(sweeps)} sweeps"
+    )
+    without = [s for s in sweeps if not s["sets"]["candidates"]]
+    if without:
+        got = [s["rule_regret"][sug] for s in without]
+        known = [g for g in got if g is not None]
+        notes = sorted({n.split(":")[0] for s in without for n in s["notes"]})
+        print(
+            f"{len(without)} sweeps have no candidate (their note: {'; '.join(notes)}); "
+            f"the suggestion there: mean regret {_mean(known):.3f}"
+            + (f", {len(got) - len(known)} without an answer" if len(known) < len(got) else "")
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one seed instead of two")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 2)")
-    parser.add_argument("--sweep-steps", type=int, default=None, help="default: find_lr's")
+    parser.add_argument(
+        "--sweep-steps",
+        default=None,
+        help="sweep length, or several separated by commas (e.g. 100,300); default: find_lr's",
+    )
+    parser.add_argument(
+        "--variants", action="store_true", help="also score other ways to pick the candidates"
+    )
+    parser.add_argument("--json", default=None, help="also write every sweep's figures here")
     args = parser.parse_args()
     seeds = range(args.seeds or (1 if args.quick else 2))
+    steps = [None] if args.sweep_steps is None else [int(v) for v in args.sweep_steps.split(",")]
     rules = list(analysis.SUGGESTERS)
     started = time.perf_counter()
 
@@ -202,15 +354,28 @@ def main():
     for task in tasks():
         for opt_name in OPTIMIZERS:
             results[task.name, opt_name] = [
-                run_case(task, opt_name, s, args.sweep_steps) for s in seeds
+                run_case(task, opt_name, s, steps, args.variants) for s in seeds
             ]
             print(f"done: {task.name}, {opt_name} ({time.perf_counter() - started:.0f} s)")
 
-    print(f"\nHeld-out loss ratio to the best grid LR (median over {len(seeds)} seeds; the LR")
-    print("is the median suggestion; lower is better, 1.00 = the grid's best)\n")
+    # The rules' tables: every sweep of a case counts as a case of its own.
+    sweeps = {
+        key: [
+            dict(sw, best_loss=r["best_loss"], best_acc=r["best_acc"], best_lr=r["best_lr"])
+            for r in runs
+            for sw in r["sweeps"]
+        ]
+        for key, runs in results.items()
+    }
+    lengths = sorted({sw["steps"] for runs in sweeps.values() for sw in runs})
+    print(
+        f"\nHeld-out loss ratio to the best grid LR (median over {len(seeds)} seeds x "
+        f"{len(lengths)} sweep lengths, {', '.join(map(str, lengths))} steps; the LR is the "
+        "median suggestion; lower is better, 1.00 = the grid's best)\n"
+    )
     print("| task | opt | best grid LR | " + " | ".join(rules) + " |")
     print("| --- | --- | ---: | " + " | ".join("---:" for _ in rules) + " |")
-    for (task, opt), runs in results.items():
+    for (task, opt), runs in sweeps.items():
         cells = []
         for rule in rules:
             lrs = [r["rules"][rule][0] for r in runs if r["rules"][rule][0] is not None]
@@ -220,9 +385,9 @@ def main():
         best_lr = statistics.median(r["best_lr"] for r in runs)
         print(f"| {task} | {opt} | {best_lr:.2g} | " + " | ".join(cells) + " |")
 
-    cases = [r for runs in results.values() for r in runs]
+    cases = [r for runs in sweeps.values() for r in runs]
     rank_lists = [ranks([c["rules"][rule][1] for rule in rules]) for c in cases]
-    print(f"\nSummary over {len(cases)} cases (tasks x optimizers x seeds)\n")
+    print(f"\nSummary over {len(cases)} cases (tasks x optimizers x seeds x sweep lengths)\n")
     print(
         "| rule | mean rank | median loss ratio | worst loss ratio | cases > 1.5x "
         "| no answer | mean acc gap |"
@@ -237,17 +402,22 @@ def main():
             f"| {rule} | {statistics.mean(r[i] for r in rank_lists):.2f} "
             f"| {statistics.median(ratios):.2f} | {max(ratios):.3g} "
             f"| {sum(r > 1.5 for r in ratios)} | {len(cases) - len(answered)} "
-            f"| {statistics.mean(gaps):.1f} pp |"
+            f"| {_mean(gaps):.1f} pp |"
         )
     for opt in OPTIMIZERS:
         factors = [
-            r["best_lr"] / r["lr_min"] for (_, o), runs in results.items() if o == opt for r in runs
+            r["best_lr"] / r["lr_min"] for (_, o), runs in sweeps.items() if o == opt for r in runs
         ]
         print(
             f"\n{opt}: best grid LR / LR at the smoothed minimum: median "
             f"{statistics.median(factors):.3g}"
             f" (range {min(factors):.3g} .. {max(factors):.3g})"
         )
+    click_table(cases, rules)
+    if args.json:
+        rows = [dict(sw, task=t, opt=o) for (t, o), runs in sweeps.items() for sw in runs]
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1, default=float)
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 

@@ -17,21 +17,28 @@ MODES = ("exp", "linear")
 
 @dataclass(frozen=True)
 class Candidate:
-    """A candidate learning rate: a minimum of the smoothed loss curve.
+    """A learning rate marked on the curve: a candidate to train with, or one of its minima.
 
     Attributes
     ----------
     lr : float
-        The learning rate at the minimum.
+        The learning rate (always one the sweep used).
     loss : float
         The smoothed loss there.
     index : int
         The step of the sweep (index into ``lrs``/``losses``).
+    label : str
+        What it is. Candidates (:func:`find_candidates`, ``SweepResult.candidates``):
+        ``"steepest"`` (where the loss falls fastest), ``"careful"`` (below it, steepest /
+        ``CAREFUL``) or ``"bold"`` (above it, steepest * ``BOLD``, kept well below the
+        minimum). Minima (:func:`find_minima`, ``SweepResult.minima``): ``"minimum"``. Empty
+        when built by hand (the default, so ``Candidate(lr, loss, index)`` still works).
     """
 
     lr: float
     loss: float
     index: int
+    label: str = ""
 
 
 def lr_ladder(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp") -> np.ndarray:
@@ -183,10 +190,13 @@ def local_minima(values) -> np.ndarray:
     return starts[np.isfinite(runs) & (runs < left) & (runs < right)]
 
 
-def find_candidates(
-    lrs, smoothed, *, tolerance: float = 0.25, spacing: float = 1.2
+def find_minima(
+    lrs, smoothed, *, tolerance: float = 0.25, spacing: float = 1.2, open_end: bool = False
 ) -> list[Candidate]:
-    """Candidate LRs: the article's minima of the smoothed curve, filtered and spaced.
+    """The article's minima of the smoothed curve, filtered and spaced (labelled ``"minimum"``).
+
+    They show where the loss bottoms out: the upper edge of the usable range, not an LR to
+    train at (training there is typically far worse than at :func:`find_candidates`' LRs).
 
     Parameters
     ----------
@@ -195,10 +205,14 @@ def find_candidates(
     tolerance : float
         Drop minima whose loss is above the global minimum by more than this fraction of the
         curve's descent (its highest point before the global minimum, minus that minimum): a
-        dip on the flat start or high up the curve is no candidate.
+        dip on the flat start or high up the curve is no minimum.
     spacing : float
         Walking from low LR to high, keep a minimum only if its LR is at least ``spacing`` times
         the previously kept one (1.2 = 20 % apart; 0.012 and 0.01 are the same answer).
+    open_end : bool
+        The curve goes on, unseen, past its last point (the sweep ended without diverging).
+        Then a last point lower than the one before is where the range ended while the loss
+        was still falling, not a minimum, and it is left out.
 
     Returns
     -------
@@ -207,27 +221,171 @@ def find_candidates(
     """
     if tolerance < 0 or not math.isfinite(tolerance):
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance}")
-    if spacing < 1 or not math.isfinite(spacing):
-        raise ValueError(f"spacing must be a finite number >= 1, got {spacing}")
-    lrs = np.asarray(lrs, dtype=np.float64)
-    smoothed = np.asarray(smoothed, dtype=np.float64)
-    n = min(len(lrs), len(smoothed))
-    lrs, smoothed = lrs[:n], smoothed[:n]
-    ok = np.isfinite(smoothed) & np.isfinite(lrs) & (lrs > 0)
-    if not ok.any():
+    _check_spacing(spacing)
+    lrs, smoothed, valid = _valid(lrs, smoothed)
+    if not np.isfinite(valid).any():
         return []
-    valid = np.where(ok, smoothed, np.nan)
     lowest = int(np.nanargmin(valid))
     best = valid[lowest]
     limit = best + tolerance * (np.nanmax(valid[: lowest + 1]) - best)
     kept: list[Candidate] = []
     for i in local_minima(valid):
-        if smoothed[i] > limit:
+        if smoothed[i] > limit or (open_end and i == len(valid) - 1):
             continue
         if kept and lrs[i] < spacing * kept[-1].lr:
             continue
-        kept.append(Candidate(lr=float(lrs[i]), loss=float(smoothed[i]), index=int(i)))
+        kept.append(Candidate(float(lrs[i]), float(smoothed[i]), int(i), "minimum"))
     return kept
+
+
+def _check_spacing(spacing):
+    if spacing < 1 or not math.isfinite(spacing):
+        raise ValueError(f"spacing must be a finite number >= 1, got {spacing}")
+
+
+def _valid(lrs, smoothed):
+    """Both arrays as float64 of the same length, and the curve with unusable points as NaN."""
+    lrs = np.asarray(lrs, dtype=np.float64)
+    smoothed = np.asarray(smoothed, dtype=np.float64)
+    n = min(len(lrs), len(smoothed))
+    lrs, smoothed = lrs[:n], smoothed[:n]
+    ok = np.isfinite(smoothed) & np.isfinite(lrs) & (lrs > 0)
+    return lrs, smoothed, np.where(ok, smoothed, np.nan)
+
+
+# How a curve is read for candidates; the factors were measured in benchmarks/suggestion.py
+# (README, "Candidates"; rejected variants in benchmarks/RESULTS.md).
+FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level
+DESCENT_MARGIN = 0.1  # a point is on the descent once the loss made 10 % of the fall from the top
+CAREFUL = 1.5  # the careful candidate: the steepest LR / 1.5
+BOLD = 1.5  # the bold candidate: the steepest LR * 1.5 ...
+CLEARANCE = 3.0  # ... if that is 3x below the lowest point (the edge of the usable range)
+
+
+@dataclass(frozen=True)
+class Descent:
+    """Where a curve falls: see :func:`descent`."""
+
+    top: int  # index of the highest point before the lowest
+    low: int  # index of the lowest point
+    depth: float  # smoothed[top] - smoothed[low]
+    fell: bool  # depth is more than FELL of the loss level
+    turned_up: bool  # the curve diverged after its lowest point, or rose clearly from it
+
+
+def descent(lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25) -> Descent | None:
+    """Read the descent of a smoothed curve (cut at divergence), or ``None`` for an empty one.
+
+    ``diverged``: the sweep blew up right after these points. Without that, the curve has
+    "turned up" only if it rose after its lowest point by ``tolerance`` of its descent (the
+    same tolerance that drops minima "far above the best").
+    """
+    _, _, valid = _valid(lrs, smoothed)
+    if not np.isfinite(valid).any():
+        return None
+    low = int(np.nanargmin(valid))
+    top = int(np.nanargmax(valid[: low + 1]))
+    depth = float(valid[top] - valid[low])
+    scale = max(abs(valid[top]), abs(valid[low]))
+    rise = float(np.nanmax(valid[low:]) - valid[low])
+    return Descent(
+        top=top,
+        low=low,
+        depth=depth,
+        fell=depth > FELL * scale,
+        turned_up=bool(diverged or (depth > 0 and rise >= tolerance * depth)),
+    )
+
+
+def find_candidates(
+    lrs,
+    smoothed,
+    *,
+    diverged: bool = False,
+    spacing: float = 1.2,
+    tolerance: float = 0.25,
+    careful: float = CAREFUL,
+    bold: float = BOLD,
+    clearance: float = CLEARANCE,
+) -> list[Candidate]:
+    """The LRs to offer for clicking: good ones to train at, read from the descent of the curve.
+
+    ``"steepest"``: where the smoothed loss falls fastest per decade on the descent (the same
+    LR as the default suggestion rule whenever that lies on the descent); ``"careful"``: that
+    LR divided by ``careful``; ``"bold"``: multiplied by ``bold``, offered only when the curve
+    turned up and that LR is still ``clearance`` times below the lowest point (the minimum is
+    the edge of the usable range; training near it fails). Each is a point of the sweep on the
+    descent: after the top, with the loss past the first ``DESCENT_MARGIN`` (10 %) of the fall,
+    and before the lowest point (``clearance`` times before it where the curve did not turn
+    up, since its edge is then unknown: never the end of a range that ended too early). A
+    curve that never fell (:func:`descent`) has none. Candidates closer than ``spacing`` to
+    one kept before (in the order steepest, careful, bold) are dropped.
+
+    Measured (``benchmarks/suggestion.py``): a click on any of them trains about as well as
+    the suggestion; the minima of :func:`find_minima` train far worse.
+
+    Parameters
+    ----------
+    lrs, smoothed : array_like
+        The learning rates and the smoothed loss, already cut where the sweep diverged.
+    diverged : bool
+        The sweep diverged right after these points (so the curve turned up).
+    spacing, tolerance : float
+        As for :func:`find_minima`; ``tolerance`` also decides whether the curve turned up.
+    careful, bold, clearance : float
+        The factors above (all > 1; defaults ``CAREFUL``, ``BOLD``, ``CLEARANCE``).
+
+    Returns
+    -------
+    list of Candidate
+        Sorted by LR, labelled ``"careful"``, ``"steepest"``, ``"bold"`` (at most one each).
+    """
+    _check_spacing(spacing)
+    for name, value in (("careful", careful), ("bold", bold), ("clearance", clearance)):
+        if not (math.isfinite(value) and value > 1):
+            raise ValueError(f"{name} must be a finite number > 1, got {value}")
+    lrs, smoothed, valid = _valid(lrs, smoothed)
+    shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance)
+    if shape is None or not shape.fell:
+        return []
+    top, low = shape.top, shape.low
+    edge = lrs[low] if shape.turned_up else lrs[low] / clearance
+    idx = np.arange(len(valid))
+    with np.errstate(invalid="ignore"):
+        on_descent = (
+            (idx > top)
+            & (idx < low)
+            & (valid <= valid[top] - DESCENT_MARGIN * shape.depth)
+            & (lrs < edge)
+        )
+    if on_descent.sum() < 1 or low - top < 2:
+        return []
+    log_lr = np.log10(np.where(np.isfinite(valid), lrs, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.gradient(valid[top : low + 1], log_lr[top : low + 1])
+    slope = np.where(on_descent[top : low + 1] & np.isfinite(slope), slope, np.inf)
+    steep = top + int(np.argmin(slope))
+    if not slope[steep - top] < 0:
+        return []
+    inside = lrs[on_descent]
+
+    def at(lr):
+        """The point of the descent nearest to ``lr`` on a log axis; None outside the descent."""
+        if not inside.min() <= lr <= inside.max():
+            return None
+        return int(np.argmin(np.where(on_descent, np.abs(log_lr - math.log10(lr)), np.inf)))
+
+    picks = [(steep, "steepest"), (at(lrs[steep] / careful), "careful")]
+    if shape.turned_up and lrs[steep] * bold * clearance <= lrs[low]:
+        picks.append((at(lrs[steep] * bold), "bold"))
+    kept: list[Candidate] = []
+    for i, label in picks:
+        if i is None or any(
+            i == c.index or max(lrs[i], c.lr) < spacing * min(lrs[i], c.lr) for c in kept
+        ):
+            continue
+        kept.append(Candidate(float(lrs[i]), float(smoothed[i]), int(i), label))
+    return sorted(kept, key=lambda c: c.lr)
 
 
 # --- Suggestion rules ------------------------------------------------------------------------
@@ -285,12 +443,13 @@ def suggest_valley(lrs, smoothed) -> float | None:
 
 
 def suggest_from_candidates(lrs, smoothed, divisor: float = 4.0) -> float | None:
-    """The best candidate minimum's LR divided by ``divisor``: the article's minima, backed off
-    from the edge where the loss turns, since the minimum itself sits close to divergence."""
-    cands = find_candidates(lrs, smoothed)
-    if not cands:
+    """The best of the article's minima (:func:`find_minima`) divided by ``divisor``: backed
+    off from the edge where the loss turns, since the minimum itself sits close to divergence.
+    (The rule's name, ``"candidate/4"``, is older than the split of minima and candidates.)"""
+    minima = find_minima(lrs, smoothed)
+    if not minima:
         return None
-    best = min(cands, key=lambda c: c.loss)
+    best = min(minima, key=lambda c: c.loss)
     return float(best.lr / divisor)
 
 
@@ -332,6 +491,49 @@ def suggest(lrs, smoothed, rule: str = DEFAULT_SUGGESTER) -> float | None:
     return SUGGESTERS[rule](lrs, smoothed)
 
 
+def range_notes(
+    lrs,
+    smoothed,
+    *,
+    diverged: bool = False,
+    stop_reason: str = "completed",
+    tolerance: float = 0.25,
+) -> list[str]:
+    """What the curve says about the swept range itself: empty when it shows a full descent.
+
+    Two cases are named, each with what to change: the loss never fell (then there is no
+    candidate), and the sweep ended before the loss turned up, so where it turns (the upper
+    edge of the usable LRs) is unknown and no candidate is offered near the end. A running
+    sweep (``stop_reason="running"``) gets no note: its curve is not done.
+    """
+    lrs = np.asarray(lrs, dtype=np.float64)
+    if stop_reason == "running" or len(lrs) < 3:
+        return []
+    shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance)
+    if shape is None:
+        return []
+    if not shape.fell:
+        return [
+            f"the loss never fell (by under {FELL:.0%} of its level): the curve shows no LR to "
+            "train at; sweep more steps (num_steps=...), or from a smaller start_lr if the "
+            "loss rose from the first steps"
+        ]
+    if shape.turned_up:
+        return []
+    end = f"{lrs[-1]:.3g}"
+    if stop_reason == "completed":
+        return [
+            f"the loss had not turned up by end_lr={end}: the range ended too early, so the "
+            f"upper edge of the usable LRs is unknown; pass a larger end_lr, e.g. "
+            f"end_lr={lrs[-1] * 10:.3g}"
+        ]
+    why = {"stopped": "was stopped", "data_exhausted": "ran out of data"}.get(stop_reason, "ended")
+    return [
+        f"the sweep {why} at lr {end} before the loss turned up, so the upper edge of the "
+        "usable LRs is unknown; run the whole range, or a larger end_lr"
+    ]
+
+
 @dataclass(frozen=True)
 class Reading:
     """What a range-test curve says; see :func:`read_curve`."""
@@ -340,6 +542,8 @@ class Reading:
     useful: int
     candidates: list
     suggestion: float | None
+    minima: list
+    notes: list
 
 
 def read_curve(
@@ -351,12 +555,14 @@ def read_curve(
     tolerance: float = 0.25,
     spacing: float = 1.2,
     rule: str = DEFAULT_SUGGESTER,
+    stop_reason: str = "completed",
 ) -> Reading:
-    """Read a whole curve: where it diverged, its smoothed form, candidates and suggestion.
+    """Read a whole curve: where it diverged, its smoothed form, candidates, minima, suggestion
+    and notes on the range (``stop_reason`` as in ``SweepResult``; it only shapes the notes).
 
     Divergence is judged by the one-way EMA, exactly as the sweep judged it live. The part
-    before it is smoothed without lag (:func:`smooth_centered`) and candidates and suggestion
-    come from that; the diverged tail keeps the one-way EMA, which is what stopped the sweep.
+    before it is smoothed without lag (:func:`smooth_centered`) and everything else comes from
+    that; the diverged tail keeps the one-way EMA, which is what stopped the sweep.
     """
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
@@ -364,9 +570,22 @@ def read_curve(
     useful = useful_length(losses, live, diverge_factor)
     smoothed = np.concatenate([smooth_centered(losses[:useful], beta), live[useful:]])
     head_lrs, head = lrs[:useful], smoothed[:useful]
+    diverged = useful < len(losses)
+    # A curve that never fell says nothing about what to train at: no suggestion (the notes
+    # say why) rather than the start of the range, which the steepest rule would pick.
+    shape = descent(head_lrs, head, diverged=diverged, tolerance=tolerance)
+    fell = stop_reason == "running" or (shape is not None and shape.fell)
     return Reading(
         smoothed=smoothed,
         useful=useful,
-        candidates=find_candidates(head_lrs, head, tolerance=tolerance, spacing=spacing),
-        suggestion=suggest(head_lrs, head, rule),
+        candidates=find_candidates(
+            head_lrs, head, diverged=diverged, spacing=spacing, tolerance=tolerance
+        ),
+        suggestion=suggest(head_lrs, head, rule) if fell else None,
+        minima=find_minima(
+            head_lrs, head, tolerance=tolerance, spacing=spacing, open_end=not diverged
+        ),
+        notes=range_notes(
+            head_lrs, head, diverged=diverged, stop_reason=stop_reason, tolerance=tolerance
+        ),
     )

@@ -100,7 +100,8 @@ class LRFinder:
 
     @property
     def candidates(self):
-        """The candidate minima, at least 20 % apart (``lrwidget.Candidate``: lr, loss, index)."""
+        """The candidate LRs to train at, at least 20 % apart (``lrwidget.Candidate``: lr, loss,
+        index, label); the article's minima themselves are ``result.minima``."""
         return self._done().candidates
 
     @property

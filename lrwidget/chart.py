@@ -1,7 +1,8 @@
 """The loss-vs-LR chart and the ways to pick a learning rate on it (no Keras, no threads).
 
-:class:`LRChart` draws one or more sweeps (raw loss faint, smoothed loss bold, candidate
-minima as diamonds) and owns the one value every way of picking ends in: ``selected_lr``.
+:class:`LRChart` draws one or more sweeps (raw loss faint, smoothed loss bold, the candidate
+LRs as diamonds, the suggestion as a gold circle) and owns the values every way of picking
+ends in: ``selected_lr`` and ``selected_range``.
 :func:`show` draws saved sweeps with it; :class:`lrwidget.LRFinderWidget` holds one and feeds
 it a live sweep (:meth:`LRChart.draw_live` may run in the sweep's thread: it writes only
 what the front end never writes; everything else runs in the kernel's thread).
@@ -520,8 +521,11 @@ class LRChart(NotebookDisplay, widgets.VBox):
         while len(self._lines) < n:
             color = COLORS[len(self._lines) % len(COLORS)]
             scales = {"x": self.x_scale, "y": self.y_scale}
+            # Faint by its 1 px, not by much transparency: at 0.85 the first colour, blended
+            # into the plot, still contrasts 3:1 with white and with JupyterLab Dark's #111
+            # (at 0.45: 1.9:1 and 1.7:1, all but lost in the dark theme).
             raw = bq.Lines(
-                x=[], y=[], scales=scales, colors=[color], opacities=[0.45], stroke_width=1
+                x=[], y=[], scales=scales, colors=[color], opacities=[0.85], stroke_width=1
             )
             smooth = bq.Lines(x=[], y=[], scales=scales, colors=[color], stroke_width=2.5)
             self._lines.append((raw, smooth))
@@ -761,6 +765,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def _option_label(self, c: Candidate) -> str:
         label = f"{format_lr(c.lr)}  (loss {c.loss:.3g})"
+        if getattr(c, "label", ""):
+            label = f"{c.label}  {label}"
         if len(self._results) > 1:  # an overlay: say whose candidate it is
             owner = next((i for cand, i in self._shown if cand == c), None)
             if owner is not None:
@@ -785,6 +791,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         if len(self._results) == 1:
             parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
             parts.append(f"suggestion {format_lr(first.suggestion)}")
+            parts += first.notes  # e.g. the range ended too early, and how to widen it
         else:
             parts.append(f"{len(self._results)} sweeps")
             parts.append(f"suggestion {format_lr(first.suggestion)} (of {self._labels[0]})")

@@ -2,9 +2,10 @@
 
 ``lrwidget demo`` sweeps a small network on scikit-learn's digits (shipped data, nothing is
 downloaded); ``lrwidget find MODEL.keras DATA.npz`` sweeps a user's own saved, compiled model.
-Both draw a progress bar on stderr, print the candidates and the suggestion on stdout, and
-write ``sweep.json`` (:meth:`SweepResult.save`) and ``sweep.html`` (the chart as a standalone
-page) to ``--out-dir``. Errors are one line on stderr: exit status 2 for bad arguments, 1 when
+Both draw a progress bar on stderr, print the candidates, the suggestion and any note on the
+range (e.g. "pass a larger end_lr") on stdout, and write ``sweep.json``
+(:meth:`SweepResult.save`) and ``sweep.html`` (the chart as a standalone page) to
+``--out-dir``. Errors are one line on stderr: exit status 2 for bad arguments, 1 when
 the sweep itself fails.
 """
 
@@ -267,11 +268,13 @@ def _report(result: SweepResult, out_dir: Path, stream) -> None:
 
     from . import show
 
-    cands = ", ".join(f"{c.lr:.2e} (loss {c.loss:.4g})" for c in result.candidates) or "none"
+    cands = ", ".join(f"{c.lr:.2e} ({c.label}, loss {c.loss:.4g})" for c in result.candidates)
     sug = "none" if result.suggestion is None else f"{result.suggestion:.2e}"
     print(f"stopped: {result.stop_reason} after {len(result)} steps", file=stream)
-    print(f"candidates: {cands}", file=stream)
+    print(f"candidates: {cands or 'none'}", file=stream)
     print(f"suggestion: {sug} (rule {result.settings.rule})", file=stream)
+    for note in result.notes:
+        print(f"note: {note}", file=stream)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = result.save(out_dir / "sweep.json")

@@ -110,6 +110,7 @@ class SweepResult:
             tolerance=s.tolerance,
             spacing=s.spacing,
             rule=s.rule,
+            stop_reason=self.stop_reason,
         )
         reading.smoothed.flags.writeable = False  # cached and shared, like the raw arrays
         return reading
@@ -126,9 +127,26 @@ class SweepResult:
 
     @property
     def candidates(self) -> list[analysis.Candidate]:
-        """Minima of the smoothed curve before divergence, ``settings.spacing`` apart (a new
-        list each time: changing it changes nothing here)."""
+        """The LRs offered for clicking, sorted by LR: good ones to train at, read from the
+        descent of the curve and labelled ``"careful"``, ``"steepest"``, ``"bold"``
+        (:func:`lrwidget.analysis.find_candidates`); none when the curve never fell. A new list
+        each time: changing it changes nothing here."""
         return list(self._reading.candidates)
+
+    @property
+    def minima(self) -> list[analysis.Candidate]:
+        """The article's minima of the smoothed curve before divergence (``settings.tolerance``
+        of the best, ``settings.spacing`` apart; :func:`lrwidget.analysis.find_minima`): where
+        the loss bottoms out, the upper edge of the usable range rather than an LR to train
+        at. The end of a range that ended while the loss still fell is never one."""
+        return list(self._reading.minima)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the curve says about the range itself, with what to change: the loss never
+        fell, or the sweep ended before the loss turned up (e.g. "... pass a larger end_lr,
+        e.g. end_lr=100"). Empty for a curve with a full descent, and while running."""
+        return list(self._reading.notes)
 
     @property
     def suggestion(self) -> float | None:
@@ -168,7 +186,9 @@ class SweepResult:
             "meta": self.meta,
             # Derived values are written for readers in other tools; load() recomputes them.
             "candidates": [dataclasses.asdict(c) for c in self.candidates],
+            "minima": [dataclasses.asdict(c) for c in self.minima],
             "suggestion": self.suggestion,
+            "notes": self.notes,
         }
 
     @classmethod

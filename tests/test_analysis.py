@@ -71,40 +71,138 @@ def _valley(n=400):
     return lrs, loss
 
 
-def test_candidates_are_minima_near_the_best_and_at_least_spacing_apart():
+def test_minima_are_the_articles_minima_near_the_best_and_at_least_spacing_apart():
     lrs, loss = _valley()
-    cands = analysis.find_candidates(lrs, loss, tolerance=0.25, spacing=1.2)
-    assert cands, "a curve with a valley has candidates"
+    minima = analysis.find_minima(lrs, loss, tolerance=0.25, spacing=1.2)
+    assert minima, "a curve with a valley has minima"
     best = loss.min()
     limit = best + 0.25 * (loss[: loss.argmin() + 1].max() - best)
-    for c in cands:
-        assert lrs[c.index] == c.lr and loss[c.index] == c.loss
+    for c in minima:
+        assert lrs[c.index] == c.lr and loss[c.index] == c.loss and c.label == "minimum"
         assert c.loss <= limit
         # a true local minimum of the curve
         assert (
             c.loss <= loss[max(c.index - 1, 0)] and c.loss <= loss[min(c.index + 1, len(loss) - 1)]
         )
-    gaps = [b.lr / a.lr for a, b in itertools.pairwise(cands)]
+    gaps = [b.lr / a.lr for a, b in itertools.pairwise(minima)]
     assert all(g >= 1.2 for g in gaps)
-    assert any(c.loss == best for c in cands)  # the global minimum survives here
+    assert any(c.loss == best for c in minima)  # the global minimum survives here
     # The wiggles on the flat start (loss ~2.3) are minima too, but far above the best.
-    assert all(c.lr > 1e-4 for c in cands)
+    assert all(c.lr > 1e-4 for c in minima)
 
 
 def test_spacing_walks_from_low_to_high_and_keeps_the_first_of_a_cluster():
     lrs = np.array([1.0, 1.05, 1.1, 1.3, 1.35, 2.0])
     loss = np.array([1.0, 0.5, 0.9, 0.5, 0.9, 0.5])  # minima at 1.05, 1.3, 2.0
-    got = [c.lr for c in analysis.find_candidates(lrs, loss, tolerance=1.0, spacing=1.2)]
+    got = [c.lr for c in analysis.find_minima(lrs, loss, tolerance=1.0, spacing=1.2)]
     assert got == [1.05, 1.3, 2.0]
-    got = [c.lr for c in analysis.find_candidates(lrs, loss, tolerance=1.0, spacing=1.5)]
+    got = [c.lr for c in analysis.find_minima(lrs, loss, tolerance=1.0, spacing=1.5)]
     assert got == [1.05, 2.0]
 
 
+def test_the_end_of_a_range_that_ended_while_the_loss_still_fell_is_never_a_minimum():
+    lrs = np.logspace(-5, 1, 100)
+    x = np.log10(lrs)
+    loss = 2.3 - 0.2 * (x + 5) + 0.05 * np.sin(6 * x)  # falls, with dips on the way...
+    loss[-10:] = loss[-11] - 0.05 * np.arange(1, 11)  # ...and without any in its last steps
+    open_ended = analysis.find_minima(lrs, loss, tolerance=1.0, open_end=True)
+    closed = analysis.find_minima(lrs, loss, tolerance=1.0, open_end=False)
+    assert closed[-1].index == len(lrs) - 1  # the article's rule takes the end...
+    assert all(c.index < len(lrs) - 1 for c in open_ended)  # ...the open end is left out
+    assert [c for c in closed if c.index < len(lrs) - 1] == open_ended
+    assert len(open_ended) >= 2  # the dips on the way still count
+
+
 def test_candidate_arguments_are_validated():
-    with pytest.raises(ValueError, match="spacing"):
-        analysis.find_candidates([1.0], [1.0], spacing=0.5)
+    for find in (analysis.find_minima, analysis.find_candidates):
+        with pytest.raises(ValueError, match="spacing"):
+            find([1.0], [1.0], spacing=0.5)
     with pytest.raises(ValueError, match="tolerance"):
-        analysis.find_candidates([1.0], [1.0], tolerance=-1)
+        analysis.find_minima([1.0], [1.0], tolerance=-1)
+    for name in ("careful", "bold", "clearance"):
+        with pytest.raises(ValueError, match=name):
+            analysis.find_candidates([1.0], [1.0], **{name: 1.0})
+
+
+def _descent_curve(n=200, steep_at=-3.0, low_at=-1.0, lo=-6.0, hi=1.0):
+    """Flat at 2.3, a descent steepest at 10**steep_at, lowest near 10**low_at, then a rise."""
+    lrs = np.logspace(lo, hi, n)
+    x = np.log10(lrs)
+    fall = 1.5 / (1 + np.exp(-3 * (x - steep_at)))
+    return lrs, 2.3 - fall + 2.0 * np.maximum(x - low_at, 0) ** 2
+
+
+def test_candidates_are_careful_steepest_and_bold_points_on_the_descent():
+    lrs, loss = _descent_curve()
+    cands = analysis.find_candidates(lrs, loss, diverged=True)
+    assert [c.label for c in cands] == ["careful", "steepest", "bold"]
+    careful, steepest, bold = cands
+    assert steepest.lr == analysis.suggest_steepest(lrs, loss)  # the default suggestion
+    assert steepest.lr == pytest.approx(1e-3, rel=0.1)
+    step = lrs[1] / lrs[0]  # the ladder's factor: derived LRs snap to a point of the sweep
+    assert steepest.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
+    assert bold.lr / steepest.lr == pytest.approx(analysis.BOLD, rel=step - 1)
+    low = int(np.argmin(loss))
+    for c in cands:
+        assert c.lr == lrs[c.index] and c.loss == loss[c.index]
+        assert c.index < low and c.lr * analysis.CLEARANCE <= lrs[low]
+        assert c.loss < 2.3 - 0.1 * (2.3 - loss[low])  # past the flat start
+    # None of them is a minimum: the minima sit where the loss bottoms out.
+    assert all(m.lr > 30 * bold.lr for m in analysis.find_minima(lrs, loss))
+
+
+def test_bold_is_only_offered_well_below_the_minimum():
+    # The descent ends right after its steepest point: twice that LR is close to the edge.
+    lrs, loss = _descent_curve(steep_at=-2.0, low_at=-1.8)
+    labels = [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
+    assert "steepest" in labels and "bold" not in labels
+
+
+def test_a_curve_that_never_fell_has_no_candidates_and_a_note_saying_so():
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-7, 1, 100)
+    x = np.log10(lrs)
+    loss = 2.30 + 0.002 * rng.standard_normal(100) + 0.1 * np.maximum(x + 1, 0)  # flat, then up
+    smoothed = analysis.smooth_centered(loss, 0.9)
+    assert analysis.find_minima(lrs, smoothed)  # the article's rule still finds dips
+    assert analysis.find_candidates(lrs, smoothed) == []
+    notes = analysis.range_notes(lrs, smoothed)
+    assert len(notes) == 1 and "never fell" in notes[0] and "num_steps" in notes[0]
+
+
+def test_a_range_that_ended_while_the_loss_still_fell_offers_nothing_near_its_end():
+    lrs, loss = _descent_curve(steep_at=-1.0, low_at=5.0, lo=-7.0, hi=1.0)  # no turn by 10
+    cands = analysis.find_candidates(lrs, loss)
+    assert cands and all(c.lr * analysis.CLEARANCE <= lrs[-1] for c in cands)
+    assert "bold" not in [c.label for c in cands]  # the edge is unknown
+    notes = analysis.range_notes(lrs, loss, stop_reason="completed")
+    assert len(notes) == 1
+    assert "end_lr=10" in notes[0] and "too early" in notes[0] and "end_lr=100" in notes[0]
+    assert "stopped" in analysis.range_notes(lrs, loss, stop_reason="stopped")[0]
+    assert analysis.range_notes(lrs, loss, stop_reason="running") == []  # not done yet
+    # The same curve, diverging right after: it turned up, so the bold choice is back.
+    assert analysis.range_notes(lrs, loss, diverged=True) == []
+    assert "bold" in [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
+
+
+def test_a_full_descent_gets_no_note():
+    lrs, loss = _descent_curve()
+    assert analysis.range_notes(lrs, loss) == []  # completed, and it turned up by itself
+
+
+def test_the_steepest_candidate_ignores_a_blip_on_the_flat_start():
+    lrs, loss = _descent_curve(n=100, lo=-7.0)
+    loss = loss.copy()
+    loss[0] += 0.15  # one high first point: the steepest "fall" of all, between two points
+    assert analysis.suggest_steepest(lrs, loss) == lrs[0]  # the rule is fooled
+    steepest = [c for c in analysis.find_candidates(lrs, loss) if c.label == "steepest"]
+    assert steepest[0].lr == pytest.approx(1e-3, rel=0.25)  # the candidate is not
+
+
+def test_spacing_drops_candidates_closer_than_it_keeping_the_steepest():
+    lrs, loss = _descent_curve()
+    cands = analysis.find_candidates(lrs, loss, diverged=True, spacing=2.0)
+    assert [c.label for c in cands] == ["steepest"]
 
 
 @pytest.mark.parametrize("rule", sorted(analysis.SUGGESTERS))
@@ -128,7 +226,9 @@ def test_degenerate_curves_give_no_error(curve):
     lrs = np.logspace(-3, 0, len(curve))
     for rule in analysis.SUGGESTERS:
         analysis.suggest(lrs, curve, rule)
-    assert len(analysis.find_candidates(lrs, curve)) <= 1
+    assert len(analysis.find_minima(lrs, curve)) <= 1
+    assert analysis.find_candidates(lrs, curve) == []
+    assert isinstance(analysis.range_notes(lrs, curve), list)
 
 
 def test_centered_smoothing_finds_the_minimum_where_the_one_way_ema_lags_behind():
@@ -153,7 +253,9 @@ def test_read_curve_cuts_at_divergence_and_reads_the_part_before():
     assert reading.useful == analysis.divergence_index(losses, live)
     assert reading.useful < len(lrs)
     np.testing.assert_array_equal(reading.smoothed[reading.useful :], live[reading.useful :])
-    assert all(c.index < reading.useful for c in reading.candidates)
+    assert reading.candidates and reading.minima
+    assert all(c.index < reading.useful for c in [*reading.candidates, *reading.minima])
+    assert reading.notes == []  # it diverged: the curve turned up
     assert reading.suggestion is not None and reading.suggestion < lrs[reading.useful]
 
 

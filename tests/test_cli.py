@@ -151,3 +151,15 @@ def test_the_module_entry_point_exits_2_without_a_traceback(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     # Exactly one line: no traceback, and TensorFlow (with its start-up log) is not even loaded.
     assert proc.stderr == f"lrwidget: error: no such model file: {tmp_path / 'no.keras'}\n"
+
+
+def test_the_report_names_each_candidate_and_says_when_the_range_ended_too_early(tmp_path):
+    from lrwidget.cli import _report
+
+    lrs = np.logspace(-7, 1, 100)
+    losses = 2.3 - 1.5 / (1 + np.exp(-2 * (np.log10(lrs) + 1)))  # still falling at 10
+    out = io.StringIO()
+    _report(SweepResult(lrs=lrs, losses=losses), tmp_path, out)
+    text = out.getvalue()
+    assert "(steepest, loss" in text and "(careful, loss" in text
+    assert "note: the loss had not turned up by end_lr=10" in text and "end_lr=100" in text

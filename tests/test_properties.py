@@ -27,16 +27,67 @@ def _lrs(n, lo=1e-6, hi=10.0):
 
 
 @settings(max_examples=300, deadline=None)
-@given(losses, spacing, tolerance)
-def test_candidates_are_sorted_inside_the_range_and_spaced(curve, spacing, tolerance):
+@given(losses, spacing, tolerance, st.booleans())
+def test_minima_are_sorted_inside_the_range_spaced_and_never_an_open_end(
+    curve, spacing, tolerance, open_end
+):
     lrs = _lrs(len(curve))
     smoothed = analysis.smooth(curve)
-    cands = analysis.find_candidates(lrs, smoothed, tolerance=tolerance, spacing=spacing)
-    for c in cands:
+    minima = analysis.find_minima(
+        lrs, smoothed, tolerance=tolerance, spacing=spacing, open_end=open_end
+    )
+    for c in minima:
         assert lrs[0] <= c.lr <= lrs[-1] and c.lr == lrs[c.index]
-        assert math.isfinite(c.loss) and c.loss == smoothed[c.index]
-    for a, b in itertools.pairwise(cands):
+        assert math.isfinite(c.loss) and c.loss == smoothed[c.index] and c.label == "minimum"
+        assert not (open_end and c.index == len(curve) - 1)
+    for a, b in itertools.pairwise(minima):
         assert b.lr >= spacing * a.lr and b.index > a.index
+
+
+@settings(max_examples=300, deadline=None)
+@given(losses, spacing, tolerance, st.booleans())
+def test_candidates_are_points_of_the_descent_spaced_and_clear_of_an_unknown_edge(
+    curve, spacing, tolerance, diverged
+):
+    lrs = _lrs(len(curve))
+    smoothed = analysis.smooth(curve)
+    cands = analysis.find_candidates(
+        lrs, smoothed, diverged=diverged, spacing=spacing, tolerance=tolerance
+    )
+    shape = analysis.descent(lrs, smoothed, diverged=diverged, tolerance=tolerance)
+    if shape is None or not shape.fell:
+        assert cands == []
+        return
+    labels = [c.label for c in cands]
+    assert len(set(labels)) == len(labels) and set(labels) <= {"careful", "steepest", "bold"}
+    assert not cands or "steepest" in labels  # the others are read from it
+    top = smoothed[shape.top]
+    for c in cands:
+        assert c.lr == lrs[c.index] and c.loss == smoothed[c.index] and math.isfinite(c.loss)
+        assert shape.top < c.index < shape.low  # on the way down, never the lowest point
+        assert c.loss <= top - analysis.DESCENT_MARGIN * shape.depth
+        if not shape.turned_up:  # the edge is unknown: stay clear of where the data ends
+            assert c.lr * analysis.CLEARANCE <= lrs[shape.low] * (1 + 1e-12)
+            assert c.label != "bold" and c.index < len(curve) - 1
+    by = {c.label: c for c in cands}
+    if "careful" in by:
+        assert by["careful"].lr < by["steepest"].lr
+    if "bold" in by:  # only where the curve turned up and there is room below the lowest point
+        assert shape.turned_up and by["bold"].lr > by["steepest"].lr
+        room = analysis.BOLD * analysis.CLEARANCE
+        assert by["steepest"].lr * room <= lrs[shape.low] * (1 + 1e-12)
+    for a, b in itertools.pairwise(cands):
+        assert b.lr >= spacing * a.lr * (1 - 1e-12) and b.index > a.index
+
+
+@settings(max_examples=200, deadline=None)
+@given(losses, st.booleans(), st.sampled_from(["completed", "stopped", "running"]))
+def test_range_notes_are_a_list_of_sentences_and_none_while_running(curve, diverged, reason):
+    lrs = _lrs(len(curve))
+    notes = analysis.range_notes(lrs, analysis.smooth(curve), diverged=diverged, stop_reason=reason)
+    assert isinstance(notes, list) and all(isinstance(n, str) and n for n in notes)
+    if reason == "running":
+        assert notes == []
 
 
 @settings(max_examples=300, deadline=None)
@@ -66,6 +117,7 @@ def test_a_result_of_any_curve_round_trips_through_json(curve):
     back = SweepResult.from_dict(r.to_dict())
     np.testing.assert_array_equal(back.losses, np.where(np.isfinite(curve), curve, np.nan))
     assert back.candidates == r.candidates and back.suggestion == r.suggestion
+    assert back.minima == r.minima and back.notes == r.notes
 
 
 @given(st.integers(2, 500), st.floats(1e-9, 1.0), st.floats(1.001, 1e6))
