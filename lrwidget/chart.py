@@ -434,12 +434,16 @@ class LRChart(NotebookDisplay, widgets.VBox):
         pz = change["new"]
         if not isinstance(pz, bq.PanZoom) or pz.comm is None:
             return
-        scales = {"x": [self.x_scale], "y": [self.y_scale]}
-        if pz.scales != scales:
-            pz.scales = scales
         if getattr(pz, "_lrwidget_home", None) is None:  # when the browser took its snapshot
             pz._lrwidget_home = [(s, s.min, s.max) for s in (self.x_scale, self.y_scale)]
+            pz.observe(self._one_scale_each, "scales")  # the browser may send them after this
             pz.comm.on_close(lambda _msg: self._zoom_reset(pz._lrwidget_home))
+        self._one_scale_each({"owner": pz})
+
+    def _one_scale_each(self, change):
+        scales = {"x": [self.x_scale], "y": [self.y_scale]}
+        if change["owner"].scales != scales:
+            change["owner"].scales = scales
 
     def _zoom_reset(self, home):
         with self._lock:

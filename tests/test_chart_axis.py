@@ -62,10 +62,12 @@ def test_the_toolbars_panzoom_zooms_each_data_scale_once_and_its_reset_reaches_t
     chart._set_y_window([(0.5, 2.5)])
     home = (chart.x_scale.min, chart.x_scale.max, chart.y_scale.min, chart.y_scale.max)
     unit = chart._rule.scales["y"]
-    # The toolbar's PanZoom: made in the browser, with every mark's scales (the x scale once
-    # per mark), then set as the figure's interaction.
-    pz = bq.PanZoom(scales={"x": [m.scales["x"] for m in chart.figure.marks], "y": [unit]})
+    # The toolbar's PanZoom: made in the browser, set as the figure's interaction, and given
+    # every mark's scales (the x scale once per mark), in that order as JupyterLab sends them.
+    pz = bq.PanZoom()
     frontend_update(chart.figure, interaction=f"IPY_MODEL_{pz.model_id}")
+    ids = {"x": [m.scales["x"] for m in chart.figure.marks], "y": [chart.y_scale, unit, unit]}
+    frontend_update(pz, scales={k: [f"IPY_MODEL_{s.model_id}" for s in v] for k, v in ids.items()})
     assert pz.scales == {"x": [chart.x_scale], "y": [chart.y_scale]}
 
     frontend_update(chart.x_scale, min=0.02, max=0.06)  # zoomed in the browser

@@ -76,7 +76,18 @@ export async function centers(items: Locator): Promise<{ x: number; y: number; i
  */
 export async function widgetShot(page: Page, name: string, testInfo: TestInfo) {
   const file = testInfo.outputPath(`${name}.png`);
-  await page.locator('.lrwidget').first().screenshot({ path: file, animations: 'disabled' });
+  // A pick redraws the cell's output (update_display with the static picture), and JupyterLab
+  // then builds the widget's views anew: a picture begun on the old ones is taken again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.locator('.lrwidget').first().screenshot({ path: file, animations: 'disabled' });
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes('not attached')) throw e;
+      await expect(page.locator(`${FIGURE} svg.svg-figure`)).toBeVisible();
+      await page.waitForTimeout(500); // bqplot draws its marks after the figure
+    }
+  }
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
   if (process.env.UPDATE_SCREENSHOTS === '1') {
     const dir = path.join(__dirname, '..', 'screenshots');

@@ -209,19 +209,6 @@ test('at 600 px every control still lies whole inside the output area, wrapped n
   }
 });
 
-test('after a sweep, ArrowRight on the focused slider raises selected_lr in the kernel', async () => {
-  const before = await py<number>(page, NB, 'finder.selected_lr');
-  expect(before).not.toBeNull();
-  await sliderHandle().focus();
-  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
-  await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBeGreaterThan(before);
-  // Three steps of 0.01 on the slider's log10 scale (the start snaps to the step grid: +-0.01).
-  const after = await py<number>(page, NB, 'finder.selected_lr');
-  expect(Math.abs(Math.log10(after / before) - 0.03)).toBeLessThanOrEqual(0.0101);
-  // The slider shows what the kernel holds.
-  await expect(slider().locator('.widget-readout')).toHaveText(await py<string>(page, NB, 'lrwidget.chart.format_lr(finder.selected_lr)'));
-});
-
 test('in the light theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async () => {
   await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
   await expectContrast();
@@ -308,4 +295,30 @@ test('Stop mid-sweep: the progress keeps the planned 1500 steps and says the swe
     .locator('.lrwidget .widget-hprogress .progress-bar')
     .evaluate((bar) => bar.getBoundingClientRect().width / bar.parentElement!.getBoundingClientRect().width);
   expect(share).toBeCloseTo(n / 1500, 1);
+});
+
+test('after a sweep, each ArrowRight on the focused slider raises selected_lr in the kernel', async () => {
+  // A full sweep again (the last one was stopped early), which pre-selects its suggestion.
+  await kernelRun(page, NB, 'finder.sweep_args["num_steps"] = 120');
+  await page.locator('.lrwidget-run').click();
+  await expect
+    .poll(() => py(page, NB, 'not finder.running and finder.result.stop_reason != "stopped"'), { timeout: 120_000 })
+    .toBe(true);
+  const before = await py<number>(page, NB, 'finder.selected_lr');
+  expect(before).not.toBeNull();
+  await page.waitForTimeout(1_000); // the cell's output, redrawn at the end of the sweep, settles
+  await sliderHandle().focus();
+  // As a user does: press, see the pick, press again, without clicking the slider anew.
+  let lr = before;
+  for (let press = 1; press <= 3; press++) {
+    await page.keyboard.press('ArrowRight');
+    await expect
+      .poll(() => py<number>(page, NB, 'finder.selected_lr'), { message: `press ${press} reached the kernel`, timeout: 10_000 })
+      .toBeGreaterThan(lr);
+    lr = await py<number>(page, NB, 'finder.selected_lr');
+  }
+  // Three steps of 0.01 on the slider's log10 scale (the start snaps to the step grid: +-0.01).
+  expect(Math.abs(Math.log10(lr / before) - 0.03)).toBeLessThanOrEqual(0.0101);
+  // The slider shows what the kernel holds.
+  await expect(slider().locator('.widget-readout')).toHaveText(await py<string>(page, NB, 'lrwidget.chart.format_lr(finder.selected_lr)'));
 });
