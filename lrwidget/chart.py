@@ -404,6 +404,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
             bq.Axis(scale=self.y_scale, orientation="vertical", label="loss", label_offset="48px"),
         ]
+        self._x_axis = axes[0]  # ours to draw ticks on, whatever a front end writes to axes
         self.figure = bq.Figure(
             marks=[],
             axes=axes,
@@ -461,7 +462,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         # As many digits as it takes for no two labels to read the same (deep zooms).
         distinct = (d for d in range(2, 12) if len({f"{t:.{d}e}" for t in ticks}) == len(ticks))
         digits = next(distinct, 12)
-        axis = self.figure.axes[0]
+        axis = self._x_axis
         with axis.hold_sync():
             _set_array(axis, "tick_values", np.array(ticks, dtype=np.float64))
             axis.tick_format = f".{digits}~e"
