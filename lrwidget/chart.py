@@ -256,8 +256,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []  # one per result: the legend's names
         # What the status line says; the finder that holds this chart puts its own here.
         self.status_parts: Callable[[], list[str]] = self.default_status_parts
-        # Called when the picture worth keeping changed (a sweep drawn, a pick): the widget
-        # shown in the notebook redraws its static image (the finder, when it holds this).
+        # Called when a sweep is drawn or the user saves the image: the widget shown in the
+        # notebook redraws its static picture (the finder, when it holds this). Not on every
+        # pick: JupyterLab rebuilds a widget's views on each update of its output, which
+        # loses the keyboard focus and leaves bqplot's tooltips behind.
         self.picture_changed: Callable[[], None] = self.refresh_static
         self._build_figure()
         self._build_controls()
@@ -865,7 +867,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             nearest = self.nearest_candidate(lr) if (self.snap if snap is None else snap) else None
             self.selected_lr = nearest.lr if nearest is not None else lr
             self._draw_selection()  # also when unchanged: the front end may show another value
-        self.picture_changed()
         return True
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
@@ -896,7 +897,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 return False
             self.selected_range = (low, high)
             self._draw_selection()
-        self.picture_changed()
         return True
 
     def _default_range(self) -> tuple[float, float] | None:
@@ -948,6 +948,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.set_status(f"not saved: {exc}")
             return
         self.set_status(f"saved {path.resolve()}")
+        self.picture_changed()  # and the notebook keeps this picture
 
     # --- front-end events (each ends in pick) --------------------------------------------
     def _on_candidate_click(self, mark, content):

@@ -356,17 +356,25 @@ def test_outside_a_kernels_cell_thread_polling_does_nothing():
         assert poll() is None
 
 
-def test_in_a_real_kernel_a_pick_redraws_the_picture_a_saved_notebook_keeps(kernel):
-    # The last sweep above was interrupted: draw the one stopped before it in the finder.
+def test_in_a_real_kernel_a_drawn_sweep_redraws_the_picture_a_saved_notebook_keeps(kernel):
+    def updates_of(cell):
+        found = []
+        for msg in kernel.messages(timeout=20):
+            if msg["parent_header"].get("msg_id") != cell:
+                continue
+            if msg["msg_type"] == "update_display_data":
+                found.append(msg["content"]["data"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return found
+        return found
+
     kernel.run("from IPython.display import display\ndisplay(finder)")
-    kernel.run("finder.chart.set_results([result])")
-    cell = kernel.execute("finder.pick(float(result.lrs[len(result) // 2]))")
-    updates = []
-    for msg in kernel.messages(timeout=20):
-        if msg["parent_header"].get("msg_id") != cell:
-            continue
-        if msg["msg_type"] == "update_display_data":
-            updates.append(msg["content"]["data"])
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    assert updates and "image/png" in updates[-1] and WIDGET_VIEW in updates[-1]
+    # The last sweep above was interrupted: draw the one stopped before it in the finder.
+    drawn = updates_of(kernel.execute("finder.chart.set_results([result])"))
+    assert drawn and "image/png" in drawn[-1] and WIDGET_VIEW in drawn[-1]
+    # A pick does not rebuild the output (JupyterLab would rebuild the widget's views)...
+    assert updates_of(kernel.execute("finder.pick(float(result.lrs[len(result) // 2]))")) == []
+    # ... Save image does, so the notebook keeps what was saved.
+    kernel.run("import os, tempfile\nos.chdir(tempfile.mkdtemp())")  # where the file goes
+    saved = updates_of(kernel.execute("finder.chart._on_save(None)"))
+    assert saved and "image/png" in saved[-1]
