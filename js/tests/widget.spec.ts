@@ -120,9 +120,14 @@ test('drag: the handle moves the LR and snaps to the nearest candidate on releas
   await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBe(lrs[k]);
   // The handle itself is redrawn on the candidate.
   await expect.poll(async () => Math.abs((await centers(handle))[0].x - xs[k])).toBeLessThan(1.5);
+  // For the README's picture: a picked range too (its band, from a decade below the pick).
+  await page.getByText('pick a range').click();
+  await expect.poll(() => py(page, NB, 'finder.selected_range is not None')).toBe(true);
   // Move the pointer away: hovering the chart shows bqplot's toolbar and tooltips.
   await page.mouse.move(1, 1);
   await widgetShot(page, 'after-pick', testInfo);
+  await page.getByText('pick a range').click(); // off again for the scenarios after this one
+  await expect.poll(() => py(page, NB, 'finder.selected_range')).toBeNull();
 });
 
 test('apply: the optimizer gets the chosen LR', async () => {
