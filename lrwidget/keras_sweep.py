@@ -1,10 +1,10 @@
-"""The LR range test on a Keras 3 model: one ``model.fit`` with a callback that steps the LR.
+"""The LR range test on a Keras 3 model: one ``model.fit`` whose compiled step sweeps the LR.
 
 Three things make it correct where other finders are not:
 
-* **The true batch loss.** ``logs["loss"]`` is Keras's running mean over the epoch. The callback
-  zeroes the loss tracker (two scalar assigns) before every batch, so the mean it reports after
-  the batch is that batch's loss, exactly, at no measurable cost.
+* **The true batch loss.** ``logs["loss"]`` is Keras's running mean over the epoch. During the
+  sweep the loss tracker zeroes itself inside the compiled step, just before it adds the batch,
+  so the mean logged after each batch is that batch's loss, exactly.
 * **Nothing lost.** Every model variable (weights, BatchNorm statistics, seed-generator state)
   and optimizer variable (iterations, momenta, the LR) is copied before the sweep and assigned
   back afterwards in a ``finally`` - on completion, divergence, Stop, an exception or
@@ -12,9 +12,14 @@ Three things make it correct where other finders are not:
 * **One sweep per model.** While a sweep runs, a second sweep of the same model and
   ``fit``/``train_on_batch``/``evaluate``/``test_on_batch`` called on it from another thread
   are refused: the sweep puts the state back when it ends, which would silently undo them.
-* **One LR per step.** ``steps_per_execution`` is set to 1 for the sweep; an optimizer built
-  on a ``LearningRateSchedule`` gets a temporary schedule that reads the sweep's LR and gets its
-  very own schedule object back afterwards.
+* **One LR per step.** ``steps_per_execution`` is set to 1 for the sweep, and the optimizer
+  reads its LR from a stand-in schedule that looks the step's LR up by the optimizer's own
+  iteration count; afterwards it gets its very own LR variable or schedule object back.
+
+The sweep's per-step cost is fit's: nothing runs eagerly per batch but the callback's Python
+(reading the loss that ``fit`` has already turned into a float, the stop checks, ``on_point``).
+The sweep's compiled step (the stand-in schedule and the self-zeroing tracker baked in) is
+traced once per compiled model and kept for the next sweep; see :class:`_SweepStep`.
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ import numpy as np
 from . import analysis
 from .data import count_samples, plan_fit, sample_inputs, validation_subset
 from .result import AnalysisSettings, SweepResult
-from .schedules import lr_source, uses_schedule
 
 OnPoint = Callable[[int, float, float], object]
 
@@ -94,21 +98,139 @@ def _refuse_elsewhere(model, name: str, owner: int):
 
 
 class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Stands in for a user's schedule during the sweep: the LR of each step, looked up by the
-    optimizer's own iteration count. Being a function of optimizer state (not a variable of
-    ours), it is right on every backend, inside compiled and distributed steps alike."""
+    """Stands in for the optimizer's LR (variable or schedule) during the sweep: the LR of each
+    step, looked up by the optimizer's own iteration count inside the compiled step. Being a
+    function of optimizer state, it is right on every backend, in compiled and distributed steps
+    alike, and it costs no eager op per step.
 
-    def __init__(self, lrs, first_iteration: int):
-        self.lrs = np.asarray(lrs, dtype="float32")
-        self.first_iteration = first_iteration
+    The ladder (padded with its last LR up to ``capacity`` steps) and the iteration of its
+    first step live in variables, so that a step traced for one sweep serves later ones too.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = int(capacity)
+        self.ladder = keras.Variable(
+            np.zeros(self.capacity, "float32"), trainable=False, name="lrwidget_ladder"
+        )
+        self.first = keras.Variable(0, dtype="int32", trainable=False, name="lrwidget_first")
+
+    def load(self, lrs, first_iteration: int):
+        """Point the schedule at a new sweep (two eager assigns, once per sweep)."""
+        ladder = np.full(self.capacity, lrs[-1], dtype="float32")
+        ladder[: len(lrs)] = lrs
+        self.ladder.assign(ladder)
+        self.first.assign(first_iteration)
 
     def __call__(self, step):
-        index = keras.ops.cast(step, "int32") - self.first_iteration
-        index = keras.ops.clip(index, 0, len(self.lrs) - 1)
-        return keras.ops.take(keras.ops.convert_to_tensor(self.lrs), index)
+        index = keras.ops.cast(step, "int32") - self.first
+        index = keras.ops.clip(index, 0, self.capacity - 1)
+        return keras.ops.take(self.ladder, index)
 
     def get_config(self):
-        return {"lrs": self.lrs.tolist(), "first_iteration": self.first_iteration}
+        return {"capacity": self.capacity}
+
+
+def _capacity(num_steps: int) -> int:
+    # Powers of two from 256: sweeps of similar length share one traced step.
+    return max(256, 1 << (num_steps - 1).bit_length())
+
+
+class _SweepStep:
+    """The sweep's own compiled train step, kept on the model for later sweeps.
+
+    Kept as a plain attribute that Keras neither tracks nor saves, and reused while the model
+    is compiled the same way: same optimizer and loss tracker (``compile`` makes new ones), same
+    variables (``quantize`` or a changed ``trainable`` flag makes new lists), same
+    ``jit_compile`` and ``run_eagerly``, a ladder long enough.
+
+    During a sweep (:meth:`install`) the optimizer reads its LR from the sweep's schedule and
+    the loss tracker zeroes itself before adding each batch.
+    """
+
+    ATTRIBUTE = "_lrwidget_sweep_step"
+
+    def __init__(self, model, tracker, capacity):
+        self.key = self._key(model, tracker)
+        self.schedule = _SweepSchedule(capacity)
+        self.train_function = None
+
+    @staticmethod
+    def _key(model, tracker):
+        return (
+            model.optimizer,
+            tracker,
+            tuple(id(v) for v in model.trainable_variables),
+            tuple(id(v) for v in model.non_trainable_variables),
+            getattr(model, "jit_compile", None),
+            getattr(model, "run_eagerly", None),
+        )
+
+    @classmethod
+    def for_sweep(cls, model, tracker, num_steps):
+        """The kept step if it serves this sweep, else a new one (traced by the sweep's fit)."""
+        kept = model.__dict__.get(cls.ATTRIBUTE)
+        key = cls._key(model, tracker)
+        if (
+            kept is None
+            or kept.schedule.capacity < num_steps
+            or kept.key[0] is not key[0]
+            or kept.key[1] is not key[1]
+            or kept.key[2:] != key[2:]
+        ):
+            kept = cls(model, tracker, _capacity(num_steps))
+            object.__setattr__(model, cls.ATTRIBUTE, kept)
+        return kept
+
+    def install(self, model, tracker, snapshot, lrs, first_iteration):
+        """Set the sweep up; every change is undone by ``snapshot.restore()``. Attributes are set
+        past Keras's ``__setattr__`` (no tracking); the optimizer's ``learning_rate`` setter would
+        untrack an LR variable when given a schedule and refuse a variable after one."""
+        self.schedule.load(lrs, first_iteration)
+        owner = snapshot.lr_owner
+        _set_for_sweep(snapshot, owner, "_learning_rate", self.schedule)
+        if keras.backend.backend() == "jax":
+            # A jitted JAX step gets the optimizer's variables as arguments and bakes any other
+            # in as a constant: the ladder and first iteration must travel with them. (This also
+            # keeps JAX from reusing the user's traced step: it reuses one traced for an equal
+            # function, and a model's bound train_step is equal to itself, while the old jitted
+            # one lives and the arguments have the same shapes.)
+            variables = (self.schedule.ladder, self.schedule.first)
+            for v in variables:
+                owner._track_variable(v)
+            snapshot.undo.append(lambda: [owner._untrack_variable(v) for v in variables])
+        _set_for_sweep(snapshot, tracker, "update_state", _zeroing_update_state(tracker))
+        model.steps_per_execution = 1
+        model.train_function = self.train_function  # None: fit traces the sweep's own
+
+
+_MISSING = object()
+
+
+def _set_for_sweep(snapshot, obj, name, value):
+    """Set ``obj.name`` past Keras's ``__setattr__`` (nothing tracked); restore undoes it."""
+    old = obj.__dict__.get(name, _MISSING)
+
+    def undo():
+        if old is _MISSING:
+            obj.__dict__.pop(name, None)
+        else:
+            object.__setattr__(obj, name, old)
+
+    snapshot.undo.append(undo)
+    object.__setattr__(obj, name, value)
+
+
+def _zeroing_update_state(tracker):
+    """``tracker.update_state`` that zeroes the tracker first: inside the compiled step, the
+    mean it then holds is the batch's loss alone (the same value as resetting it eagerly before
+    each batch, without the eager ops)."""
+    update_state = tracker.update_state
+
+    def zero_then_update(*args, **kwargs):
+        tracker.reset_state()
+        return update_state(*args, **kwargs)
+
+    return zero_then_update
 
 
 class StateSnapshot:
@@ -125,11 +247,17 @@ class StateSnapshot:
         self._saved: dict[int, tuple] = {}
         self._attrs = {
             name: getattr(model, name, None)
-            for name in ("stop_training", "history", "steps_per_execution", "train_function")
+            for name in (
+                "stop_training",
+                "history",
+                "steps_per_execution",
+                "train_function",
+                "test_function",
+            )
         }
-        # A schedule (or callable) LR is swapped out for the sweep; keep the very object.
-        self.schedule_based = uses_schedule(self.optimizer)
-        self._lr_source = lr_source(self.optimizer) if self.schedule_based else None
+        # The optimizer that reads the LR (a LossScaleOptimizer's inner one).
+        self.lr_owner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        self.undo: list[Callable[[], object]] = []  # the sweep's other changes, undone last first
         self.capture()
 
     def _variables(self):
@@ -148,16 +276,14 @@ class StateSnapshot:
 
     def restore(self):
         """Assign every saved value back and undo the sweep's changes to the model's settings."""
-        if self._lr_source is not None:
-            self.optimizer.learning_rate = self._lr_source
+        while self.undo:
+            self.undo.pop()()
         for v, value in self._saved.values():
             v.assign(value)
+        # The functions traced during the sweep have its LR and zeroing tracker baked in; only
+        # the user's own ones may stay cached.
         for name, value in self._attrs.items():
-            if name != "train_function":
-                setattr(self.model, name, value)
-        # The sweep may have traced its own train function (other LR source or
-        # steps_per_execution); only the user's own one may stay cached.
-        self.model.train_function = self._attrs["train_function"]
+            setattr(self.model, name, value)
 
 
 class RangeTestCallback(keras.callbacks.Callback):
@@ -166,10 +292,10 @@ class RangeTestCallback(keras.callbacks.Callback):
     Parameters
     ----------
     lrs : ndarray
-        The LR of each step; the sweep stops after ``len(lrs)`` steps.
-    lr_variable : keras.Variable or None
-        The optimizer's LR variable, assigned before each step; None when the optimizer reads
-        its LR from a schedule (then the sweep's ``_SweepSchedule`` does the stepping).
+        The LR of each step (applied by the sweep's ``_SweepSchedule``); the sweep stops after
+        ``len(lrs)`` steps.
+    tracker : keras.metrics.Metric
+        The model's loss tracker, zeroed inside each step, so ``logs["loss"]`` is the batch's.
     validation : tuple or None
         ``(x, y, sample_weight)`` of the fixed validation subset, or None for training loss.
     settings : AnalysisSettings
@@ -185,7 +311,7 @@ class RangeTestCallback(keras.callbacks.Callback):
     def __init__(
         self,
         lrs,
-        lr_variable,
+        tracker,
         *,
         validation,
         settings,
@@ -195,7 +321,6 @@ class RangeTestCallback(keras.callbacks.Callback):
     ):
         super().__init__()
         self.lrs = lrs
-        self.lr_variable = lr_variable
         self.validation = validation
         self.settings = settings
         self.on_point = on_point
@@ -205,7 +330,7 @@ class RangeTestCallback(keras.callbacks.Callback):
         self.stop_reason: str | None = None
         self._smoother = analysis.Smoother(settings.beta)
         self._best = math.inf
-        self._tracker = None
+        self._tracker = tracker
         self._snapshot = snapshot
 
     def on_train_begin(self, logs=None):
@@ -216,16 +341,11 @@ class RangeTestCallback(keras.callbacks.Callback):
             optimizer.build(self.model.trainable_variables)
         if self._snapshot is not None:
             self._snapshot.capture()
-        self._tracker = next(m for m in self.model.metrics if m.name == "loss")
 
-    def on_train_batch_begin(self, batch, logs=None):
-        # On JAX, reading self.model writes the running state back into the variables, so the
-        # assignments below reach the next step; elsewhere it is a plain attribute read.
-        _ = self.model
-        if self.lr_variable is not None:
-            self.lr_variable.assign(self.lrs[len(self.losses)])
-        # A fresh running mean makes logs["loss"] after this batch the batch loss itself.
-        self._tracker.reset_state()
+    # Nothing per batch before the step: the LR is stepped and the tracker zeroed inside it.
+    # After it, nothing but Python on values fit has already read (its logs hold floats); on
+    # JAX, ``self.model`` (which writes the running state back into the variables) is only
+    # read for validation and to stop.
 
     def on_train_batch_end(self, batch, logs=None):
         step = len(self.losses)
@@ -255,6 +375,16 @@ class RangeTestCallback(keras.callbacks.Callback):
             self.stop_reason = "stopped"
         if self.stop_reason is not None:
             self.model.stop_training = True
+
+
+def _loss_tracker(model):
+    tracker = next((m for m in model.metrics if m.name == "loss"), None)
+    if tracker is None or not hasattr(tracker, "reset_state"):
+        raise ValueError(
+            "the model has no loss tracker (a metric named 'loss' in model.metrics), so the "
+            "sweep cannot read each batch's loss"
+        )
+    return tracker
 
 
 def _check_model(model):
@@ -375,11 +505,10 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         # built here, they are what the sweep restores.
         model(sample_inputs(plan))
     snapshot = StateSnapshot(model)
-    optimizer = model.optimizer
-    lr_variable = None if snapshot.schedule_based else optimizer.learning_rate
+    tracker = _loss_tracker(model)
     callback = RangeTestCallback(
         lrs,
-        lr_variable,
+        tracker,
         validation=validation,
         settings=settings,
         on_point=on_point,
@@ -390,17 +519,13 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         on_start(lrs, settings)
     started = time.perf_counter()
     try:
-        if snapshot.schedule_based:
-            # The raw step count the schedule is called with: with gradient accumulation the
-            # public ``iterations`` counts updates, not steps.
-            owner = getattr(optimizer, "inner_optimizer", optimizer)
-            first = int(keras.ops.convert_to_numpy(owner._iterations))
-            optimizer.learning_rate = _SweepSchedule(lrs, first)
-            model.train_function = None
-        if model.steps_per_execution != 1:
-            model.steps_per_execution = 1
-            model.train_function = None
+        # The raw step count the schedule is called with: with gradient accumulation the
+        # public ``iterations`` counts updates, not steps.
+        first = int(keras.ops.convert_to_numpy(snapshot.lr_owner._iterations))
+        step = _SweepStep.for_sweep(model, tracker, len(lrs))
+        step.install(model, tracker, snapshot, lrs, first)
         model.fit(**plan.fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
+        step.train_function = model.train_function
     finally:
         snapshot.restore()
     elapsed = time.perf_counter() - started

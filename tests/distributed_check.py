@@ -1,9 +1,9 @@
 """Run by tests/test_faults.py in its own process: a sweep under tf.distribute.MirroredStrategy.
 
 Two logical CPU devices stand in for two GPUs (they must be configured before TensorFlow starts,
-hence the process). Before each step a probe reads every replica's copy of the LR and of the
-first kernel: if a replica missed an LR change its weights would drift from the others.
-Prints JSON for the test to assert on.
+hence the process). Before each step a probe reads the LR as every replica computes it and
+every replica's copy of the first kernel: if a replica missed an LR change its weights would
+drift from the others. Prints JSON for the test to assert on.
 """
 
 import json
@@ -32,7 +32,9 @@ class ReplicaProbe(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         opt = self.model.optimizer
-        lr = opt.learning_rate.value
+        # The LR each replica's step will use, computed in that replica (from its own copy of
+        # the iteration count, as the compiled step does).
+        lr = self.strategy.run(lambda: opt.learning_rate)
         lrs = [float(np.asarray(v)) for v in self.strategy.experimental_local_results(lr)]
         kernel = self.model.layers[0].kernel.value
         copies = [np.asarray(k) for k in self.strategy.experimental_local_results(kernel)]

@@ -79,6 +79,55 @@ def test_the_lr_of_every_step_is_applied_first_exactly_start_last_exactly_end(di
     np.testing.assert_array_equal(np.float32(probe.lrs), np.float32(r.lrs))
 
 
+def test_a_later_sweep_on_the_same_model_applies_its_own_lrs_and_exact_losses(digits):
+    """The sweep's compiled step is kept for the next sweep: that one must still step its own
+    ladder from its own first iteration (here: another range and length, after more training)."""
+    x, y = digits
+    batches = _fixed_batches(x, y, 64, 5)
+    ds = tf.data.Dataset.from_tensor_slices((x[: 64 * 5], y[: 64 * 5])).batch(64)
+    model = make_model()
+    kept = []
+    for start, end, steps in ((1e-4, 0.1, 20), (1e-3, 1.0, 35), (1e-3, 1.0, 35)):
+        model.fit(ds, shuffle=False, verbose=0)
+        probe = BatchLossProbe(batches)
+        r = lrwidget.find_lr(
+            model, ds, start_lr=start, end_lr=end, num_steps=steps, callbacks=[probe]
+        )
+        assert len(r) == steps and r.stop_reason == "completed"
+        np.testing.assert_array_equal(np.float32(probe.lrs), np.float32(r.lrs))
+        np.testing.assert_allclose(r.losses, probe.losses, rtol=1e-5)
+        kept.append(model.__dict__["_lrwidget_sweep_step"].train_function)
+    assert kept[0] is kept[1] is kept[2]  # traced once, by the first sweep
+
+
+def test_a_recompiled_model_gets_a_sweep_step_of_its_new_loss(digits):
+    x, y = digits
+    batches = _fixed_batches(x, y, 64, 5)
+    ds = tf.data.Dataset.from_tensor_slices((x[: 64 * 5], y[: 64 * 5])).batch(64)
+    model = make_model()
+    lrwidget.find_lr(model, ds, num_steps=10, end_lr=0.1)
+    model.compile(optimizer=model.optimizer, loss=lambda yt, yp: 2.0 * LOSS(yt, yp))
+    probe = BatchLossProbe(batches)
+    r = lrwidget.find_lr(model, ds, num_steps=10, end_lr=0.1, callbacks=[probe])
+    np.testing.assert_allclose(r.losses, 2 * np.array(probe.losses), rtol=1e-5)
+
+
+def test_after_a_sweep_fit_and_evaluate_log_epoch_means_again(digits):
+    """Inside the sweep the loss tracker zeroes itself every step; afterwards training and
+    evaluation (also ones first traced during the sweep) report the epoch's mean again."""
+    x, y = digits
+    swept, twin = make_model(), make_model()
+    lrwidget.find_lr(swept, x, y, batch_size=64, num_steps=12, validation_data=(x, y))
+    for m in (swept, twin):
+        assert m.test_function is None and m.train_function is None
+    means = [m.evaluate(x, y, batch_size=64, verbose=0) for m in (swept, twin)]
+    assert means[0] == means[1]
+    logs = [
+        m.fit(x, y, batch_size=64, shuffle=False, verbose=0).history["loss"] for m in (swept, twin)
+    ]
+    assert logs[0] == logs[1]
+
+
 def test_linear_mode(digits):
     x, y = digits
     r = lrwidget.find_lr(

@@ -157,3 +157,15 @@ def test_vectorised_smoothing_matches_the_live_smoother(curve, beta):
     expected = np.array([live.update(v) for v in curve], dtype=np.float64)
     expected[~np.isfinite(expected)] = np.nan
     np.testing.assert_allclose(analysis.smooth(curve, beta), expected, rtol=1e-9, atol=1e-9)
+
+
+finite_or_not = st.one_of(
+    st.floats(min_value=-1e6, max_value=1e6), st.sampled_from([math.nan, math.inf, -math.inf])
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(finite_or_not, finite_or_not, finite_or_not, st.floats(min_value=1.0, max_value=10.0))
+def test_the_live_divergence_check_on_floats_agrees_with_the_array_rule(loss, smooth, best, k):
+    as_arrays = analysis.is_diverged(np.array([loss]), np.array([smooth]), np.array([best]), k)
+    assert analysis.is_diverged(loss, smooth, best, k) == bool(as_arrays[0])
