@@ -954,8 +954,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _on_candidate_click(self, mark, content):
         # The clicked point's LR, not its index: while a sweep runs the candidates change
         # under the pointer, and the nearest current one is what the user meant.
-        data = content.get("data") if isinstance(content, dict) else None
-        lr = data.get("x") if isinstance(data, dict) else None
+        lr = _element_x(content)
         if lr is not None:
             self.pick(lr, snap=True)
 
@@ -984,14 +983,12 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def _on_hover_click(self, mark, content):
         # The readout's points lie on the curve: a click there is a click on the plot.
-        data = content.get("data") if isinstance(content, dict) else None
-        lr = data.get("x") if isinstance(data, dict) else None
+        lr = _element_x(content)
         if lr is not None:
             self.pick(lr)
 
     def _on_suggestion_click(self, mark, content):
-        data = content.get("data") if isinstance(content, dict) else None
-        lr = data.get("x") if isinstance(data, dict) else None
+        lr = _element_x(content)
         if lr is not None:
             self.pick(lr, snap=False)
 
@@ -1062,6 +1059,12 @@ def _to_float(value) -> float:
         return float(value)
     except (TypeError, ValueError, OverflowError):
         return math.nan
+
+
+def _element_x(content):
+    """The x of a clicked point, from bqplot's element_click content (None if absent)."""
+    data = content.get("data") if isinstance(content, dict) else None
+    return data.get("x") if isinstance(data, dict) else None
 
 
 def _point_x(content) -> float:
