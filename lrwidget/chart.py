@@ -558,10 +558,13 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.figure.marks = marks
 
     # --- drawing -------------------------------------------------------------------------
-    def set_results(self, results, labels=None, *, keep_selection: bool = False):
+    def set_results(
+        self, results, labels=None, *, keep_selection: bool = False, picture: bool = True
+    ):
         """Draw these sweeps (replacing what is shown) and pre-select the first suggestion,
         unless ``keep_selection`` and something is selected already (then it is only clamped
-        into the new range)."""
+        into the new range). ``picture=False`` leaves redrawing the static picture (slow: it
+        is matplotlib) to the caller."""
         results = list(results)
         if labels is None:
             labels = [_default_label(r, i, len(results)) for i, r in enumerate(results)]
@@ -585,7 +588,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
             if suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
             self._draw_selection()
-        self.picture_changed()
+        if picture:
+            self.picture_changed()
 
     @property
     def results(self) -> list:

@@ -247,12 +247,14 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         try:
             if result is not None:
                 # The suggestion is pre-selected, unless the user picked during the sweep.
-                self.chart.set_results([result], keep_selection=True)
+                self.chart.set_results([result], keep_selection=True, picture=False)
                 planned = result.meta.get("num_steps", len(result))
                 self._draw_progress(len(result), planned, None, result.stop_reason)
         finally:  # never stay "running", even if drawing failed
             self.set_trait("running", False)
             self.chart.update_status()
+        if result is not None:
+            self.refresh_static()  # last: Run is ready again before matplotlib draws
 
     def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
         """``done / total`` steps, then the time left or, once over, why it ended."""
