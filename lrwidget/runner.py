@@ -6,7 +6,7 @@ Which thread calls what:
 
 * ``on_claim()`` runs in the caller of :meth:`SweepRunner.start` once the new sweep counts as
   running, before it starts: a Stop from then on stops it.
-* ``on_start(live)``, ``on_update(live)`` (at most every ``UPDATE_INTERVAL`` seconds) and
+* ``on_start(live)``, ``on_update(live)`` (paced, see ``UPDATE_INTERVAL``) and
   ``on_end(result, error)`` run in the sweeping thread: the background thread, or the cell's.
   ``on_end`` runs however the sweep ends, a ``KeyboardInterrupt`` included.
 * In the cell's thread, the front end is answered between batches (:mod:`lrwidget.notebook`);
@@ -24,7 +24,11 @@ import numpy as np
 from .notebook import answering_front_end, run_pending
 from .result import AnalysisSettings, SweepResult
 
-UPDATE_INTERVAL = 0.1  # seconds between live updates (about 10 a second)
+# Live updates come at most about 10 a second, and further apart when they are slow: a redraw
+# (reading the curve so far, sending it) grows with the curve, and redraws may take at most
+# UPDATE_SHARE of the sweep's time, which on small, fast steps is what a sweep costs extra.
+UPDATE_INTERVAL = 0.1  # seconds
+UPDATE_SHARE = 0.02
 POLL_INTERVAL = 0.05  # seconds between looks at the front end while a cell is busy
 
 
@@ -96,7 +100,7 @@ class SweepRunner:
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._poll: Callable[[], None] | None = None
-        self._last_update = self._last_poll = 0.0
+        self._next_update = self._last_poll = 0.0
 
     @property
     def running(self) -> bool:
@@ -199,16 +203,21 @@ class SweepRunner:
         live = LiveCurve(lrs, settings)
         with self._lock:
             self._live = live
-        self._last_update = time.perf_counter()
-        self.on_start(live)
+        self._paced(self.on_start, live, time.perf_counter())
 
     def _on_point(self, step, lr, loss):
         live = self._live
         live.add(step, loss)
         now = time.perf_counter()
-        if now - self._last_update >= UPDATE_INTERVAL:
-            self._last_update = now
-            self.on_update(live)
+        if now >= self._next_update:
+            self._paced(self.on_update, live, now)
         if self._poll is not None and now - self._last_poll >= POLL_INTERVAL:
             self._last_poll = now
             self._poll()  # a click on Stop or on the chart, handled between two batches
+
+    def _paced(self, update, live, began):
+        update(live)
+        done = time.perf_counter()
+        cost = done - began
+        # From one start to the next, cost / (cost + gap) <= UPDATE_SHARE.
+        self._next_update = done + max(UPDATE_INTERVAL, cost / UPDATE_SHARE - cost)

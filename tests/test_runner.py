@@ -1,0 +1,63 @@
+"""How the runner paces the live view: no widgets and no Keras, a sweep that is a plain loop."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from lrwidget import runner as runner_module
+from lrwidget.result import AnalysisSettings, SweepResult
+from lrwidget.runner import SweepRunner
+
+STEP_SECONDS = 0.001
+
+
+def loop_sweep(seconds):
+    """A sweep of steps of about ``STEP_SECONDS`` that runs for at least ``seconds``."""
+
+    def sweep(on_start, on_point, stop_event):
+        n = int(seconds / STEP_SECONDS) + 1
+        lrs = np.geomspace(1e-5, 1.0, n)
+        on_start(lrs, AnalysisSettings())
+        started, losses = time.perf_counter(), []
+        for step in range(n):
+            time.sleep(STEP_SECONDS)
+            losses.append(1.0)
+            on_point(step, float(lrs[step]), 1.0)
+            if time.perf_counter() - started >= seconds:
+                break
+        return SweepResult(lrs=lrs[: len(losses)], losses=losses, stop_reason="completed")
+
+    return sweep
+
+
+def run_timing_updates(sweep, update_seconds):
+    """Run ``sweep`` with live updates that each take ``update_seconds``; (elapsed, costs)."""
+    costs = []
+
+    def update(live):
+        began = time.perf_counter()
+        time.sleep(update_seconds)
+        costs.append(time.perf_counter() - began)
+
+    runner = SweepRunner(sweep, on_start=update, on_update=update, on_end=lambda *_: None)
+    started = time.perf_counter()
+    runner.start(background=True, block=True)
+    return time.perf_counter() - started, costs
+
+
+def test_slow_live_updates_are_spaced_to_take_at_most_their_share_of_the_sweep():
+    # 30 ms an update would be 30 % of the sweep at ten a second.
+    elapsed, costs = run_timing_updates(loop_sweep(1.5), update_seconds=0.03)
+    assert len(costs) >= 1
+    # Each update waits cost / share from its start before the next may start; only the last
+    # one's wait can reach past the end of the sweep.
+    assert sum(costs) - costs[-1] <= runner_module.UPDATE_SHARE * elapsed
+    assert len(costs) < elapsed / runner_module.UPDATE_INTERVAL / 3
+
+
+def test_cheap_live_updates_still_come_about_ten_a_second():
+    elapsed, costs = run_timing_updates(loop_sweep(1.0), update_seconds=0.0)
+    assert elapsed / (2 * runner_module.UPDATE_INTERVAL) - 1 <= len(costs)
+    assert len(costs) <= elapsed / runner_module.UPDATE_INTERVAL + 2
