@@ -15,8 +15,10 @@ Which thread calls what:
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -68,6 +70,17 @@ class LiveCurve:
         )
 
 
+def _serve(jobs: queue.SimpleQueue):
+    """A sweep thread's loop: run each job handed over, until None. It holds no reference to
+    its runner between jobs, so a runner that is gone can end it (``weakref.finalize``)."""
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        job()
+        del job
+
+
 class SweepRunner:
     """Runs ``sweep(on_start=, on_point=, stop_event=)`` (e.g. a ``find_lr`` partial), one at
     a time, and reports to a view.
@@ -97,7 +110,14 @@ class SweepRunner:
         self._running = False
         self._result: SweepResult | None = None
         self._live: LiveCurve | None = None
+        # Background sweeps run in one thread kept for this runner: TensorFlow takes about
+        # 35 ms to get going in a thread it has not run in before (a sweep's first run in a new
+        # thread against its second, measured here), which every Run would pay again.
         self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._background = False
+        self._ended = threading.Event()
+        weakref.finalize(self, self._jobs.put, None)  # ends the thread with the runner
         self._stop_event = threading.Event()
         self._poll: Callable[[], None] | None = None
         self._next_update = self._last_poll = 0.0
@@ -106,6 +126,11 @@ class SweepRunner:
     def running(self) -> bool:
         """True from :meth:`start` until the sweep has ended and ``on_end`` has run."""
         return self._running
+
+    @property
+    def background(self) -> bool:
+        """True if the running (or last) sweep runs in the background thread."""
+        return self._background
 
     @property
     def result(self) -> SweepResult | None:
@@ -131,12 +156,8 @@ class SweepRunner:
             # All of a new sweep's state exists before it counts as running: a Stop from
             # then on stops this sweep, and ``result`` never shows the previous one.
             self._running, self.error, self._live = True, None, None
-            self._stop_event = threading.Event()
-            self._thread = None
-            if background:
-                self._thread = threading.Thread(
-                    target=self._run, name="lrwidget-sweep", daemon=True
-                )
+            self._stop_event, self._ended = threading.Event(), threading.Event()
+            self._background = background
         try:
             self.on_claim()
         except BaseException:
@@ -144,7 +165,7 @@ class SweepRunner:
                 self._running = False
             raise
         if background:
-            self._thread.start()
+            self._sweep_thread().put(self._run)
             if not block:
                 return None
             self.wait()
@@ -159,6 +180,15 @@ class SweepRunner:
             raise self.error
         return self._result
 
+    def _sweep_thread(self) -> queue.SimpleQueue:
+        """The queue of this runner's sweep thread, started on first use."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=_serve, args=(self._jobs,), name="lrwidget-sweep", daemon=True
+            )
+            self._thread.start()
+        return self._jobs
+
     def stop(self):
         """End the running sweep after the current batch (no-op when none runs)."""
         with self._lock:
@@ -167,14 +197,14 @@ class SweepRunner:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background sweep to end; True if none is running any more. In a
         notebook cell the wait answers the front end (Stop, picks) meanwhile."""
-        thread = self._thread
+        ended = self._ended
         deadline = None if timeout is None else time.monotonic() + timeout
         with answering_front_end() as poll:
-            while thread is not None and thread.is_alive():
+            while self._background and not ended.is_set():
                 left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
                 if left <= 0:
                     break
-                thread.join(min(POLL_INTERVAL, left))
+                ended.wait(min(POLL_INTERVAL, left))
                 poll()
         run_pending()  # what the sweep handed this thread at its end
         return not self.running
@@ -182,6 +212,7 @@ class SweepRunner:
     # --- in the sweeping thread ----------------------------------------------------------
     def _run(self):
         result = error = None
+        ended = self._ended  # this sweep's: the next may start as soon as running is False
         try:
             result = self.sweep(
                 on_start=self._on_start, on_point=self._on_point, stop_event=self._stop_event
@@ -198,6 +229,7 @@ class SweepRunner:
             finally:
                 with self._lock:
                     self._running = False
+                ended.set()
 
     def _on_start(self, lrs, settings):
         live = LiveCurve(lrs, settings)

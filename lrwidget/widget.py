@@ -381,7 +381,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             return [f"error: {type(self.error).__name__}: {_cause(self.error)}"]
         if self.running:
             parts = ["running (Stop ends it after the current batch)"]
-            if self.runner._thread is not None and in_colab():
+            if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + [f"selected {format_lr(self.selected_lr)}"]
         if not self.chart.results:

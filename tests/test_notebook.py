@@ -201,7 +201,7 @@ def test_in_colab_run_sweeps_in_the_cells_thread_and_the_button_in_a_thread(
         result = finder.run()  # Colab's default: this cell's thread, result returned
     assert result is not None and result.stop_reason in ("completed", "diverged") and seen
     click(finder.run_button)  # a click is handled between cells: a thread
-    assert finder.runner._thread is not None
+    assert finder.runner.background
     finder.wait()
     assert finder.result is not result and not finder.running
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 
 import numpy as np
@@ -61,3 +63,24 @@ def test_cheap_live_updates_still_come_about_ten_a_second():
     elapsed, costs = run_timing_updates(loop_sweep(1.0), update_seconds=0.0)
     assert elapsed / (2 * runner_module.UPDATE_INTERVAL) - 1 <= len(costs)
     assert len(costs) <= elapsed / runner_module.UPDATE_INTERVAL + 2
+
+
+def test_background_sweeps_of_a_runner_share_one_thread_which_ends_with_the_runner():
+    threads = []
+
+    def sweep(on_start, on_point, stop_event):
+        threads.append(threading.current_thread())
+        return SweepResult(lrs=[1e-3], losses=[1.0], stop_reason="completed")
+
+    runner = SweepRunner(sweep, on_start=print, on_update=print, on_end=lambda *_: None)
+    for _ in range(3):
+        runner.start(background=True, block=True)
+    assert len(threads) == 3 and len(set(threads)) == 1
+    assert threads[0] is not threading.main_thread() and threads[0].daemon
+    runner.start(background=False)  # the cell's own thread
+    assert threads[-1] is threading.main_thread() and not runner.background
+
+    del runner
+    gc.collect()
+    threads[0].join(10)
+    assert not threads[0].is_alive()
