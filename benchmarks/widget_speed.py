@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -67,14 +66,6 @@ def main(argv=None):
     def headless():
         return lrwidget.find_lr(model, x, y, **sweep)
 
-    def headless_in_thread():
-        # The widget sweeps in a background thread; this arm prices the thread on its own.
-        out = []
-        thread = threading.Thread(target=lambda: out.append(headless()))
-        thread.start()
-        thread.join()
-        return out[0]
-
     def widget():
         for c in comms.values():
             c.sent.clear()
@@ -107,10 +98,10 @@ def main(argv=None):
         assert len(result) == args.steps, f"{arm} ran {len(result)} steps ({result})"
         return wall, cpu, sum(spent), len(spent)
 
-    arms = {"headless": headless, "headless_thread": headless_in_thread, "widget": widget}
+    arms = {"headless": headless, "widget": widget}
     for arm in arms:  # warm-up: tracing, first messages
         timed(arm)
-    rounds = {arm: [] for arm in ("headless_thread", "widget")}
+    rounds = {"widget": []}
     traffic, updates = [], []
     for rep in range(args.repeats):
         for arm, store in rounds.items():
@@ -145,7 +136,6 @@ def main(argv=None):
     )
     print("| arm / headless find_lr | wall time, median [rounds] | CPU time |")
     print("| --- | ---: | ---: |")
-    print(f"| headless find_lr in a thread | {summary('headless_thread')} |")
     print(f"| LRFinderWidget | {summary('widget')} |")
     print(
         f"\nthe widget's live updates: {count:.0f} a sweep, {100 * share:.2f} % of its time "
