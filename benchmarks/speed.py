@@ -10,8 +10,10 @@ timing (the first sweep's extra time, e.g. tracing its own step, is reported apa
 ``--repeats`` rounds of fit, find_lr, find_lr, fit (every other round the mirror image), each
 side of a round counting its faster run (this VM stalls now and then, for up to seconds).
 Reported: the median over the rounds of find_lr's time over fit's, with the range; the median
-extra time per step in microseconds; the same in CPU time (this process's user + system time,
-less hurt by other load than the wall time).
+extra time per step in microseconds; the extra time of the median step (the median interval
+between two batches' starts, which a stall can hardly move: the steadiest figure of per-step
+cost, though it leaves out what a sweep costs once); the same in CPU time (this process's
+user + system time, less hurt by other load than the wall time).
 
 Three models on the TensorFlow backend, with steps from about as short as TensorFlow's get
 here to about 20 ms (the table gives the step time measured), and the shortest on JAX and on
@@ -126,14 +128,36 @@ def time_size(keras, size, steps, repeats, breakdown):
             if batch == steps - 1:
                 self.model.stop_training = True
 
+    class Clock(keras.callbacks.Callback):
+        """When each batch begins, in both arms: the median interval is the time of a step
+        with no stall in it, which a stall can hardly move (also no batch-end hook)."""
+
+        def on_train_begin(self, logs=None):
+            self.times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.times.append(time.perf_counter())
+
+        def median_step(self):
+            return float(np.median(np.diff(self.times)[5:]))  # past the first steps' warm-up
+
+    clock = Clock()
+
     def plain(callbacks=()):
         model.optimizer.learning_rate = LR
-        callbacks = [*callbacks, StopAfterLastBatch()]
+        callbacks = [*callbacks, clock, StopAfterLastBatch()]
         model.fit(x, y, batch_size=batch, shuffle=True, verbose=0, callbacks=callbacks)
 
     def sweep():
         res = lrwidget.find_lr(
-            model, x, y, batch_size=batch, num_steps=steps, start_lr=LR, end_lr=LR * 1.001
+            model,
+            x,
+            y,
+            batch_size=batch,
+            num_steps=steps,
+            start_lr=LR,
+            end_lr=LR * 1.001,
+            callbacks=[clock],
         )
         assert len(res) == steps, (len(res), res.stop_reason)
 
@@ -147,7 +171,8 @@ def time_size(keras, size, steps, repeats, breakdown):
         model.set_weights(init)
         start, start_cpu = time.perf_counter(), time.process_time()
         arms[arm]()
-        return time.perf_counter() - start, time.process_time() - start_cpu
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        return wall, cpu, clock.median_step()
 
     timed("fit")  # traces fit's step
     first = timed("find_lr")[0]  # the first sweep on this model
@@ -165,7 +190,7 @@ def time_size(keras, size, steps, repeats, breakdown):
             runs = [(a, timed(a)) for a in order]
             for name, store in (("fit", base[arm]), (arm, times[arm])):
                 mine = [t for a, t in runs if a == name]
-                store.append((min(t[0] for t in mine), min(t[1] for t in mine)))
+                store.append(tuple(min(t[i] for t in mine) for i in range(3)))
     out = {"size": size, "steps": steps, "batch": batch, "arms": {}}
     for arm in others:
         quads = list(zip(times[arm], base[arm], strict=True))
@@ -178,6 +203,7 @@ def time_size(keras, size, steps, repeats, breakdown):
             "extra_us": statistics.median((t[0] - b[0]) / steps * 1e6 for t, b in quads),
             "cpu_ratio": statistics.median(t[1] / b[1] for t, b in quads),
             "cpu_extra_us": statistics.median((t[1] - b[1]) / steps * 1e6 for t, b in quads),
+            "step_extra_us": statistics.median((t[2] - b[2]) * 1e6 for t, b in quads),
         }
     out["first_sweep_extra_s"] = first - statistics.median(t[0] for t in times["find_lr"])
     return out
@@ -229,9 +255,9 @@ def main():
     print("; ".join(dict.fromkeys(r["versions"] for r in results)), f"; {os.cpu_count()} CPUs\n")
     print(
         "| backend | model, batch | steps | fit ms/step | find_lr / fit | extra µs/step "
-        "| CPU ratio | extra CPU µs/step | first sweep: extra s |"
+        "| median step: extra µs | CPU ratio | extra CPU µs/step | first sweep: extra s |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         shape, filters, _ = SIZES[r["size"]]
         kind = "MLP 64" if filters is None else f"CNN {filters[0]}-{filters[1]}"
@@ -242,7 +268,8 @@ def main():
             print(
                 f"| {r['backend']} | {label} | {r['steps']} | {a['fit_ms']:.2f} "
                 f"| **{a['ratio']:.3f}** [{a['ratio_min']:.2f}-{a['ratio_max']:.2f}] "
-                f"| {a['extra_us']:+.0f} | {a['cpu_ratio']:.3f} | {a['cpu_extra_us']:+.0f} "
+                f"| {a['extra_us']:+.0f} | {a['step_extra_us']:+.1f} | {a['cpu_ratio']:.3f} "
+                f"| {a['cpu_extra_us']:+.0f} "
                 f"| {first} |"
             )
 
