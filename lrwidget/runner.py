@@ -110,9 +110,9 @@ class SweepRunner:
         self._running = False
         self._result: SweepResult | None = None
         self._live: LiveCurve | None = None
-        # Background sweeps run in one thread kept for this runner: TensorFlow takes about
-        # 35 ms to get going in a thread it has not run in before (a sweep's first run in a new
-        # thread against its second, measured here), which every Run would pay again.
+        # Background sweeps run in one thread kept for this runner: TensorFlow takes
+        # tens of ms to get going in a thread it has not run in before, which every Run would
+        # pay again (benchmarks/widget_speed.py measures it).
         self._thread: threading.Thread | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._background = False
