@@ -5,18 +5,22 @@ compiled model, same arrays (exactly N batches, so both are one epoch of
 ``fit(x, y, batch_size, shuffle=True)``), ``verbose=0``, the same LR (see ``LR``). The sweep
 stops itself after its last step; so does the fit (a callback sets ``stop_training`` before
 its last batch), because a fit that runs its data to the end spends 30-50 ms more here after
-the last batch, which would hide that much of the sweep's cost. Both are run once before
-timing (the first sweep's extra time, e.g. tracing its own step, is reported apart); then
-``--repeats`` rounds of fit, find_lr, find_lr, fit (every other round the mirror image), each
-side of a round counting its faster run (this VM stalls now and then, for up to seconds).
+the last batch, which would hide that much of the sweep's cost. Both are run before timing:
+the first sweep on a model runs one step per call of its compiled step and measures the step
+time (its extra time, mostly tracing, is reported apart); the second traces the step that runs
+the group of steps per call the sweep then uses (TensorFlow only). Then ``--repeats`` rounds of
+fit, find_lr, find_lr, fit (every other round the mirror image), each side of a round counting
+its faster run (this VM stalls now and then, for up to seconds). Where the sweep runs groups,
+it is also compared with fit on a twin compiled with the same ``steps_per_execution`` ("fit,
+grouped"): the sweep's own overhead, apart from what grouping gains.
 Reported: the median over the rounds of find_lr's time over fit's, with the range; the median
 extra time per step in microseconds; the extra time of the median step (the median interval
-between two batches' starts, which a stall can hardly move: the steadiest figure of per-step
+between two calls, per step, which a stall can hardly move: the steadiest figure of per-step
 cost, though it leaves out what a sweep costs once); the same in CPU time (this process's
 user + system time, less hurt by other load than the wall time).
 
 Three models on the TensorFlow backend, with steps from about as short as TensorFlow's get
-here to about 20 ms (the table gives the step time measured), and the shortest on JAX and on
+here to about 15 ms (the table gives the step time measured), and the shortest on JAX and on
 torch. Each backend runs in its own process with ``KERAS_BACKEND`` set (a backend is chosen at
 import).
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import os
 import statistics
@@ -49,7 +54,7 @@ SIZES = {
 RUNS = [
     ("tensorflow", "mlp", 800),
     ("tensorflow", "cnn", 250),
-    ("tensorflow", "cnn-large", 60),
+    ("tensorflow", "cnn-large", 120),
     ("jax", "mlp", 800),
     ("torch", "mlp", 800),
 ]
@@ -125,41 +130,47 @@ def time_size(keras, size, steps, repeats, breakdown):
     class StopAfterLastBatch(keras.callbacks.Callback):
         # No batch-end hook: on JAX and torch that would turn off fit's asynchronous dispatch.
         def on_train_batch_begin(self, batch, logs=None):
-            if batch == steps - 1:
+            if batch >= steps - self.model.steps_per_execution:
                 self.model.stop_training = True
 
     class Clock(keras.callbacks.Callback):
-        """When each batch begins, in both arms: the median interval is the time of a step
-        with no stall in it, which a stall can hardly move (also no batch-end hook)."""
+        """When each call of fit's compiled step begins: the median interval, per step, is the
+        time of a step with no stall in it, which a stall can hardly move (no batch-end hook).
+        A sweep measures the same itself (``meta["step_seconds"]``): a callback with batch
+        hooks would keep it at one step per call."""
 
         def on_train_begin(self, logs=None):
-            self.times = []
+            self.marks = []
 
         def on_train_batch_begin(self, batch, logs=None):
-            self.times.append(time.perf_counter())
+            self.marks.append((time.perf_counter(), batch))
 
         def median_step(self):
-            return float(np.median(np.diff(self.times)[5:]))  # past the first steps' warm-up
+            marks = self.marks[2:]  # past the first calls' warm-up
+            per_step = [
+                (t1 - t0) / (b1 - b0) for (t0, b0), (t1, b1) in itertools.pairwise(marks) if b1 > b0
+            ]
+            return float(np.median(per_step))
 
     clock = Clock()
+    # A twin compiled to run as many steps per call as the sweep does (known after its first
+    # run): what fit itself costs that way, to tell the sweep's own overhead from the gain.
+    twin = make_model(keras, size)
+    last = {}
 
-    def plain(callbacks=()):
-        model.optimizer.learning_rate = LR
+    def plain(callbacks=(), on=model):
+        on.optimizer.learning_rate = LR
         callbacks = [*callbacks, clock, StopAfterLastBatch()]
-        model.fit(x, y, batch_size=batch, shuffle=True, verbose=0, callbacks=callbacks)
+        on.fit(x, y, batch_size=batch, shuffle=True, verbose=0, callbacks=callbacks)
+        return clock.median_step()
 
     def sweep():
         res = lrwidget.find_lr(
-            model,
-            x,
-            y,
-            batch_size=batch,
-            num_steps=steps,
-            start_lr=LR,
-            end_lr=LR * 1.001,
-            callbacks=[clock],
+            model, x, y, batch_size=batch, num_steps=steps, start_lr=LR, end_lr=LR * 1.001
         )
         assert len(res) == steps, (len(res), res.stop_reason)
+        last["group"] = res.meta["steps_per_call"]
+        return res.meta["step_seconds"]
 
     arms = {"fit": plain, "find_lr": sweep}
     if breakdown and size == "mlp":
@@ -168,35 +179,46 @@ def time_size(keras, size, steps, repeats, breakdown):
             arms[name] = lambda cbs=cbs: plain(cbs)
 
     def timed(arm):
-        model.set_weights(init)
+        (twin if arm == "fit, grouped" else model).set_weights(init)
         start, start_cpu = time.perf_counter(), time.process_time()
-        arms[arm]()
+        step = arms[arm]()
         wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        return wall, cpu, clock.median_step()
+        return wall, cpu, step
 
     timed("fit")  # traces fit's step
-    first = timed("find_lr")[0]  # the first sweep on this model
+    first = timed("find_lr")[0]  # the first sweep on this model: one step per call
+    timed("find_lr")  # the second, in groups where the backend allows (traced here)
+    group = last["group"]
+    pairs = [("fit", "find_lr")]
+    if group > 1:
+        twin.compile(
+            optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
+            loss=model.loss,
+            steps_per_execution=group,
+        )
+        arms["fit, grouped"] = lambda: plain(on=twin)
+        pairs.append(("fit, grouped", "find_lr"))
+    pairs += [("fit", arm) for arm in arms if arm not in ("fit", "find_lr", "fit, grouped")]
     for arm in arms:
         timed(arm)
-    others = list(arms)[1:]
-    times = {arm: [] for arm in others}
-    base = {arm: [] for arm in others}
+    results = {pair: [] for pair in pairs}
     for rep in range(repeats):
-        for arm in others:
-            # fit, arm, arm, fit (or the mirror image): a drift or a cost of running first
+        for base, arm in pairs:
+            # base, arm, arm, base (or the mirror image): a drift or a cost of running first
             # falls on both sides alike. Each side counts its faster run: a stall (this VM
             # has them, up to seconds) only ever adds time, and rarely hits both runs.
-            order = ("fit", arm, arm, "fit") if rep % 2 == 0 else (arm, "fit", "fit", arm)
+            order = (base, arm, arm, base) if rep % 2 == 0 else (arm, base, base, arm)
             runs = [(a, timed(a)) for a in order]
-            for name, store in (("fit", base[arm]), (arm, times[arm])):
-                mine = [t for a, t in runs if a == name]
-                store.append(tuple(min(t[i] for t in mine) for i in range(3)))
-    out = {"size": size, "steps": steps, "batch": batch, "arms": {}}
-    for arm in others:
-        quads = list(zip(times[arm], base[arm], strict=True))
+            both = [
+                tuple(min(t[i] for a, t in runs if a == name) for i in range(3))
+                for name in (arm, base)
+            ]
+            results[(base, arm)].append(both)
+    out = {"size": size, "steps": steps, "batch": batch, "group": group, "arms": {}}
+    for (base, arm), quads in results.items():
         wall = [t[0] / b[0] for t, b in quads]
-        out["arms"][arm] = {
-            "fit_ms": 1000 * statistics.median(b[0] for b in base[arm]) / steps,
+        out["arms"][f"{arm} / {base}"] = {
+            "fit_ms": 1000 * statistics.median(b[0] for _, b in quads) / steps,
             "ratio": statistics.median(wall),
             "ratio_min": min(wall),
             "ratio_max": max(wall),
@@ -205,7 +227,8 @@ def time_size(keras, size, steps, repeats, breakdown):
             "cpu_extra_us": statistics.median((t[1] - b[1]) / steps * 1e6 for t, b in quads),
             "step_extra_us": statistics.median((t[2] - b[2]) * 1e6 for t, b in quads),
         }
-    out["first_sweep_extra_s"] = first - statistics.median(t[0] for t in times["find_lr"])
+    sweeps = [t[0] for t, _ in results[("fit", "find_lr")]]
+    out["first_sweep_extra_s"] = first - statistics.median(sweeps)
     return out
 
 
@@ -251,26 +274,30 @@ def main():
 
     print(f"find_lr against model.fit over the same batches; {repeats} rounds a row")
     print("(a round: fit, find_lr, find_lr, fit or the mirror image, each side's faster run;")
-    print("ratio: median over the rounds, [min-max]; CPU: this process's user + system time)")
+    print("ratio: median over the rounds, [min-max]; CPU: this process's user + system time;")
+    print("'fit, grouped': fit compiled with as many steps per call as the sweep ran)")
     print("; ".join(dict.fromkeys(r["versions"] for r in results)), f"; {os.cpu_count()} CPUs\n")
     print(
-        "| backend | model, batch | steps | fit ms/step | find_lr / fit | extra µs/step "
-        "| median step: extra µs | CPU ratio | extra CPU µs/step | first sweep: extra s |"
+        "| backend | model, batch | steps | steps per call | against | its ms/step | ratio "
+        "| extra µs/step | median step: extra µs | CPU ratio | extra CPU µs/step "
+        "| first sweep: extra s |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         shape, filters, _ = SIZES[r["size"]]
         kind = "MLP 64" if filters is None else f"CNN {filters[0]}-{filters[1]}"
         model = f"{kind} on {'x'.join(map(str, shape))}, batch {r['batch']}"
-        for arm, a in r["arms"].items():
+        for pair, a in r["arms"].items():
+            arm, base = pair.split(" / ")
+            main_row = pair == "find_lr / fit"
             label = model if arm == "find_lr" else f"{model}: {arm}"
-            first = f"{r['first_sweep_extra_s']:+.2f}" if arm == "find_lr" else ""
+            first = f"{r['first_sweep_extra_s']:+.2f}" if main_row else ""
             print(
-                f"| {r['backend']} | {label} | {r['steps']} | {a['fit_ms']:.2f} "
+                f"| {r['backend']} | {label} | {r['steps']} | {r['group']} | {base} "
+                f"| {a['fit_ms']:.2f} "
                 f"| **{a['ratio']:.3f}** [{a['ratio_min']:.2f}-{a['ratio_max']:.2f}] "
                 f"| {a['extra_us']:+.0f} | {a['step_extra_us']:+.1f} | {a['cpu_ratio']:.3f} "
-                f"| {a['cpu_extra_us']:+.0f} "
-                f"| {first} |"
+                f"| {a['cpu_extra_us']:+.0f} | {first} |"
             )
 
 

@@ -12,20 +12,25 @@ Three things make it correct where other finders are not:
 * **One sweep per model.** While a sweep runs, a second sweep of the same model and
   ``fit``/``train_on_batch``/``evaluate``/``test_on_batch`` called on it from another thread
   are refused: the sweep puts the state back when it ends, which would silently undo them.
-* **One LR per step.** ``steps_per_execution`` is set to 1 for the sweep, and the optimizer
-  reads its LR from a stand-in schedule that looks the step's LR up by the optimizer's own
-  iteration count; afterwards it gets its very own LR variable or schedule object back.
+* **One LR per step.** The optimizer reads its LR from a stand-in schedule that looks the
+  step's LR up by the optimizer's own iteration count, so each step has its own LR however
+  many steps one call of the compiled step runs; afterwards the optimizer gets its very own LR
+  variable or schedule object back, and the model its own ``steps_per_execution``.
 
-The sweep's per-step cost is fit's: nothing runs eagerly per batch but the callback's Python
-(reading the loss that ``fit`` has already turned into a float, the stop checks, ``on_point``).
-The sweep's compiled step (the stand-in schedule and the self-zeroing tracker baked in) is
-traced once per compiled model and kept for the next sweep; see :class:`_SweepStep`.
+The sweep's per-step cost is at most fit's: nothing runs eagerly per batch but the callback's
+Python (reading the loss, the stop checks, ``on_point``). On TensorFlow, once a model's step
+time is known, one call of the compiled step runs a group of steps lasting about
+``GROUP_SECONDS`` (each step writing its loss into a buffer read once per call), so Keras's
+fixed per-call cost falls on the group instead of each step; see :func:`group_size`. The
+sweep's compiled step (the stand-in schedule and the self-zeroing tracker baked in) is traced
+once per compiled model and group size and kept for the next sweep; see :class:`_SweepStep`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import threading
 import time
@@ -48,6 +53,28 @@ _sweeping: dict[int, int] = {}
 _sweeping_lock = threading.Lock()
 # What would change a swept model's state from another thread, only to be undone by restore().
 GUARDED_METHODS = ("fit", "train_on_batch", "evaluate", "test_on_batch")
+
+# A call of the sweep's compiled step runs a group of steps lasting about this long: Keras's
+# per-call work (0.1-1 ms on a 2-core CPU, `python benchmarks/speed.py`) is then paid once a
+# group, while Stop and the divergence stop still act within this time.
+GROUP_SECONDS = 0.05
+MAX_GROUP = 32
+# Callback hooks that expect a call per batch; a callback that has one keeps the sweep at one
+# step per call.
+BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
+
+
+def group_size(step_seconds: float | None) -> int:
+    """Steps per call of the sweep's compiled step, for a model whose steps take ``step_seconds``.
+
+    The largest power of two (at most ``MAX_GROUP``) whose group lasts at most ``GROUP_SECONDS``;
+    1 while the step time is unknown (a model's first sweep measures it), so that a slow model
+    never runs long groups.
+    """
+    if step_seconds is None or not step_seconds > 0:
+        return 1
+    steps = min(MAX_GROUP, max(1, int(GROUP_SECONDS / step_seconds)))
+    return 1 << (steps.bit_length() - 1)
 
 
 @contextmanager
@@ -131,8 +158,33 @@ class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def _capacity(num_steps: int) -> int:
-    # Powers of two from 256: sweeps of similar length share one traced step.
-    return max(256, 1 << (num_steps - 1).bit_length())
+    # Powers of two from 256: sweeps of similar length share one traced step. Room for a last
+    # group's steps past the end, which run (at the last LR) and are dropped.
+    return max(256, 1 << (num_steps + MAX_GROUP - 1).bit_length())
+
+
+class _LossRecord:
+    """Each step's loss, written inside the compiled step and read once per call of it: a call
+    that runs a group of steps returns only the last one's ``logs``."""
+
+    def __init__(self, capacity: int):
+        self.values = keras.Variable(
+            np.zeros(capacity, "float32"), trainable=False, name="lrwidget_losses"
+        )
+        self.count = keras.Variable(0, dtype="int32", trainable=False, name="lrwidget_count")
+
+    def write(self, loss):
+        """Append ``loss`` (inside the compiled step)."""
+        last = self.values.shape[0] - 1
+        index = keras.ops.minimum(self.count, last)
+        loss = keras.ops.reshape(keras.ops.cast(loss, "float32"), (1,))
+        self.values.assign(keras.ops.slice_update(self.values, [index], loss))
+        self.count.assign_add(1)
+
+    def read(self, start: int) -> np.ndarray:
+        """The losses written from step ``start`` on (eager: two reads per call)."""
+        count = int(keras.ops.convert_to_numpy(self.count))
+        return keras.ops.convert_to_numpy(self.values)[start:count]
 
 
 class _SweepStep:
@@ -141,10 +193,11 @@ class _SweepStep:
     Kept as a plain attribute that Keras neither tracks nor saves, and reused while the model
     is compiled the same way: same optimizer and loss tracker (``compile`` makes new ones), same
     variables (``quantize`` or a changed ``trainable`` flag makes new lists), same
-    ``jit_compile`` and ``run_eagerly``, a ladder long enough.
+    ``jit_compile`` and ``run_eagerly``, a ladder long enough. One traced function per group
+    size (steps per call), and the step time measured by the last sweep that chooses it.
 
     During a sweep (:meth:`install`) the optimizer reads its LR from the sweep's schedule and
-    the loss tracker zeroes itself before adding each batch.
+    the loss tracker zeroes itself before adding each batch (and, in groups, records it).
     """
 
     ATTRIBUTE = "_lrwidget_sweep_step"
@@ -152,7 +205,9 @@ class _SweepStep:
     def __init__(self, model, tracker, capacity):
         self.key = self._key(model, tracker)
         self.schedule = _SweepSchedule(capacity)
-        self.train_function = None
+        self.record = _LossRecord(capacity)
+        self.functions = {}  # steps per call -> the traced train function
+        self.step_seconds = None
 
     @staticmethod
     def _key(model, tracker):
@@ -181,11 +236,15 @@ class _SweepStep:
             object.__setattr__(model, cls.ATTRIBUTE, kept)
         return kept
 
-    def install(self, model, tracker, snapshot, lrs, first_iteration):
-        """Set the sweep up; every change is undone by ``snapshot.restore()``. Attributes are set
-        past Keras's ``__setattr__`` (no tracking); the optimizer's ``learning_rate`` setter would
-        untrack an LR variable when given a schedule and refuse a variable after one."""
+    def install(self, model, tracker, snapshot, lrs, first_iteration, group):
+        """Set the sweep up to run ``group`` steps per call; every change is undone by
+        ``snapshot.restore()``. Attributes are set past Keras's ``__setattr__`` (no tracking);
+        the optimizer's ``learning_rate`` setter would untrack an LR variable when given a
+        schedule and refuse a variable after one."""
         self.schedule.load(lrs, first_iteration)
+        record = self.record if group > 1 else None
+        if record is not None:
+            record.count.assign(0)
         owner = snapshot.lr_owner
         _set_for_sweep(snapshot, owner, "_learning_rate", self.schedule)
         if keras.backend.backend() == "jax":
@@ -198,9 +257,9 @@ class _SweepStep:
             for v in variables:
                 owner._track_variable(v)
             snapshot.undo.append(lambda: [owner._untrack_variable(v) for v in variables])
-        _set_for_sweep(snapshot, tracker, "update_state", _zeroing_update_state(tracker))
-        model.steps_per_execution = 1
-        model.train_function = self.train_function  # None: fit traces the sweep's own
+        _set_for_sweep(snapshot, tracker, "update_state", _zeroing_update_state(tracker, record))
+        model.steps_per_execution = group
+        model.train_function = self.functions.get(group)  # None: fit traces the sweep's own
 
 
 _MISSING = object()
@@ -220,15 +279,18 @@ def _set_for_sweep(snapshot, obj, name, value):
     object.__setattr__(obj, name, value)
 
 
-def _zeroing_update_state(tracker):
+def _zeroing_update_state(tracker, record=None):
     """``tracker.update_state`` that zeroes the tracker first: inside the compiled step, the
     mean it then holds is the batch's loss alone (the same value as resetting it eagerly before
-    each batch, without the eager ops)."""
+    each batch, without the eager ops). With a ``record``, that mean is also written to it."""
     update_state = tracker.update_state
 
     def zero_then_update(*args, **kwargs):
         tracker.reset_state()
-        return update_state(*args, **kwargs)
+        out = update_state(*args, **kwargs)
+        if record is not None:
+            record.write(tracker.result())
+        return out
 
     return zero_then_update
 
@@ -287,7 +349,7 @@ class StateSnapshot:
 
 
 class RangeTestCallback(keras.callbacks.Callback):
-    """Sets the LR before each batch, records the exact loss after it, stops when it should.
+    """Records the exact loss of each step, measures the step time, stops when it should.
 
     Parameters
     ----------
@@ -303,9 +365,13 @@ class RangeTestCallback(keras.callbacks.Callback):
     on_point : callable, optional
         Called as ``on_point(step, lr, loss)`` after each step (from the training thread).
     stop_event : threading.Event, optional
-        When set, the sweep ends after the current batch with ``stop_reason="stopped"``.
+        When set, the sweep ends after the current batch (or the point being read of the
+        current group) with ``stop_reason="stopped"``.
     snapshot : StateSnapshot, optional
         Completed at the start of training with the state ``fit`` has just built.
+    record : _LossRecord, optional
+        Where a compiled step that runs a group of steps per call writes each step's loss; read
+        after each call. None: one step per call, its loss read from ``logs``.
     """
 
     def __init__(
@@ -318,6 +384,7 @@ class RangeTestCallback(keras.callbacks.Callback):
         on_point=None,
         stop_event=None,
         snapshot=None,
+        record=None,
     ):
         super().__init__()
         self.lrs = lrs
@@ -332,6 +399,8 @@ class RangeTestCallback(keras.callbacks.Callback):
         self._best = math.inf
         self._tracker = tracker
         self._snapshot = snapshot
+        self._record = record
+        self._calls: list[tuple[float, int]] = []  # (time, steps done) after each call
 
     def on_train_begin(self, logs=None):
         # fit() has built the model by now; the optimizer would build inside the first step, too
@@ -343,13 +412,25 @@ class RangeTestCallback(keras.callbacks.Callback):
             self._snapshot.capture()
 
     # Nothing per batch before the step: the LR is stepped and the tracker zeroed inside it.
-    # After it, nothing but Python on values fit has already read (its logs hold floats); on
-    # JAX, ``self.model`` (which writes the running state back into the variables) is only
-    # read for validation and to stop.
+    # After it, nothing but Python on values fit has already read (its logs hold floats), or
+    # one read of the record per group; on JAX, ``self.model`` (which writes the running state
+    # back into the variables) is only read for validation and to stop.
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._record is None:
+            self._add(float(logs["loss"]))
+        else:
+            # Points after a stop were trained (the group ran on) but are not the sweep's.
+            for loss in self._record.read(len(self.losses)).tolist():
+                self._add(loss)
+                if self.stop_reason is not None:
+                    break
+        self._calls.append((time.perf_counter(), len(self.losses)))
+        if self.stop_reason is not None:
+            self.model.stop_training = True
+
+    def _add(self, train_loss: float):
         step = len(self.losses)
-        train_loss = float(logs["loss"])
         loss = train_loss
         if self.validation is not None and math.isfinite(train_loss):
             x, y, sw = self.validation
@@ -373,8 +454,32 @@ class RangeTestCallback(keras.callbacks.Callback):
             self.stop_reason = "completed"
         elif self.stop_event is not None and self.stop_event.is_set():
             self.stop_reason = "stopped"
-        if self.stop_reason is not None:
-            self.model.stop_training = True
+
+    def step_seconds(self) -> float | None:
+        """The median time of a step between calls, past the first two (warm-up); None if the
+        sweep was too short to tell."""
+        calls = self._calls[2:]
+        times = [
+            (t1 - t0) / (n1 - n0) for (t0, n0), (t1, n1) in itertools.pairwise(calls) if n1 > n0
+        ]
+        return float(np.median(times)) if len(times) >= 3 else None
+
+
+def _groups_allowed(model, validation, callbacks) -> bool:
+    """Whether the sweep may run several steps per call: on TensorFlow, unless something needs a
+    call per step (the validation loss, a callback with batch hooks) or a replica would write
+    the loss record (a distribution strategy)."""
+    if keras.backend.backend() != "tensorflow" or validation is not None or model.run_eagerly:
+        return False
+    base = keras.callbacks.Callback
+    if any(getattr(type(cb), h) is not getattr(base, h) for cb in callbacks for h in BATCH_HOOKS):
+        return False
+    import tensorflow as tf
+
+    return (
+        model.distribute_strategy is tf.distribute.get_strategy()
+        and not tf.distribute.has_strategy()
+    )
 
 
 def _loss_tracker(model):
@@ -470,7 +575,8 @@ def find_lr(
         Divergence stop, candidate filter and spacing, suggestion rule; see
         :mod:`lrwidget.analysis`.
     callbacks : list of keras.callbacks.Callback, optional
-        Extra callbacks for the sweep's ``fit``.
+        Extra callbacks for the sweep's ``fit``. One with batch hooks keeps the sweep at one
+        step per call of the compiled step, so that it sees every batch.
     on_start : callable, optional
         ``on_start(lrs, settings)`` once the arguments are checked and the model is claimed,
         with the planned LR of every step and the analysis settings the result will carry
@@ -506,6 +612,9 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         model(sample_inputs(plan))
     snapshot = StateSnapshot(model)
     tracker = _loss_tracker(model)
+    step = _SweepStep.for_sweep(model, tracker, len(lrs))
+    allowed = _groups_allowed(model, validation, callbacks or [])
+    group = group_size(step.step_seconds) if allowed else 1
     callback = RangeTestCallback(
         lrs,
         tracker,
@@ -514,6 +623,7 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         on_point=on_point,
         stop_event=stop_event,
         snapshot=snapshot,
+        record=step.record if group > 1 else None,
     )
     if on_start is not None:
         on_start(lrs, settings)
@@ -522,10 +632,12 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         # The raw step count the schedule is called with: with gradient accumulation the
         # public ``iterations`` counts updates, not steps.
         first = int(keras.ops.convert_to_numpy(snapshot.lr_owner._iterations))
-        step = _SweepStep.for_sweep(model, tracker, len(lrs))
-        step.install(model, tracker, snapshot, lrs, first)
+        step.install(model, tracker, snapshot, lrs, first, group)
         model.fit(**plan.fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
-        step.train_function = model.train_function
+        step.functions[group] = model.train_function
+        step_seconds = callback.step_seconds()
+        if allowed and step_seconds is not None:
+            step.step_seconds = step_seconds
     finally:
         snapshot.restore()
     elapsed = time.perf_counter() - started
@@ -535,6 +647,8 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         **meta,
         "num_steps": plan.num_steps,
         "steps_done": n,
+        "steps_per_call": group,
+        "step_seconds": step_seconds,
         "batch_size": plan.batch_size,
         "data": plan.kind,
         "validation": validation is not None,

@@ -96,7 +96,7 @@ def test_a_later_sweep_on_the_same_model_applies_its_own_lrs_and_exact_losses(di
         assert len(r) == steps and r.stop_reason == "completed"
         np.testing.assert_array_equal(np.float32(probe.lrs), np.float32(r.lrs))
         np.testing.assert_allclose(r.losses, probe.losses, rtol=1e-5)
-        kept.append(model.__dict__["_lrwidget_sweep_step"].train_function)
+        kept.append(model.__dict__["_lrwidget_sweep_step"].functions[1])
     assert kept[0] is kept[1] is kept[2]  # traced once, by the first sweep
 
 
