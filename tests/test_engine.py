@@ -1,5 +1,6 @@
 """The Keras range test: exact batch losses, the LR ladder really applied, nothing lost, inputs."""
 
+import math
 import os
 import threading
 
@@ -8,8 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import assert_same_state, make_model, state
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import lrwidget
+from lrwidget import data
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -401,3 +406,24 @@ def test_metadata_describes_the_sweep(digits):
     assert meta["optimizer"] == "Adam" and meta["batch_size"] == 64
     assert meta["start_lr"] == 1e-7 and meta["end_lr"] == 1e-2 and meta["num_steps"] == 15
     assert meta["keras"] == keras.__version__ and meta["seconds"] > 0
+
+
+@given(
+    hnp.arrays(
+        st.sampled_from([np.float16, np.float32, np.float64]),
+        st.integers(1, 40),
+        elements=st.one_of(
+            st.floats(width=16), st.sampled_from([math.nan, math.inf, -math.inf, 6e4, -6e4])
+        ),
+    )
+)
+def test_the_finite_check_on_data_agrees_with_isfinite_even_where_the_sum_overflows(a):
+    assert data._all_finite(a) == bool(np.isfinite(a).all())
+
+
+def test_finite_data_whose_sum_overflows_is_accepted(digits):
+    x, y = digits
+    big = np.full((len(x), 64), 3e38, np.float32)
+    assert not np.isfinite(big.sum())
+    r = lrwidget.find_lr(make_model(), big, y, batch_size=64, num_steps=12)
+    assert len(r) >= 1  # refused before, had the check trusted the sum alone
