@@ -78,7 +78,10 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument(
-        "--batch-size", type=int, default=16, help="16: ~1.7 ms steps, the worst case for overhead"
+        "--batch-size",
+        type=int,
+        default=16,
+        help="16: the shortest steps, the worst case for overhead",
     )
     args = parser.parse_args(argv)
 
