@@ -180,10 +180,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             other cells. False: in this cell's own thread; the call returns when the sweep
             ends, the chart draws live meanwhile and Stop, picks and Jupyter's interrupt button
             are answered between batches (an interrupt restores the model and raises
-            ``KeyboardInterrupt``). Default: True, except with ``block=True`` (the cell waits
-            anyway, and a sweep in a background thread took 4-5 % longer here,
-            ``benchmarks/widget_speed.py``) and in Colab, which does not draw widget updates
-            sent from a background thread.
+            ``KeyboardInterrupt``). Default: True, except in Colab, which does not draw widget
+            updates sent from a background thread.
 
         Returns
         -------
@@ -196,7 +194,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             If a sweep is already running (this widget's, or another one on the same model).
         """
         if background is None:
-            background = not block and not in_colab()
+            background = not in_colab()
         if self.running:  # the last sweep's end is not drawn yet: it is not over
             raise RuntimeError(
                 "a sweep is already running: wait for it (finder.wait()) or stop it "

@@ -543,30 +543,3 @@ def test_a_displayed_chart_carries_a_picture_of_its_last_state(comms):
     assert "image/png" not in data  # nothing to draw yet
     data, _ = lrwidget.show(valley_result())._repr_mimebundle_()
     assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
-
-
-class ThreadProbe(keras.callbacks.Callback):
-    """Notes the thread each sweep's training runs in."""
-
-    def __init__(self):
-        super().__init__()
-        self.threads = []
-
-    def on_train_begin(self, logs=None):
-        self.threads.append(threading.current_thread())
-
-
-def test_run_block_sweeps_in_the_calling_thread_and_run_in_the_kept_thread(comms, digits):
-    """``run(block=True)`` waits anyway: sweeping in its own thread spares the cost of a
-    background thread (benchmarks/widget_speed.py)."""
-    x, y = digits
-    probe = ThreadProbe()
-    finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=20, callbacks=[probe])
-    assert finder.run(block=True) is not None
-    assert probe.threads[-1] is threading.current_thread() and not finder.runner.background
-    assert finder.run() is None
-    finder.wait()
-    kept = probe.threads[-1]
-    assert kept is not threading.current_thread() and finder.runner.background
-    finder.run(block=True, background=True)
-    assert probe.threads[-1] is kept  # asked for: the same kept thread
