@@ -139,8 +139,8 @@ def main(argv=None):
 
     timed(headless), timed(widget), timed(widget_in_thread)  # warm-up: tracing, first messages
     arms = {
-        "run(block=True), in the calling thread": widget,
-        "in its kept thread": widget_in_thread,
+        "in the calling thread (background=False)": widget,
+        "in its kept thread (run(block=True))": widget_in_thread,
     }
     rounds = {name: [] for name in arms}  # (wall ratio, CPU ratio, headless s) a round
     updates, traffic = [], []
