@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -541,16 +542,59 @@ def range_notes(
     ]
 
 
-@dataclass(frozen=True)
 class Reading:
-    """What a range-test curve says; see :func:`read_curve`."""
+    """What a range-test curve says; see :func:`read_curve`.
 
-    smoothed: np.ndarray
-    useful: int
-    candidates: list
-    suggestion: float | None
-    minima: list
-    notes: list
+    The smoothed curve and the divergence cut are read at once; the candidates, suggestion,
+    minima and notes each when first asked for, since the live chart, which re-reads the
+    growing curve several times a second, draws only the curve and the candidates.
+    """
+
+    def __init__(self, lrs, losses, *, beta, diverge_factor, tolerance, spacing, rule, stop_reason):
+        lrs = np.asarray(lrs, dtype=np.float64)
+        losses = np.asarray(losses, dtype=np.float64)
+        live = smooth(losses, beta)
+        useful = useful_length(losses, live, diverge_factor)
+        # smooth_centered's forward pass over the head is live's head (the EMA looks back only).
+        centered = smooth(live[:useful][::-1], beta)[::-1]
+        self.smoothed: np.ndarray = np.concatenate([centered, live[useful:]])
+        self.useful: int = useful
+        self._head = lrs[:useful], self.smoothed[:useful]
+        self._diverged = useful < len(losses)
+        self._tolerance, self._spacing, self._rule = tolerance, spacing, rule
+        self._stop_reason = stop_reason
+
+    @cached_property
+    def candidates(self) -> list[Candidate]:
+        return find_candidates(
+            *self._head, diverged=self._diverged, spacing=self._spacing, tolerance=self._tolerance
+        )
+
+    @cached_property
+    def suggestion(self) -> float | None:
+        # A curve that never fell says nothing about what to train at: no suggestion (the notes
+        # say why) rather than the start of the range, which the steepest rule would pick.
+        shape = descent(*self._head, diverged=self._diverged, tolerance=self._tolerance)
+        fell = self._stop_reason == "running" or (shape is not None and shape.fell)
+        return suggest(*self._head, self._rule) if fell else None
+
+    @cached_property
+    def minima(self) -> list[Candidate]:
+        return find_minima(
+            *self._head,
+            tolerance=self._tolerance,
+            spacing=self._spacing,
+            open_end=not self._diverged,
+        )
+
+    @cached_property
+    def notes(self) -> list[str]:
+        return range_notes(
+            *self._head,
+            diverged=self._diverged,
+            stop_reason=self._stop_reason,
+            tolerance=self._tolerance,
+        )
 
 
 def read_curve(
@@ -571,28 +615,13 @@ def read_curve(
     before it is smoothed without lag (:func:`smooth_centered`) and everything else comes from
     that; the diverged tail keeps the one-way EMA, which is what stopped the sweep.
     """
-    lrs = np.asarray(lrs, dtype=np.float64)
-    losses = np.asarray(losses, dtype=np.float64)
-    live = smooth(losses, beta)
-    useful = useful_length(losses, live, diverge_factor)
-    smoothed = np.concatenate([smooth_centered(losses[:useful], beta), live[useful:]])
-    head_lrs, head = lrs[:useful], smoothed[:useful]
-    diverged = useful < len(losses)
-    # A curve that never fell says nothing about what to train at: no suggestion (the notes
-    # say why) rather than the start of the range, which the steepest rule would pick.
-    shape = descent(head_lrs, head, diverged=diverged, tolerance=tolerance)
-    fell = stop_reason == "running" or (shape is not None and shape.fell)
     return Reading(
-        smoothed=smoothed,
-        useful=useful,
-        candidates=find_candidates(
-            head_lrs, head, diverged=diverged, spacing=spacing, tolerance=tolerance
-        ),
-        suggestion=suggest(head_lrs, head, rule) if fell else None,
-        minima=find_minima(
-            head_lrs, head, tolerance=tolerance, spacing=spacing, open_end=not diverged
-        ),
-        notes=range_notes(
-            head_lrs, head, diverged=diverged, stop_reason=stop_reason, tolerance=tolerance
-        ),
+        lrs,
+        losses,
+        beta=beta,
+        diverge_factor=diverge_factor,
+        tolerance=tolerance,
+        spacing=spacing,
+        rule=rule,
+        stop_reason=stop_reason,
     )

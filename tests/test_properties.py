@@ -169,3 +169,17 @@ finite_or_not = st.one_of(
 def test_the_live_divergence_check_on_floats_agrees_with_the_array_rule(loss, smooth, best, k):
     as_arrays = analysis.is_diverged(np.array([loss]), np.array([smooth]), np.array([best]), k)
     assert analysis.is_diverged(loss, smooth, best, k) == bool(as_arrays[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(losses, st.sampled_from([0.0, 0.5, 0.9, 0.98]))
+def test_a_reading_smooths_the_head_without_lag_and_keeps_the_one_way_tail(curve, beta):
+    lrs = _lrs(len(curve))
+    reading = analysis.read_curve(lrs, curve, beta=beta)
+    live = analysis.smooth(curve, beta)
+    head = reading.useful
+    assert head == analysis.useful_length(curve, live)
+    np.testing.assert_array_equal(
+        reading.smoothed[:head], analysis.smooth_centered(curve[:head], beta)
+    )
+    np.testing.assert_array_equal(reading.smoothed[head:], live[head:])
