@@ -7,14 +7,15 @@ of a browser. ``--repeats`` rounds of headless, widget, widget, headless (every 
 mirror image), so a drift or a cost of running first falls on both sides alike; each side
 counts its faster run (this VM stalls now and then, for up to seconds, and a stall only ever
 adds time); the ratio is the median over the rounds, also in CPU time (this process's user +
-system time). The time the widget spends in its live updates is also measured directly, as a
-share of the sweep: it is what the widget adds, and far less noisy than a ratio of two wall
-times. Two widget arms: ``run(block=True, background=False)``, which sweeps in the calling
-thread, and ``run(block=True)``, in the background thread that the Run button also uses.
+system time). The time the widget spends in its own work (the live updates, and drawing the
+result at the end) is also measured directly, as a share of the sweep: it is what the widget
+adds, and far less noisy than a ratio of two wall times. Two widget arms:
+``run(block=True, background=False)``, which sweeps in the calling thread, and
+``run(block=True)``, in the background thread that the Run button also uses.
 Last, what a sweep pays for a thread TensorFlow has not run in, which is why the widget keeps
 its sweep thread. Goals: time ratio <= 1.03, <= 2 MB for a 2,000-step sweep.
 
-    python benchmarks/widget_speed.py [--steps 2000] [--repeats 9] [--batch-size 16]
+    python benchmarks/widget_speed.py [--steps 2000] [--repeats 15] [--batch-size 16]
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def thread_start(sweep, threads=8):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -116,26 +117,27 @@ def main(argv=None):
         size = sum(len(json.dumps(data, default=str)) + sum(sizes) for data, sizes in sent)
         return size, len(sent)
 
-    # Time spent in the live updates, in the sweeping thread (outside a kernel the work the
-    # widget hands to the kernel's thread runs there too, so it is counted).
-    spent = []
-    for hook in ("on_start", "on_update"):
+    # Time spent in the widget's hooks, in the sweeping thread (outside a kernel the work the
+    # widget hands to the kernel's thread runs there too, so it is counted): the live updates
+    # (on_start draws the first), and drawing the result (on_end).
+    spent, ending = [], []
+    for hook, into in (("on_start", spent), ("on_update", spent), ("on_end", ending)):
         original = getattr(finder.runner, hook)
 
-        def timed_hook(live, original=original):
+        def timed_hook(*args, original=original, into=into):
             began = time.perf_counter()
-            original(live)
-            spent.append(time.perf_counter() - began)
+            original(*args)
+            into.append(time.perf_counter() - began)
 
         setattr(finder.runner, hook, timed_hook)
 
     def timed(arm):
-        spent.clear()
+        spent.clear(), ending.clear()
         start, start_cpu = time.perf_counter(), time.process_time()
         result = arm()
         wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         assert len(result) == args.steps, f"{arm.__name__} ran {len(result)} steps ({result})"
-        return wall, cpu, list(spent)
+        return wall, cpu, list(spent), sum(ending)
 
     timed(headless), timed(widget), timed(widget_in_thread)  # warm-up: tracing, first messages
     arms = {
@@ -157,12 +159,14 @@ def main(argv=None):
                     min(t[0] for t in base),
                 )
             )
-            updates += [(sum(t[2]) / t[0], t[2]) for t in mine]
+            updates += [(sum(t[2]) / t[0], t[2], (sum(t[2]) + t[3]) / t[0], t[3]) for t in mine]
             traffic.append(sent_by_widget())
 
-    share = statistics.median(s for s, _ in updates)
-    count = statistics.median(len(u) for _, u in updates)
-    one_update = statistics.median(c for _, u in updates for c in u)
+    share = statistics.median(u[0] for u in updates)
+    count = statistics.median(len(u[1]) for u in updates)
+    one_update = statistics.median(c for u in updates for c in u[1])
+    own = statistics.median(u[2] for u in updates)
+    end = statistics.median(u[3] for u in updates)
     sent = statistics.median(b for b, _ in traffic)
     messages = statistics.median(m for _, m in traffic)
     headless_s = [r[2] for rs in rounds.values() for r in rs]
@@ -182,6 +186,10 @@ def main(argv=None):
         f"the widget's live updates: {count:.0f} a sweep, {100 * share:.2f} % of its time, "
         f"{1000 * one_update:.1f} ms each (medians); sent to the front end: "
         f"{sent / 1e6:.2f} MB in {messages:.0f} messages"
+    )
+    print(
+        f"the widget's own work (live updates, then drawing the result in {1000 * end:.1f} ms): "
+        f"**{100 * own:.2f} %** of its sweep (median)"
     )
     # Short sweeps: the start-up cost is fixed, and a long sweep's noise would hide it.
     short = dict(sweep, num_steps=200)
