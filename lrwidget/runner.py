@@ -29,10 +29,9 @@ from .result import AnalysisSettings, SweepResult
 # Live updates come at most about 10 a second, and further apart when they are slow: a redraw
 # (reading the curve so far, sending it) grows with the curve, and redraws may take at most
 # UPDATE_SHARE of the sweep's time, which on small, fast steps is what a sweep costs extra.
-# A redraw costs 2-3 times as much between two steps as it does on its own (caches cold after
-# TensorFlow's step; measured with the same analysis timed both ways): 1.5-3 ms on the MLP of
-# benchmarks/widget_speed.py, whose grouped steps take 0.6-0.8 ms; at 1 % that is still 4-7
-# redraws a second.
+# A redraw costs 2-3 times as much between two steps as on its own (the same analysis timed
+# both ways, in the thread's CPU time: cold caches or a lower clock after the step): about
+# 2 ms on the MLP of benchmarks/widget_speed.py, which still redraws about five times a second.
 UPDATE_INTERVAL = 0.1  # seconds
 UPDATE_SHARE = 0.01
 POLL_INTERVAL = 0.05  # seconds between looks at the front end while a cell is busy
