@@ -3,8 +3,9 @@ bytes the chart sends to the front end.
 
 The same model, data and steps in every arm (the model is restored after every sweep, so each
 arm starts from the same weights); the widget's messages go to a comm that records them instead
-of a browser. ``--repeats`` rounds of headless, widget, widget, headless (every other round the
-mirror image), so a drift or a cost of running first falls on both sides alike; each side
+of a browser. ``--repeats`` rounds of headless, widget, widget, headless (every other round
+widget, headless, headless, widget), so a drift or a cost of running first falls on both sides
+alike; each side
 counts its faster run (this VM stalls now and then, for up to seconds, and a stall only ever
 adds time); the ratio is the median over the rounds, also in CPU time (this process's user +
 system time). The time the widget spends in its own work (the live updates, and drawing the
@@ -33,6 +34,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 import lrwidget
+from lrwidget import analysis
 
 # The tests' recording comm: the one place that knows how ipywidgets 7 and 8 open a comm.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -74,6 +76,30 @@ def thread_start(sweep, threads=8):
         f"{1000 * statistics.median(fresh):+.0f} ms (median of {threads} threads; "
         f"in the main thread {1000 * statistics.median(main_thread):+.0f} ms)"
     )
+
+
+def between_steps(sweep, curve, rounds=200):
+    """What the live chart's analysis of ``curve`` (``(lrs, losses)`` so far) costs on its own
+    and when run between two steps of a sweep (from ``on_point``, every 0.1 s, as an update
+    would), in this thread's CPU time: medians in ms."""
+
+    def analyse():
+        began = time.thread_time()
+        reading = analysis.read_curve(*curve, stop_reason="running")
+        reading.candidates  # noqa: B018 (computed on first read; computing them is the point)
+        return time.thread_time() - began
+
+    alone = [analyse() for _ in range(rounds)]
+    inside, due = [], [0.0]
+
+    def on_point(step, lr, loss):
+        if time.perf_counter() >= due[0]:
+            inside.append(analyse())
+            due[0] = time.perf_counter() + 0.1
+
+    for _ in range(3):
+        sweep(on_point=on_point)
+    return 1000 * statistics.median(alone), 1000 * statistics.median(inside)
 
 
 def main(argv=None):
@@ -149,8 +175,11 @@ def main(argv=None):
     updates, traffic = [], []
     for rep in range(args.repeats):
         for name, arm in arms.items():
+            # Every other round swaps the sides (reversing this order would give it back).
             order = (headless, arm, arm, headless)
-            runs = [(a, timed(a)) for a in (order if rep % 2 == 0 else order[::-1])]
+            if rep % 2:
+                order = (arm, headless, headless, arm)
+            runs = [(a, timed(a)) for a in order]
             base = [t for a, t in runs if a is headless]
             mine = [t for a, t in runs if a is arm]
             wall, base_wall = min(t[0] for t in mine), min(t[0] for t in base)
@@ -190,6 +219,15 @@ def main(argv=None):
     print(
         f"the widget's own work (live updates, then drawing the result in {1000 * end:.1f} ms): "
         f"**{100 * own:.2f} %** of its sweep (median)"
+    )
+    first = headless()
+    alone, inside = between_steps(
+        lambda **hooks: lrwidget.find_lr(model, x, y, **sweep, **hooks),
+        (first.lrs[: args.steps // 2], first.losses[: args.steps // 2]),
+    )
+    print(
+        f"an update's analysis (half the curve), this thread's CPU time: {alone:.2f} ms on its "
+        f"own, {inside:.2f} ms between two steps of a sweep (medians)"
     )
     # Short sweeps: the start-up cost is fixed, and a long sweep's noise would hide it.
     short = dict(sweep, num_steps=200)
