@@ -29,9 +29,9 @@ from .result import AnalysisSettings, SweepResult
 # Live updates come at most about 10 a second, and further apart when they are slow: a redraw
 # (reading the curve so far, sending it) grows with the curve, and redraws may take at most
 # UPDATE_SHARE of the sweep's time, which on small, fast steps is what a sweep costs extra.
-# A redraw costs 2-3 times as much between two steps as on its own (the same analysis timed
-# both ways, in the thread's CPU time: cold caches or a lower clock after the step): about
-# 2 ms on the MLP of benchmarks/widget_speed.py, which still redraws about five times a second.
+# A redraw costs 3-4 times as much between two steps as on its own (benchmarks/widget_speed.py
+# times the same analysis both ways, in the thread's CPU time: cold caches or a lower clock
+# after the step): about 2-3 ms on its MLP, which still redraws about four times a second.
 UPDATE_INTERVAL = 0.1  # seconds
 UPDATE_SHARE = 0.01
 POLL_INTERVAL = 0.05  # seconds between looks at the front end while a cell is busy
