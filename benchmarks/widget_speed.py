@@ -5,16 +5,16 @@ The same model, data and steps in every arm (the model is restored after every s
 arm starts from the same weights); the widget's messages go to a comm that records them instead
 of a browser. ``--repeats`` rounds of headless, widget, widget, headless (every other round
 widget, headless, headless, widget), so a drift or a cost of running first falls on both sides
-alike; each side
-counts its faster run (this VM stalls now and then, for up to seconds, and a stall only ever
-adds time); the ratio is the median over the rounds, also in CPU time (this process's user +
-system time). The time the widget spends in its own work (the live updates, and drawing the
-result at the end) is also measured directly, as a share of the sweep: it is what the widget
-adds, and far less noisy than a ratio of two wall times. Two widget arms:
+alike; each side counts its faster run (this VM stalls now and then, for up to seconds, and a
+stall only ever adds time); the ratio is the median over the rounds, also in CPU time (this
+process's user + system time). The time the widget spends in its own work (the live updates,
+and drawing the result at the end) is also measured directly, as a share of the sweep: it is
+what the widget adds, and far less noisy than a ratio of two wall times. Two widget arms:
 ``run(block=True, background=False)``, which sweeps in the calling thread, and
-``run(block=True)``, in the background thread that the Run button also uses.
-Last, what a sweep pays for a thread TensorFlow has not run in, which is why the widget keeps
-its sweep thread. Goals: time ratio <= 1.03, <= 2 MB for a 2,000-step sweep.
+``run(block=True)``, in the background thread that the Run button also uses. Then what an
+update's analysis costs on its own and between two steps of a sweep. Last, what a sweep pays
+for a thread TensorFlow has not run in, which is why the widget keeps its sweep thread. Goals:
+time ratio <= 1.03, <= 2 MB for a 2,000-step sweep.
 
     python benchmarks/widget_speed.py [--steps 2000] [--repeats 15] [--batch-size 16]
 """
