@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .smoothing import Smoother, chance_dip, effective_beta, smooth, smooth_adaptive  # noqa: F401
+
 MODES = ("exp", "linear")
 
 
@@ -62,87 +64,6 @@ def lr_ladder(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp")
     # Pin the ends: exp/log round-off must not move the range the user asked for.
     lrs[0], lrs[-1] = start_lr, end_lr
     return lrs
-
-
-class Smoother:
-    """Incremental debiased exponential moving average (the same numbers as :func:`smooth`).
-
-    The engine feeds it one loss per step to decide divergence live; :func:`smooth` redoes the
-    whole curve for display and analysis. Debiasing divides by ``1 - beta**n`` so the first
-    values are not dragged towards zero.
-    """
-
-    def __init__(self, beta: float = 0.98):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"beta must be in [0, 1), got {beta}")
-        self.beta = beta
-        self._avg = 0.0
-        self._n = 0
-
-    def update(self, loss: float) -> float:
-        """Add one loss and return the smoothed value (NaN once any loss was not finite)."""
-        self._n += 1
-        self._avg = self.beta * self._avg + (1.0 - self.beta) * float(loss)
-        return self._avg / (1.0 - self.beta**self._n)
-
-
-def effective_beta(beta: float, num_steps: int, window: float = 0.1) -> float:
-    """``beta``, lowered where needed so the EMA averages over at most ``window`` of the sweep.
-
-    The EMA's time constant is ``1 / (1 - beta)`` steps: 50 at 0.98, half of a 100-step sweep,
-    which flattens a short curve into a ramp and lets a blow-up leak far back into the valley.
-    Capped at a tenth of the sweep: 0.9 for 100 steps, 0.967 for 300, 0.98 from 500 steps on.
-    """
-    cap = 1.0 - 1.0 / max(window * num_steps, 1.0)
-    return float(min(beta, cap))
-
-
-def smooth(losses, beta: float = 0.98) -> np.ndarray:
-    """Debiased EMA of ``losses``; a non-finite loss makes every later value NaN."""
-    losses = np.asarray(losses, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = _ema(losses, beta) / (1.0 - beta ** np.arange(1, len(losses) + 1))
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-def _ema(x: np.ndarray, beta: float) -> np.ndarray:
-    """``y[t] = beta * y[t-1] + (1 - beta) * x[t]`` from ``y[-1] = 0``, without a Python loop
-    per point (the live chart re-reads the whole curve ten times a second).
-
-    Within a block, ``y[s+k] = beta**k * (beta * y[s-1] + (1-beta) * cumsum(x * beta**-k))``;
-    blocks are short enough that ``beta**-k`` stays below 1e4, which keeps the rounding error
-    near 1e-12 of the loss.
-    """
-    if beta == 0.0:  # no averaging; still, a non-finite loss poisons everything after it
-        y = x.copy()
-        bad = np.flatnonzero(~np.isfinite(x))
-        if len(bad):
-            y[bad[0] :] = np.nan
-        return y
-    y = np.empty_like(x)
-    block = max(1, int(4.0 / -math.log10(beta)))
-    carry = 0.0
-    for start in range(0, len(x), block):
-        chunk = x[start : start + block]
-        k = np.arange(len(chunk))
-        y[start : start + len(chunk)] = beta**k * (
-            beta * carry + (1.0 - beta) * np.cumsum(chunk * beta**-k)
-        )
-        carry = y[start + len(chunk) - 1]
-    return y
-
-
-def smooth_centered(losses, beta: float = 0.98) -> np.ndarray:
-    """Zero-lag smoothing: the debiased EMA of :func:`smooth`, run forward and then backward.
-
-    A one-way EMA trails the curve by about ``beta / (1 - beta)`` steps (49 at 0.98): on a
-    300-step sweep that moves the minimum some 0.7 decades to the right, towards divergence.
-    Running it back over its own output cancels the shift. Use it on the finite part of a
-    curve (cut at divergence); a non-finite value would spread NaN both ways.
-    """
-    forward = smooth(losses, beta)
-    return smooth(forward[::-1], beta)[::-1]
 
 
 def is_diverged(loss, smoothed, best, factor: float):
@@ -277,16 +198,22 @@ class Descent:
     top: int  # index of the highest point before the lowest
     low: int  # index of the lowest point
     depth: float  # smoothed[top] - smoothed[low]
-    fell: bool  # depth is more than FELL of the loss level
+    fell: bool  # depth is over FELL of the loss level and over what noise gives by chance
     turned_up: bool  # the curve diverged after its lowest point, or rose clearly from it
+    significance: float = math.inf  # depth / its standard error (inf when none was given)
+    needed: float = 0.0  # the significance a fall needs on a curve of this length
 
 
-def descent(lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25) -> Descent | None:
+def descent(
+    lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25, stderr=None
+) -> Descent | None:
     """Read the descent of a smoothed curve (cut at divergence), or ``None`` for an empty one.
 
     ``diverged``: the sweep blew up right after these points. Without that, the curve has
     "turned up" only if it rose after its lowest point by ``tolerance`` of its descent (the
-    same tolerance that drops minima "far above the best").
+    same tolerance that drops minima "far above the best"). ``stderr``: the standard error of
+    each smoothed point (:func:`smooth_adaptive`); with it, the curve "fell" only if its fall is
+    more than :func:`chance_dip` standard errors, which noise alone does not reach.
     """
     _, _, valid = _valid(lrs, smoothed)
     if not np.isfinite(valid).any():
@@ -296,12 +223,19 @@ def descent(lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25) -
     depth = float(valid[top] - valid[low])
     scale = max(abs(valid[top]), abs(valid[low]))
     rise = float(np.nanmax(valid[low:]) - valid[low])
+    significance, needed = math.inf, 0.0
+    if stderr is not None:
+        err = math.hypot(float(stderr[top]), float(stderr[low]))
+        significance = depth / err if err > 0 else math.inf
+        needed = chance_dip(int(np.isfinite(valid).sum()))
     return Descent(
         top=top,
         low=low,
         depth=depth,
-        fell=depth > FELL * scale,
+        fell=depth > FELL * scale and significance > needed,
         turned_up=bool(diverged or (depth > 0 and rise >= tolerance * depth)),
+        significance=significance,
+        needed=needed,
     )
 
 
@@ -315,6 +249,7 @@ def find_candidates(
     careful: float = CAREFUL,
     bold: float = BOLD,
     clearance: float = CLEARANCE,
+    stderr=None,
 ) -> list[Candidate]:
     """The LRs to offer for clicking: good ones to train at, read from the descent of the curve.
 
@@ -353,7 +288,7 @@ def find_candidates(
         if not (math.isfinite(value) and value > 1):
             raise ValueError(f"{name} must be a finite number > 1, got {value}")
     lrs, smoothed, valid = _valid(lrs, smoothed)
-    shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance)
+    shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance, stderr=stderr)
     if shape is None or not shape.fell:
         return []
     top, low = shape.top, shape.low
@@ -506,6 +441,7 @@ def range_notes(
     diverged: bool = False,
     stop_reason: str = "completed",
     tolerance: float = 0.25,
+    stderr=None,
 ) -> list[str]:
     """What the curve says about the swept range itself: empty when it shows a full descent.
 
@@ -517,9 +453,16 @@ def range_notes(
     lrs = np.asarray(lrs, dtype=np.float64)
     if stop_reason == "running" or len(lrs) < 3:
         return []
-    shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance)
+    shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance, stderr=stderr)
     if shape is None:
         return []
+    if not shape.fell and shape.significance <= shape.needed:
+        return [
+            f"the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "
+            f"{shape.significance:.1f} standard errors, {shape.needed:.1f} needed): the curve "
+            "shows no LR to train at; sweep more steps (num_steps=...) or with a larger "
+            "batch_size"
+        ]
     if not shape.fell:
         return [
             f"the loss never fell (by under {FELL:.0%} of its level): the curve shows no LR to "
@@ -555,9 +498,9 @@ class Reading:
         losses = np.asarray(losses, dtype=np.float64)
         live = smooth(losses, beta)
         useful = useful_length(losses, live, diverge_factor)
-        # smooth_centered's forward pass over the head is live's head (the EMA looks back only).
-        centered = smooth(live[:useful][::-1], beta)[::-1]
-        self.smoothed: np.ndarray = np.concatenate([centered, live[useful:]])
+        head = smooth_adaptive(losses[:useful])
+        self.smoothed: np.ndarray = np.concatenate([head.values, live[useful:]])
+        self.stderr: np.ndarray = head.stderr
         self.useful: int = useful
         self._head = lrs[:useful], self.smoothed[:useful]
         self._diverged = useful < len(losses)
@@ -567,14 +510,20 @@ class Reading:
     @cached_property
     def candidates(self) -> list[Candidate]:
         return find_candidates(
-            *self._head, diverged=self._diverged, spacing=self._spacing, tolerance=self._tolerance
+            *self._head,
+            diverged=self._diverged,
+            spacing=self._spacing,
+            tolerance=self._tolerance,
+            stderr=self.stderr,
         )
 
     @cached_property
     def suggestion(self) -> float | None:
         # A curve that never fell says nothing about what to train at: no suggestion (the notes
         # say why) rather than the start of the range, which the steepest rule would pick.
-        shape = descent(*self._head, diverged=self._diverged, tolerance=self._tolerance)
+        shape = descent(
+            *self._head, diverged=self._diverged, tolerance=self._tolerance, stderr=self.stderr
+        )
         fell = self._stop_reason == "running" or (shape is not None and shape.fell)
         return suggest(*self._head, self._rule) if fell else None
 
@@ -594,6 +543,7 @@ class Reading:
             diverged=self._diverged,
             stop_reason=self._stop_reason,
             tolerance=self._tolerance,
+            stderr=self.stderr,
         )
 
 

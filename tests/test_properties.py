@@ -173,13 +173,35 @@ def test_the_live_divergence_check_on_floats_agrees_with_the_array_rule(loss, sm
 
 @settings(max_examples=300, deadline=None)
 @given(losses, st.sampled_from([0.0, 0.5, 0.9, 0.98]))
-def test_a_reading_smooths_the_head_without_lag_and_keeps_the_one_way_tail(curve, beta):
+def test_a_reading_smooths_the_head_adaptively_and_keeps_the_one_way_tail(curve, beta):
     lrs = _lrs(len(curve))
     reading = analysis.read_curve(lrs, curve, beta=beta)
     live = analysis.smooth(curve, beta)
     head = reading.useful
     assert head == analysis.useful_length(curve, live)
     np.testing.assert_array_equal(
-        reading.smoothed[:head], analysis.smooth_centered(curve[:head], beta)
+        reading.smoothed[:head], analysis.smooth_adaptive(curve[:head]).values
     )
     np.testing.assert_array_equal(reading.smoothed[head:], live[head:])
+
+
+finite_curves = st.lists(st.floats(min_value=-1e3, max_value=1e3), min_size=0, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite_curves)
+def test_adaptive_smoothing_of_a_finite_curve_is_finite_with_nonnegative_errors(curve):
+    out = analysis.smooth_adaptive(curve)
+    assert len(out.values) == len(out.stderr) == len(out.noise) == len(curve)
+    assert np.isfinite(out.values).all() and (out.stderr >= 0).all() and (out.noise >= 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=3, max_value=300),
+    st.floats(min_value=-10, max_value=10),
+    st.floats(min_value=-0.1, max_value=0.1),
+)
+def test_adaptive_smoothing_leaves_a_straight_line_as_it_is(n, start, slope):
+    line = start + slope * np.arange(n)
+    np.testing.assert_allclose(analysis.smooth_adaptive(line).values, line, atol=1e-9)
