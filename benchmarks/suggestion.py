@@ -57,6 +57,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import lrwidget  # noqa: E402
 from lrwidget import analysis  # noqa: E402
+from lrwidget.data import plan_fit  # noqa: E402
 from lrwidget.result import AnalysisSettings, SweepResult  # noqa: E402
 
 BATCH = 32
@@ -98,7 +99,7 @@ class Case:
     loss: object
     classify: bool = True
     batch: int = BATCH
-    sweep_steps: tuple = (None, 300)  # None: find_lr's default length
+    sweep_steps: tuple = (100, None)  # None: find_lr's default length (300 steps here)
     sweep: dict = field(default_factory=dict)  # other find_lr arguments
 
     @property
@@ -186,7 +187,7 @@ def cases(groups) -> list[Case]:
     poor = dict(group="poor default", sweep_steps=(None,))
     out += [
         Case("digits MLP", "SGD", data=d, build=lambda: _mlp(64, 10, 64), optimizer=sgd, loss=XENT,
-             **poor),
+             group="poor default", sweep_steps=(100, None)),
         Case("diabetes MLP, target in its units", "Adam", data=(b_tr, b_te, by_tr, by_te),
              build=lambda: _mlp(10, 1, 32), optimizer=adam, loss="mse", classify=False, **poor),
         Case("digits MLP, batch 512", "SGD+m", data=d, build=lambda: _mlp(64, 10, 64),
@@ -210,7 +211,7 @@ def cases(groups) -> list[Case]:
 
             return build
 
-        tune = dict(group="fine-tuning", data=f, loss=XENT, sweep_steps=(None, 300))
+        tune = dict(group="fine-tuning", data=f, loss=XENT)
         out += [
             Case("whole network", "Adam", build=tuned(False), optimizer=adam, **tune),
             Case("whole network", "SGD+Nesterov", build=tuned(False), optimizer=sgd_nesterov,
@@ -303,15 +304,17 @@ def train_prodigy(model, loss, dataset, steps, d0=1e-6, beta1=0.9, beta2=0.999, 
             value = loss(y, model(x, training=True))
         grads = tape.gradient(value, weights)
         dk = d.read_value()
-        dot = tf.add_n([tf.reduce_sum(g * (a - w)) for g, a, w in zip(grads, x0, weights)])
+        dot = tf.add_n(
+            [tf.reduce_sum(g * (a - w)) for g, a, w in zip(grads, x0, weights, strict=True)]
+        )
         r.assign(root * r + (1 - root) * dk**2 * dot)
-        for g, mi, vi, si in zip(grads, m, v, s):
+        for g, mi, vi, si in zip(grads, m, v, s, strict=True):
             mi.assign(beta1 * mi + (1 - beta1) * dk * g)
             vi.assign(beta2 * vi + (1 - beta2) * dk**2 * g**2)
             si.assign(root * si + (1 - root) * dk**2 * g)
         norm = tf.add_n([tf.reduce_sum(tf.abs(si)) for si in s])
         d.assign(tf.maximum(dk, tf.math.divide_no_nan(r, norm)))
-        for w, mi, vi in zip(weights, m, v):
+        for w, mi, vi in zip(weights, m, v, strict=True):
             w.assign_sub(dk * mi / (tf.sqrt(vi) + dk * eps))
 
     for x, y in dataset.take(steps):
@@ -385,12 +388,13 @@ class Runner:
         return tuple(self.cache[key])
 
     def sweep(self, steps) -> SweepResult:
-        key = f"sweep|{self.prefix}|{steps}"
+        x_tr, _, y_tr, _ = self.case.data
+        kwargs = {"num_steps": steps, **self.case.sweep}
+        planned = plan_fit(x_tr, y_tr, batch_size=self.case.batch, num_steps=kwargs["num_steps"])
+        key = f"sweep|{self.prefix}|{planned.num_steps}"
         if key not in self.cache:
             model = self.reset()
             keras.utils.set_random_seed(self.seed)
-            x_tr, _, y_tr, _ = self.case.data
-            kwargs = {"num_steps": steps, **self.case.sweep}
             got = lrwidget.find_lr(model, x_tr, y_tr, batch_size=self.case.batch, **kwargs)
             self.cache[key] = {
                 "lrs": got.lrs.tolist(),
@@ -479,7 +483,7 @@ def group_table(group: str, rows: list[dict]):
     def line(name, get):
         vals = [get(r) for r in rows]
         none = sum(v is None for v in vals)
-        got = [r["default"] if v is None else v for r, v in zip(rows, vals)]
+        got = [r["default"] if v is None else v for r, v in zip(rows, vals, strict=True)]
         cand = [r["default"] if get(r) is None else get(r) for r in with_cands]
         print(f"| {name} | {_mean(got):.3f} | {max(got):.3f} | {none} | {_mean(cand):.3f} |")
 
@@ -523,6 +527,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups")
     parser.add_argument("--seeds", type=int, default=None, help="seeds (default 2 scratch, 3)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds from this one on (3: fresh seeds)"
+    )
     parser.add_argument("--cache", default=None, help="a JSON file of sweeps and scores to reuse")
     parser.add_argument("--json", default=None, help="also write every sweep's figures here")
     args = parser.parse_args()
@@ -538,7 +545,7 @@ def main():
     rows = []
     for case in cases(groups):
         seeds = args.seeds or (2 if case.group == "scratch" else 3)
-        for seed in range(seeds):
+        for seed in range(args.first_seed, args.first_seed + seeds):
             rows += run_case(case, seed, cache)
             if args.cache:
                 with open(args.cache, "w") as f:
@@ -551,8 +558,13 @@ def main():
     )
     for group in groups:
         group_rows = [r for r in rows if r["group"] == group]
-        if group_rows:
-            group_table(group, group_rows)
+        lengths = sorted({r["steps"] for r in group_rows})
+        if len(lengths) > 1:
+            group_table(f"{group}, all lengths", group_rows)
+        for steps in lengths:
+            group_table(
+                f"{group}, {steps}-step sweeps", [r for r in group_rows if r["steps"] == steps]
+            )
     task_table(rows)
     if args.json:
         with open(args.json, "w") as f:

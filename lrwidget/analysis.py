@@ -184,10 +184,12 @@ def _valid(lrs, smoothed):
 
 # How a curve is read for candidates; the factors were measured in benchmarks/suggestion.py
 # (README, "Candidates"; rejected variants in benchmarks/RESULTS.md).
-FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level
-DESCENT_MARGIN = 0.1  # a point is on the descent once the loss made 10 % of the fall from the top
-CAREFUL = 1.5  # the careful candidate: the steepest LR / 1.5
-BOLD = 1.5  # the bold candidate: the steepest LR * 1.5 ...
+FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level (and beyond its noise)
+BOTTOM = 0.1  # the bottom of a curve starts where the loss is within 10 % of its fall
+BACKOFF = 3.0  # the default suggestion: the LR where the bottom starts, divided by 3
+NOISY = 3.0  # a note says so when the noise leaves the bottom's start uncertain by more than 3x
+CAREFUL = 1.5  # the careful candidate: the suggestion / 1.5
+BOLD = 1.5  # the bold candidate: the suggestion * 1.5 ...
 CLEARANCE = 3.0  # ... if that is 3x below the lowest point (the edge of the usable range)
 
 
@@ -250,22 +252,22 @@ def find_candidates(
     bold: float = BOLD,
     clearance: float = CLEARANCE,
     stderr=None,
+    rule: str | None = None,
 ) -> list[Candidate]:
-    """The LRs to offer for clicking: good ones to train at, read from the descent of the curve.
+    """The LRs to offer for clicking: the suggestion and one on either side of it.
 
-    ``"steepest"``: where the smoothed loss falls fastest per decade on the descent (the same
-    LR as the default suggestion rule whenever that lies on the descent); ``"careful"``: that
-    LR divided by ``careful``; ``"bold"``: multiplied by ``bold``, offered only when the curve
-    turned up and that LR is still ``clearance`` times below the lowest point (the minimum is
-    the edge of the usable range; training near it fails). Each is a point of the sweep on the
-    descent: after the top, with the loss past the first ``DESCENT_MARGIN`` (10 %) of the fall,
-    and before the lowest point (``clearance`` times before it where the curve did not turn
-    up, since its edge is then unknown: never the end of a range that ended too early). A
-    curve that never fell (:func:`descent`) has none. Candidates closer than ``spacing`` to
-    one kept before (in the order steepest, careful, bold) are dropped.
+    ``"suggested"``: the point of the sweep nearest the suggestion (``rule``, by default
+    ``DEFAULT_SUGGESTER``); ``"careful"``: that LR divided by ``careful``; ``"bold"``:
+    multiplied by ``bold``, offered only when the curve turned up and that LR is still
+    ``clearance`` times below the lowest point (the minimum is the edge of the usable range;
+    training near it fails). Each is a point of the sweep from the top of the descent to
+    before the lowest point (``clearance`` times before it where the curve did not turn up,
+    since its edge is then unknown: never the end of a range that ended too early). A curve
+    that never fell (:func:`descent`) has none. Candidates closer than ``spacing`` to one kept
+    before (in the order suggested, careful, bold) are dropped.
 
-    Measured (``benchmarks/suggestion.py``): a click on any of them trains about as well as
-    the suggestion; the minima of :func:`find_minima` train far worse.
+    Measured (``benchmarks/suggestion.py``, docs/suggestion.md): a click on any of them trains
+    about as well as the suggestion; the minima of :func:`find_minima` train far worse.
 
     Parameters
     ----------
@@ -277,11 +279,15 @@ def find_candidates(
         As for :func:`find_minima`; ``tolerance`` also decides whether the curve turned up.
     careful, bold, clearance : float
         The factors above (all > 1; defaults ``CAREFUL``, ``BOLD``, ``CLEARANCE``).
+    stderr : array_like, optional
+        The standard error of each smoothed point: with it, a fall within the noise is none.
+    rule : str, optional
+        The suggestion rule the candidates centre on (a key of ``SUGGESTERS``).
 
     Returns
     -------
     list of Candidate
-        Sorted by LR, labelled ``"careful"``, ``"steepest"``, ``"bold"`` (at most one each).
+        Sorted by LR, labelled ``"careful"``, ``"suggested"``, ``"bold"`` (at most one each).
     """
     _check_spacing(spacing)
     for name, value in (("careful", careful), ("bold", bold), ("clearance", clearance)):
@@ -289,38 +295,27 @@ def find_candidates(
             raise ValueError(f"{name} must be a finite number > 1, got {value}")
     lrs, smoothed, valid = _valid(lrs, smoothed)
     shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance, stderr=stderr)
-    if shape is None or not shape.fell:
+    if shape is None or not shape.fell or shape.low - shape.top < 2:
         return []
+    center = suggest(lrs, valid, rule or DEFAULT_SUGGESTER)
     top, low = shape.top, shape.low
     edge = lrs[low] if shape.turned_up else lrs[low] / clearance
     idx = np.arange(len(valid))
-    with np.errstate(invalid="ignore"):
-        on_descent = (
-            (idx > top)
-            & (idx < low)
-            & (valid <= valid[top] - DESCENT_MARGIN * shape.depth)
-            & (lrs < edge)
-        )
-    if on_descent.sum() < 1 or low - top < 2:
+    on_descent = (idx >= top) & (idx < low) & np.isfinite(valid) & (lrs < edge)
+    if center is None or not on_descent.any():
         return []
-    log_lr = np.log10(np.where(np.isfinite(valid), lrs, np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.gradient(valid[top : low + 1], log_lr[top : low + 1])
-    slope = np.where(on_descent[top : low + 1] & np.isfinite(slope), slope, np.inf)
-    steep = top + int(np.argmin(slope))
-    if not slope[steep - top] < 0:
-        return []
+    log_lr = np.log10(np.where(on_descent, lrs, np.nan))
     inside = lrs[on_descent]
 
     def at(lr):
         """The point of the descent nearest to ``lr`` on a log axis; None outside the descent."""
-        if not inside.min() <= lr <= inside.max():
+        if not inside.min() / spacing <= lr <= inside.max() * spacing:
             return None
-        return int(np.argmin(np.where(on_descent, np.abs(log_lr - math.log10(lr)), np.inf)))
+        return int(np.nanargmin(np.abs(log_lr - math.log10(lr))))
 
-    picks = [(steep, "steepest"), (at(lrs[steep] / careful), "careful")]
-    if shape.turned_up and lrs[steep] * bold * clearance <= lrs[low]:
-        picks.append((at(lrs[steep] * bold), "bold"))
+    picks = [(at(center), "suggested"), (at(center / careful), "careful")]
+    if shape.turned_up and center * bold * clearance <= lrs[low]:
+        picks.append((at(center * bold), "bold"))
     kept: list[Candidate] = []
     for i, label in picks:
         if i is None or any(
@@ -417,14 +412,60 @@ def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
     return float(lrs[high + int(np.argmax(smoothed[high : low + 1] <= target))])
 
 
+def suggest_bottom(
+    lrs, smoothed, fraction: float = BOTTOM, divisor: float = BACKOFF
+) -> float | None:
+    """Where the curve reaches its bottom, backed off: the first LR at which the smoothed loss
+    is within ``fraction`` of its whole fall from the minimum, divided by ``divisor``.
+
+    Read from the level of the curve, not its slope, so it holds both where the loss drops
+    late and steeply (training from scratch: the bottom starts just past the drop) and where
+    it falls slowly over decades (fine-tuning: the bottom starts near its end), and a flat,
+    noisy bottom does not move it the way it moves the lowest point.
+    """
+    lrs, smoothed = _clean(lrs, smoothed)
+    if len(lrs) < 3:
+        return None
+    low = int(np.argmin(smoothed))
+    top = int(np.argmax(smoothed[: low + 1]))
+    if top == low:
+        return None
+    target = smoothed[low] + fraction * (smoothed[top] - smoothed[low])
+    reached = lrs[top + int(np.argmax(smoothed[top : low + 1] <= target))]
+    # The point of the sweep nearest to it, so that the suggestion is one of the LRs swept.
+    return float(lrs[np.argmin(np.abs(np.log(lrs) - math.log(reached / divisor)))])
+
+
+def bottom_uncertainty(lrs, smoothed, stderr, fraction: float = BOTTOM, z: float = 2.0):
+    """How far the start of the curve's bottom (see :func:`suggest_bottom`) could move within
+    the noise: the LRs where the smoothed curve, ``z`` standard errors below and above itself,
+    first comes within ``fraction`` of its fall; ``None`` when there is no bottom to read."""
+    lrs, smoothed, valid = _valid(lrs, smoothed)
+    err = np.asarray(stderr, dtype=np.float64)[: len(valid)]
+    ok = np.isfinite(valid)
+    if ok.sum() < 3 or len(err) < len(valid):
+        return None
+    low = int(np.nanargmin(valid))
+    top = int(np.nanargmax(valid[: low + 1]))
+    if top == low:
+        return None
+    target = valid[low] + fraction * (valid[top] - valid[low])
+    span = slice(top, low + 1)
+    with np.errstate(invalid="ignore"):
+        early = top + int(np.argmax(valid[span] - z * err[span] <= target))
+        late = top + int(np.argmax(valid[span] + z * err[span] <= target))
+    return float(lrs[early]), float(lrs[max(late, early)])
+
+
 SUGGESTERS = {
+    "bottom/3": suggest_bottom,
     "valley": suggest_valley,
     "steepest": suggest_steepest,
     "minimum/10": suggest_minimum,
     "candidate/4": suggest_from_candidates,
     "descent/3": suggest_descent,
 }
-DEFAULT_SUGGESTER = "steepest"
+DEFAULT_SUGGESTER = "bottom/3"
 
 
 def suggest(lrs, smoothed, rule: str = DEFAULT_SUGGESTER) -> float | None:
@@ -515,6 +556,7 @@ class Reading:
             spacing=self._spacing,
             tolerance=self._tolerance,
             stderr=self.stderr,
+            rule=self._rule,
         )
 
     @cached_property
@@ -538,13 +580,24 @@ class Reading:
 
     @cached_property
     def notes(self) -> list[str]:
-        return range_notes(
+        notes = range_notes(
             *self._head,
             diverged=self._diverged,
             stop_reason=self._stop_reason,
             tolerance=self._tolerance,
             stderr=self.stderr,
         )
+        if notes or self.suggestion is None:
+            return notes
+        reach = bottom_uncertainty(*self._head, self.stderr)
+        if reach is not None and reach[1] > NOISY * reach[0]:
+            notes.append(
+                f"the curve is too noisy to read closely: it reaches its bottom somewhere between "
+                f"lr {reach[0]:.2g} and {reach[1]:.2g} (x{reach[1] / reach[0]:.1f}), so the "
+                "suggestion may move as much between runs; a larger batch_size or more steps "
+                "(num_steps=...) would narrow it"
+            )
+        return notes
 
 
 def read_curve(

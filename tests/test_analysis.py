@@ -132,30 +132,53 @@ def _descent_curve(n=200, steep_at=-3.0, low_at=-1.0, lo=-6.0, hi=1.0):
     return lrs, 2.3 - fall + 2.0 * np.maximum(x - low_at, 0) ** 2
 
 
-def test_candidates_are_careful_steepest_and_bold_points_on_the_descent():
+def test_candidates_are_the_suggestion_and_a_careful_and_a_bold_point_around_it():
     lrs, loss = _descent_curve()
     cands = analysis.find_candidates(lrs, loss, diverged=True)
-    assert [c.label for c in cands] == ["careful", "steepest", "bold"]
-    careful, steepest, bold = cands
-    assert steepest.lr == analysis.suggest_steepest(lrs, loss)  # the default suggestion
-    assert steepest.lr == pytest.approx(1e-3, rel=0.1)
-    step = lrs[1] / lrs[0]  # the ladder's factor: derived LRs snap to a point of the sweep
-    assert steepest.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
-    assert bold.lr / steepest.lr == pytest.approx(analysis.BOLD, rel=step - 1)
+    assert [c.label for c in cands] == ["careful", "suggested", "bold"]
+    careful, suggested, bold = cands
+    suggestion = analysis.suggest(lrs, loss)  # the default rule
+    step = lrs[1] / lrs[0]  # the ladder's factor: candidates snap to a point of the sweep
+    assert suggested.lr == pytest.approx(suggestion, rel=step - 1)
+    assert suggested.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
+    assert bold.lr / suggested.lr == pytest.approx(analysis.BOLD, rel=step - 1)
     low = int(np.argmin(loss))
     for c in cands:
         assert c.lr == lrs[c.index] and c.loss == loss[c.index]
         assert c.index < low and c.lr * analysis.CLEARANCE <= lrs[low]
-        assert c.loss < 2.3 - 0.1 * (2.3 - loss[low])  # past the flat start
     # None of them is a minimum: the minima sit where the loss bottoms out.
-    assert all(m.lr > 30 * bold.lr for m in analysis.find_minima(lrs, loss))
+    assert all(m.lr > 3 * bold.lr for m in analysis.find_minima(lrs, loss))
+
+
+def test_the_suggestion_is_where_the_curve_reaches_its_bottom_divided_by_three():
+    lrs, loss = _descent_curve()
+    low = int(np.argmin(loss))
+    target = loss[low] + analysis.BOTTOM * (loss[: low + 1].max() - loss[low])
+    first = int(np.argmax(loss <= target))  # the bottom starts here
+    step = lrs[1] / lrs[0]  # the suggestion is the point of the sweep nearest to it
+    assert analysis.suggest_bottom(lrs, loss) == pytest.approx(
+        lrs[first] / analysis.BACKOFF, rel=step - 1
+    )
+    # A slow fall over decades (fine-tuning) is read near its end, not where it is steepest.
+    x = np.log10(lrs)
+    slow = 2.0 - 0.3 * np.clip(x + 6, 0, 5) + 3.0 * np.maximum(x + 0.5, 0) ** 2
+    bottom_lr = analysis.suggest_bottom(lrs, slow) * analysis.BACKOFF
+    assert 10**-1.6 < bottom_lr < 10**-0.9
+    assert analysis.suggest_steepest(lrs, slow) < bottom_lr / 30
 
 
 def test_bold_is_only_offered_well_below_the_minimum():
-    # The descent ends right after its steepest point: twice that LR is close to the edge.
-    lrs, loss = _descent_curve(steep_at=-2.0, low_at=-1.8)
-    labels = [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
-    assert "steepest" in labels and "bold" not in labels
+    lrs = np.logspace(-6, 1, 300)
+    x = np.log10(lrs)
+    room = analysis.BOLD * analysis.CLEARANCE
+    offered = []
+    for drop in (0.2, 3.0):  # decades the fall takes: an abrupt one ends right at the minimum
+        loss = 2.3 - 2 * np.clip((x + 2 + drop) / drop, 0, 1) + 5 * np.maximum(x + 2, 0)
+        labels = [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
+        assert "suggested" in labels
+        assert ("bold" in labels) == (analysis.suggest(lrs, loss) * room <= lrs[np.argmin(loss)])
+        offered.append("bold" in labels)
+    assert offered == [False, True]
 
 
 def test_a_curve_that_never_fell_has_no_candidates_and_a_note_saying_so():
@@ -190,19 +213,21 @@ def test_a_full_descent_gets_no_note():
     assert analysis.range_notes(lrs, loss) == []  # completed, and it turned up by itself
 
 
-def test_the_steepest_candidate_ignores_a_blip_on_the_flat_start():
+def test_the_suggestion_ignores_a_blip_on_the_flat_start():
     lrs, loss = _descent_curve(n=100, lo=-7.0)
+    clean = analysis.suggest(lrs, loss)
     loss = loss.copy()
     loss[0] += 0.15  # one high first point: the steepest "fall" of all, between two points
-    assert analysis.suggest_steepest(lrs, loss) == lrs[0]  # the rule is fooled
-    steepest = [c for c in analysis.find_candidates(lrs, loss) if c.label == "steepest"]
-    assert steepest[0].lr == pytest.approx(1e-3, rel=0.25)  # the candidate is not
+    assert analysis.suggest_steepest(lrs, loss) == lrs[0]  # the old rule is fooled
+    assert analysis.suggest(lrs, loss) == pytest.approx(clean, rel=0.25)  # the default is not
+    suggested = [c for c in analysis.find_candidates(lrs, loss) if c.label == "suggested"]
+    assert suggested[0].lr == pytest.approx(clean, rel=0.25)
 
 
-def test_spacing_drops_candidates_closer_than_it_keeping_the_steepest():
+def test_spacing_drops_candidates_closer_than_it_keeping_the_suggested_one():
     lrs, loss = _descent_curve()
     cands = analysis.find_candidates(lrs, loss, diverged=True, spacing=2.0)
-    assert [c.label for c in cands] == ["steepest"]
+    assert [c.label for c in cands] == ["suggested"]
 
 
 @pytest.mark.parametrize("rule", sorted(analysis.SUGGESTERS))

@@ -59,23 +59,20 @@ def test_candidates_are_points_of_the_descent_spaced_and_clear_of_an_unknown_edg
         assert cands == []
         return
     labels = [c.label for c in cands]
-    assert len(set(labels)) == len(labels) and set(labels) <= {"careful", "steepest", "bold"}
-    assert not cands or "steepest" in labels  # the others are read from it
-    top = smoothed[shape.top]
+    assert len(set(labels)) == len(labels) and set(labels) <= {"careful", "suggested", "bold"}
     for c in cands:
         assert c.lr == lrs[c.index] and c.loss == smoothed[c.index] and math.isfinite(c.loss)
-        assert shape.top < c.index < shape.low  # on the way down, never the lowest point
-        assert c.loss <= top - analysis.DESCENT_MARGIN * shape.depth
+        assert shape.top <= c.index < shape.low  # on the way down, never the lowest point
         if not shape.turned_up:  # the edge is unknown: stay clear of where the data ends
             assert c.lr * analysis.CLEARANCE <= lrs[shape.low] * (1 + 1e-12)
             assert c.label != "bold" and c.index < len(curve) - 1
     by = {c.label: c for c in cands}
-    if "careful" in by:
-        assert by["careful"].lr < by["steepest"].lr
+    if "careful" in by and "suggested" in by:
+        assert by["careful"].lr < by["suggested"].lr
     if "bold" in by:  # only where the curve turned up and there is room below the lowest point
-        assert shape.turned_up and by["bold"].lr > by["steepest"].lr
+        assert shape.turned_up
         room = analysis.BOLD * analysis.CLEARANCE
-        assert by["steepest"].lr * room <= lrs[shape.low] * (1 + 1e-12)
+        assert analysis.suggest(lrs, smoothed) * room <= lrs[shape.low] * (1 + 1e-12)
     for a, b in itertools.pairwise(cands):
         assert b.lr >= spacing * a.lr * (1 - 1e-12) and b.index > a.index
 

@@ -32,7 +32,7 @@ def test_derived_values_follow_the_settings():
 def test_candidates_are_trainable_points_of_the_descent_and_minima_stay_available():
     r = _result()
     labels = [c.label for c in r.candidates]
-    assert "steepest" in labels and len(r.candidates) >= 2  # more than one choice
+    assert "suggested" in labels and len(r.candidates) >= 2  # more than one choice
     assert r.suggestion in [c.lr for c in r.candidates]  # the pre-selected LR is a diamond
     assert r.minima and all(m.label == "minimum" for m in r.minima)
     # Every candidate sits well below where the loss bottoms out.
