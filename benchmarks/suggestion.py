@@ -56,7 +56,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import lrwidget  # noqa: E402
-from lrwidget import analysis  # noqa: E402
+from lrwidget import analysis, smoothing  # noqa: E402
 from lrwidget.data import plan_fit  # noqa: E402
 from lrwidget.result import AnalysisSettings, SweepResult  # noqa: E402
 
@@ -283,6 +283,38 @@ PEERS = {
 }
 
 
+# --- Does the curve follow the data? ------------------------------------------------------------
+
+
+def running_median(y, k=9):
+    padded = np.pad(y, k // 2, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, k), axis=1)
+
+
+def previous_curve(sweep):
+    """The curve lrwidget drew before the adaptive smoother: the debiased EMA with its window
+    capped at a tenth of the sweep, run forward and back over the part before divergence."""
+    head = sweep.losses[: sweep.useful]
+    beta = sweep.settings.beta
+    return analysis.smooth(analysis.smooth(head, beta)[::-1], beta)[::-1]
+
+
+def follows(sweep, curve) -> dict:
+    """How well ``curve`` (the smoothed head) keeps to the raw losses: the share of points
+    within two robust standard deviations of the batch noise of a 9-point running median,
+    whether its minimum is, and how far its minimum lies from the running median's (decades)."""
+    raw = sweep.losses[: sweep.useful]
+    median = running_median(raw)
+    inside = np.abs(curve - median) <= 2 * smoothing.noise_level(raw)
+    low = int(np.argmin(curve))
+    log_lr = np.log10(sweep.lrs[: sweep.useful])
+    return {
+        "inside": float(inside.mean()),
+        "min_inside": bool(inside[low]),
+        "min_shift": float(log_lr[low] - log_lr[int(np.argmin(median))]),
+    }
+
+
 # --- Training ------------------------------------------------------------------------------------
 
 
@@ -454,6 +486,10 @@ def run_case(case: Case, seed: int, cache: dict) -> list[dict]:
                 "candidates": [c.lr for c in sweep.candidates],
                 "candidate_regret": [regret(run.score(c.lr)) for c in sweep.candidates],
                 "notes": sweep.notes,
+                "fit": {
+                    "now": follows(sweep, sweep.smoothed[: sweep.useful]),
+                    "before": follows(sweep, previous_curve(sweep)),
+                },
             }
         )
     return out
@@ -494,6 +530,28 @@ def group_table(group: str, rows: list[dict]):
          if r["candidate_regret"] else None)  # fmt: skip
     line("the optimizer's default LR", lambda r: r["default"])
     line("Prodigy (LR-free, d0 = 1e-6)", lambda r: r["prodigy"])
+
+
+def fit_table(rows: list[dict]):
+    """How the smoothed curve keeps to the data, now and with the smoothing used before."""
+    print(
+        "\nThe smoothed curve against the raw losses (9-point running median +- 2 robust "
+        "standard deviations of the batch noise), over the part before divergence:\n"
+    )
+    print(
+        "| group | curve | points inside the band | minimum inside | median shift of the minimum |"
+    )
+    print("| --- | --- | ---: | ---: | ---: |")
+    for group in GROUPS:
+        got = [r["fit"] for r in rows if r["group"] == group]
+        for which in ("before", "now"):
+            if got:
+                fit = [g[which] for g in got]
+                print(
+                    f"| {group} | {which} | {_mean(f['inside'] for f in fit):.1%} "
+                    f"| {sum(f['min_inside'] for f in fit)} of {len(fit)} "
+                    f"| {statistics.median(abs(f['min_shift']) for f in fit):.2f} decades |"
+                )
 
 
 def task_table(rows: list[dict]):
@@ -566,6 +624,7 @@ def main():
                 f"{group}, {steps}-step sweeps", [r for r in group_rows if r["steps"] == steps]
             )
     task_table(rows)
+    fit_table(rows)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1, default=float)

@@ -32,9 +32,8 @@ class Candidate:
         The step of the sweep (index into ``lrs``/``losses``).
     label : str
         What it is. Candidates (:func:`find_candidates`, ``SweepResult.candidates``):
-        ``"steepest"`` (where the loss falls fastest), ``"careful"`` (below it, steepest /
-        ``CAREFUL``) or ``"bold"`` (above it, steepest * ``BOLD``, kept well below the
-        minimum). Minima (:func:`find_minima`, ``SweepResult.minima``): ``"minimum"``. Empty
+        ``"suggested"`` (the suggestion's point) or ``"careful"`` (below it, the suggestion /
+        ``CAREFUL``). Minima (:func:`find_minima`, ``SweepResult.minima``): ``"minimum"``. Empty
         when built by hand (the default, so ``Candidate(lr, loss, index)`` still works).
     """
 
@@ -182,15 +181,14 @@ def _valid(lrs, smoothed):
     return lrs, smoothed, np.where(ok, smoothed, np.nan)
 
 
-# How a curve is read for candidates; the factors were measured in benchmarks/suggestion.py
-# (README, "Candidates"; rejected variants in benchmarks/RESULTS.md).
+# How a curve is read for the suggestion and candidates; the factors were measured in
+# benchmarks/suggestion.py (docs/suggestion.md).
 FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level (and beyond its noise)
 BOTTOM = 0.1  # the bottom of a curve starts where the loss is within 10 % of its fall
 BACKOFF = 3.0  # the default suggestion: the LR where the bottom starts, divided by 3
 NOISY = 3.0  # a note says so when the noise leaves the bottom's start uncertain by more than 3x
 CAREFUL = 1.5  # the careful candidate: the suggestion / 1.5
-BOLD = 1.5  # the bold candidate: the suggestion * 1.5 ...
-CLEARANCE = 3.0  # ... if that is 3x below the lowest point (the edge of the usable range)
+CLEARANCE = 3.0  # where the curve never turned up, candidates stay 3x below its end
 
 
 @dataclass(frozen=True)
@@ -249,22 +247,20 @@ def find_candidates(
     spacing: float = 1.2,
     tolerance: float = 0.25,
     careful: float = CAREFUL,
-    bold: float = BOLD,
     clearance: float = CLEARANCE,
     stderr=None,
     rule: str | None = None,
 ) -> list[Candidate]:
-    """The LRs to offer for clicking: the suggestion and one on either side of it.
+    """The LRs to offer for clicking: the suggestion, and a careful one below it.
 
     ``"suggested"``: the point of the sweep nearest the suggestion (``rule``, by default
-    ``DEFAULT_SUGGESTER``); ``"careful"``: that LR divided by ``careful``; ``"bold"``:
-    multiplied by ``bold``, offered only when the curve turned up and that LR is still
-    ``clearance`` times below the lowest point (the minimum is the edge of the usable range;
-    training near it fails). Each is a point of the sweep from the top of the descent to
-    before the lowest point (``clearance`` times before it where the curve did not turn up,
-    since its edge is then unknown: never the end of a range that ended too early). A curve
-    that never fell (:func:`descent`) has none. Candidates closer than ``spacing`` to one kept
-    before (in the order suggested, careful, bold) are dropped.
+    ``DEFAULT_SUGGESTER``); ``"careful"``: that LR divided by ``careful``. None above the
+    suggestion: it already sits close to where a larger LR stops training well (measured:
+    a bold choice at 1.5x trained far worse on fine-tuning). Each is a point of the sweep from
+    the top of the descent to before the lowest point (``clearance`` times before it where the
+    curve did not turn up, since its edge is then unknown: never the end of a range that ended
+    too early). A curve that never fell (:func:`descent`) has none. A careful candidate closer
+    than ``spacing`` to the suggested one is dropped.
 
     Measured (``benchmarks/suggestion.py``, docs/suggestion.md): a click on any of them trains
     about as well as the suggestion; the minima of :func:`find_minima` train far worse.
@@ -277,8 +273,8 @@ def find_candidates(
         The sweep diverged right after these points (so the curve turned up).
     spacing, tolerance : float
         As for :func:`find_minima`; ``tolerance`` also decides whether the curve turned up.
-    careful, bold, clearance : float
-        The factors above (all > 1; defaults ``CAREFUL``, ``BOLD``, ``CLEARANCE``).
+    careful, clearance : float
+        The factors above (both > 1; defaults ``CAREFUL``, ``CLEARANCE``).
     stderr : array_like, optional
         The standard error of each smoothed point: with it, a fall within the noise is none.
     rule : str, optional
@@ -287,10 +283,10 @@ def find_candidates(
     Returns
     -------
     list of Candidate
-        Sorted by LR, labelled ``"careful"``, ``"suggested"``, ``"bold"`` (at most one each).
+        Sorted by LR, labelled ``"careful"`` and ``"suggested"`` (at most one each).
     """
     _check_spacing(spacing)
-    for name, value in (("careful", careful), ("bold", bold), ("clearance", clearance)):
+    for name, value in (("careful", careful), ("clearance", clearance)):
         if not (math.isfinite(value) and value > 1):
             raise ValueError(f"{name} must be a finite number > 1, got {value}")
     lrs, smoothed, valid = _valid(lrs, smoothed)
@@ -314,8 +310,6 @@ def find_candidates(
         return int(np.nanargmin(np.abs(log_lr - math.log10(lr))))
 
     picks = [(at(center), "suggested"), (at(center / careful), "careful")]
-    if shape.turned_up and center * bold * clearance <= lrs[low]:
-        picks.append((at(center * bold), "bold"))
     kept: list[Candidate] = []
     for i, label in picks:
         if i is None or any(

@@ -119,7 +119,7 @@ def test_candidate_arguments_are_validated():
             find([1.0], [1.0], spacing=0.5)
     with pytest.raises(ValueError, match="tolerance"):
         analysis.find_minima([1.0], [1.0], tolerance=-1)
-    for name in ("careful", "bold", "clearance"):
+    for name in ("careful", "clearance"):
         with pytest.raises(ValueError, match=name):
             analysis.find_candidates([1.0], [1.0], **{name: 1.0})
 
@@ -132,22 +132,20 @@ def _descent_curve(n=200, steep_at=-3.0, low_at=-1.0, lo=-6.0, hi=1.0):
     return lrs, 2.3 - fall + 2.0 * np.maximum(x - low_at, 0) ** 2
 
 
-def test_candidates_are_the_suggestion_and_a_careful_and_a_bold_point_around_it():
+def test_candidates_are_the_suggestion_and_a_careful_point_below_it():
     lrs, loss = _descent_curve()
     cands = analysis.find_candidates(lrs, loss, diverged=True)
-    assert [c.label for c in cands] == ["careful", "suggested", "bold"]
-    careful, suggested, bold = cands
-    suggestion = analysis.suggest(lrs, loss)  # the default rule
+    assert [c.label for c in cands] == ["careful", "suggested"]
+    careful, suggested = cands
+    assert suggested.lr == analysis.suggest(lrs, loss)  # the default rule, a point of the sweep
     step = lrs[1] / lrs[0]  # the ladder's factor: candidates snap to a point of the sweep
-    assert suggested.lr == pytest.approx(suggestion, rel=step - 1)
     assert suggested.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
-    assert bold.lr / suggested.lr == pytest.approx(analysis.BOLD, rel=step - 1)
     low = int(np.argmin(loss))
     for c in cands:
         assert c.lr == lrs[c.index] and c.loss == loss[c.index]
         assert c.index < low and c.lr * analysis.CLEARANCE <= lrs[low]
     # None of them is a minimum: the minima sit where the loss bottoms out.
-    assert all(m.lr > 3 * bold.lr for m in analysis.find_minima(lrs, loss))
+    assert all(m.lr > 3 * suggested.lr for m in analysis.find_minima(lrs, loss))
 
 
 def test_the_suggestion_is_where_the_curve_reaches_its_bottom_divided_by_three():
@@ -167,18 +165,13 @@ def test_the_suggestion_is_where_the_curve_reaches_its_bottom_divided_by_three()
     assert analysis.suggest_steepest(lrs, slow) < bottom_lr / 30
 
 
-def test_bold_is_only_offered_well_below_the_minimum():
+def test_an_abrupt_drop_gets_its_suggestion_on_the_flat_stretch_before_it():
     lrs = np.logspace(-6, 1, 300)
     x = np.log10(lrs)
-    room = analysis.BOLD * analysis.CLEARANCE
-    offered = []
-    for drop in (0.2, 3.0):  # decades the fall takes: an abrupt one ends right at the minimum
-        loss = 2.3 - 2 * np.clip((x + 2 + drop) / drop, 0, 1) + 5 * np.maximum(x + 2, 0)
-        labels = [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
-        assert "suggested" in labels
-        assert ("bold" in labels) == (analysis.suggest(lrs, loss) * room <= lrs[np.argmin(loss)])
-        offered.append("bold" in labels)
-    assert offered == [False, True]
+    loss = 2.3 - 2 * np.clip((x + 2.2) / 0.2, 0, 1) + 5 * np.maximum(x + 2, 0)  # 0.2 decades
+    cands = analysis.find_candidates(lrs, loss, diverged=True)
+    assert [c.label for c in cands] == ["careful", "suggested"]
+    assert cands[1].lr == analysis.suggest(lrs, loss) < 10**-2.2  # before the drop begins
 
 
 def test_a_curve_that_never_fell_has_no_candidates_and_a_note_saying_so():
@@ -197,15 +190,13 @@ def test_a_range_that_ended_while_the_loss_still_fell_offers_nothing_near_its_en
     lrs, loss = _descent_curve(steep_at=-1.0, low_at=5.0, lo=-7.0, hi=1.0)  # no turn by 10
     cands = analysis.find_candidates(lrs, loss)
     assert cands and all(c.lr * analysis.CLEARANCE <= lrs[-1] for c in cands)
-    assert "bold" not in [c.label for c in cands]  # the edge is unknown
     notes = analysis.range_notes(lrs, loss, stop_reason="completed")
     assert len(notes) == 1
     assert "end_lr=10" in notes[0] and "too early" in notes[0] and "end_lr=100" in notes[0]
     assert "stopped" in analysis.range_notes(lrs, loss, stop_reason="stopped")[0]
     assert analysis.range_notes(lrs, loss, stop_reason="running") == []  # not done yet
-    # The same curve, diverging right after: it turned up, so the bold choice is back.
+    # The same curve, diverging right after: it turned up, so the range was wide enough.
     assert analysis.range_notes(lrs, loss, diverged=True) == []
-    assert "bold" in [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
 
 
 def test_a_full_descent_gets_no_note():

@@ -59,20 +59,16 @@ def test_candidates_are_points_of_the_descent_spaced_and_clear_of_an_unknown_edg
         assert cands == []
         return
     labels = [c.label for c in cands]
-    assert len(set(labels)) == len(labels) and set(labels) <= {"careful", "suggested", "bold"}
+    assert len(set(labels)) == len(labels) and set(labels) <= {"careful", "suggested"}
     for c in cands:
         assert c.lr == lrs[c.index] and c.loss == smoothed[c.index] and math.isfinite(c.loss)
         assert shape.top <= c.index < shape.low  # on the way down, never the lowest point
         if not shape.turned_up:  # the edge is unknown: stay clear of where the data ends
             assert c.lr * analysis.CLEARANCE <= lrs[shape.low] * (1 + 1e-12)
-            assert c.label != "bold" and c.index < len(curve) - 1
+            assert c.index < len(curve) - 1
     by = {c.label: c for c in cands}
     if "careful" in by and "suggested" in by:
         assert by["careful"].lr < by["suggested"].lr
-    if "bold" in by:  # only where the curve turned up and there is room below the lowest point
-        assert shape.turned_up
-        room = analysis.BOLD * analysis.CLEARANCE
-        assert analysis.suggest(lrs, smoothed) * room <= lrs[shape.low] * (1 + 1e-12)
     for a, b in itertools.pairwise(cands):
         assert b.lr >= spacing * a.lr * (1 - 1e-12) and b.index > a.index
 
