@@ -89,3 +89,26 @@ def test_the_chance_dip_grows_slowly_with_the_length_of_the_curve():
     assert smoothing.chance_dip(100) == pytest.approx(6.57, abs=0.01)
     assert smoothing.chance_dip(1000) == pytest.approx(7.93, abs=0.01)
     assert smoothing.chance_dip(0) == smoothing.chance_dip(2)
+
+
+@pytest.mark.parametrize("batch_size", [8, 32, 128])
+def test_a_real_sweep_stopped_on_its_flat_start_gets_no_suggestion(digits, batch_size):
+    import keras
+    from conftest import make_model
+
+    import lrwidget
+    from lrwidget.result import SweepResult
+
+    x, y = digits
+    # Plain SGD at LRs this small barely moves the weights: the losses are batch noise only.
+    model = make_model(keras.optimizers.SGD(1e-6))
+    full = lrwidget.find_lr(
+        model, x, y, batch_size=batch_size, start_lr=1e-7, end_lr=1e-5, num_steps=300
+    )
+    assert full.stop_reason == "completed" and len(full) == 300
+    for stop in (40, 120, 300):
+        cut = SweepResult(
+            lrs=full.lrs[:stop], losses=full.losses[:stop], stop_reason="stopped", meta=full.meta
+        )
+        assert cut.suggestion is None and cut.candidates == [], (stop, cut.suggestion)
+        assert any("never fell" in note for note in cut.notes)
