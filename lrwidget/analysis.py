@@ -13,7 +13,14 @@ from functools import cached_property
 
 import numpy as np
 
-from .smoothing import Smoother, chance_dip, effective_beta, smooth, smooth_adaptive  # noqa: F401
+from .smoothing import (  # noqa: F401
+    Smoother,
+    chance_dip,
+    effective_beta,
+    local_slope,
+    smooth,
+    smooth_adaptive,
+)
 
 MODES = ("exp", "linear")
 
@@ -342,13 +349,18 @@ def suggest_minimum(lrs, smoothed, divisor: float = 10.0) -> float | None:
     return float(lrs[np.argmin(smoothed)] / divisor)
 
 
-def suggest_steepest(lrs, smoothed) -> float | None:
-    """The LR where the smoothed loss falls fastest per decade of LR, before the minimum."""
+def suggest_steepest(lrs, smoothed, window: float = 0.1) -> float | None:
+    """The LR where the smoothed loss falls fastest per decade of LR, before the minimum.
+
+    The slope is that of a straight line through ``window`` of the curve's points around each
+    point: the curve keeps to the data, and its point-to-point slope is as noisy as they are.
+    """
     lrs, smoothed = _clean(lrs, smoothed)
     end = int(np.argmin(smoothed)) + 1 if len(lrs) else 0
     if end < 3:
         return None
-    slope = np.gradient(smoothed[:end], np.log10(lrs[:end]))
+    per_step = local_slope(smoothed, round(window * len(lrs)))[:end]
+    slope = per_step / np.gradient(np.log10(lrs[:end]))
     if not np.isfinite(slope).any():
         return None
     return float(lrs[int(np.nanargmin(slope))])

@@ -142,8 +142,9 @@ def _squares(k):
 
 
 def _local_line(cy, cty, idx, a, b):
-    """Value at ``idx`` of the straight line fitted to the points ``a..b`` around it, and the
-    factor by which that fit scales the noise's variance (from running sums ``cy``, ``cty``)."""
+    """Value at ``idx`` of the straight line fitted to the points ``a..b`` around it, the factor
+    by which that fit scales the noise's variance, and the line's slope per point (from the
+    running sums ``cy``, ``cty``)."""
     p, q = a - idx, b - idx  # offsets of the window's ends, p <= 0 <= q
     s0 = q - p + 1.0
     s1 = (p + q) * s0 / 2.0
@@ -151,7 +152,25 @@ def _local_line(cy, cty, idx, a, b):
     sy = cy[b + 1] - cy[a]
     sty = (cty[b + 1] - cty[a]) - idx * sy
     det = s0 * s2 - s1 * s1
-    return (s2 * sy - s1 * sty) / det, s2 / det
+    return (s2 * sy - s1 * sty) / det, s2 / det, (s0 * sty - s1 * sy) / det
+
+
+def _running_sums(y):
+    idx = np.arange(len(y), dtype=np.float64)
+    return idx, np.concatenate(([0.0], np.cumsum(y))), np.concatenate(([0.0], np.cumsum(idx * y)))
+
+
+def local_slope(values, half: int) -> np.ndarray:
+    """The slope per point of the straight line fitted to ``half`` points on either side of
+    each point (fewer near the ends): a derivative that one noisy point cannot swing."""
+    y = np.asarray(values, dtype=np.float64)
+    if len(y) < 2:
+        return np.zeros(len(y))
+    idx, cy, cty = _running_sums(y)
+    ints = np.arange(len(y))
+    half = max(1, int(half))
+    a, b = np.maximum(ints - half, 0), np.minimum(ints + half, len(y) - 1)
+    return _local_line(cy, cty, idx, a, b)[2]
 
 
 def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
@@ -176,9 +195,7 @@ def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
     median = _running_median(y, CLIP_HALF_WIDTH)[inner]
     y = y.copy()
     y[inner] = np.clip(y[inner], median - CLIP * noise[inner], median + CLIP * noise[inner])
-    idx = np.arange(n, dtype=np.float64)
-    cy = np.concatenate(([0.0], np.cumsum(y)))
-    cty = np.concatenate(([0.0], np.cumsum(idx * y)))
+    idx, cy, cty = _running_sums(y)
     width = np.ones(n, dtype=int)
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
@@ -187,7 +204,7 @@ def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
     for h in _half_widths(n):
         a = np.maximum(ints - h, 0)
         b = np.minimum(ints + h, n - 1)
-        est, factor = _local_line(cy, cty, idx, a, b)
+        est, factor, _ = _local_line(cy, cty, idx, a, b)
         se = noise * np.sqrt(factor)
         lower = np.maximum(lower, est - gamma * se)
         upper = np.minimum(upper, est + gamma * se)
@@ -198,7 +215,7 @@ def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
             break
     # A window cut short at a lone point is a noise spike, not a bend: a bend spans many points.
     width = _running_median(width, HALF_WIDTH_FILTER).astype(int)
-    values, factor = _local_line(
+    values, factor, _ = _local_line(
         cy, cty, idx, np.maximum(ints - width, 0), np.minimum(ints + width, n - 1)
     )
     return Smoothed(values, noise * np.sqrt(factor), noise)

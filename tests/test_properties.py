@@ -198,3 +198,14 @@ def test_adaptive_smoothing_of_a_finite_curve_is_finite_with_nonnegative_errors(
 def test_adaptive_smoothing_leaves_a_straight_line_as_it_is(n, start, slope):
     line = start + slope * np.arange(n)
     np.testing.assert_allclose(analysis.smooth_adaptive(line).values, line, atol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=2, max_value=200),
+    st.floats(min_value=-0.5, max_value=0.5),
+    st.integers(min_value=1, max_value=40),
+)
+def test_the_local_slope_of_a_straight_line_is_its_slope(n, slope, half):
+    line = 3.0 + slope * np.arange(n)
+    np.testing.assert_allclose(analysis.local_slope(line, half), slope, atol=1e-9)
