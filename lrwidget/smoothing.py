@@ -8,6 +8,7 @@ bends, so the line users read keeps to the data. Pure numpy.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -115,15 +116,19 @@ def noise_level(losses, window: int = NOISE_WINDOW) -> np.ndarray:
     """The batch-to-batch noise of a curve at each point, as a robust standard deviation.
 
     Read from second differences, which cancel a straight trend, so a steep descent is not
-    taken for noise; their median absolute value over ``window`` points, scaled to a standard
-    deviation, is robust to the odd outlier batch.
+    taken for noise: their median absolute value over blocks of ``window`` points, scaled to a
+    standard deviation (robust to the odd outlier batch), drawn straight between the blocks.
     """
     y = np.asarray(losses, dtype=np.float64)
     n = len(y)
     if n < 3:
         return np.zeros(n)
     second = np.abs(y[:-2] - 2.0 * y[1:-1] + y[2:]) / math.sqrt(6.0)
-    return 1.4826 * np.pad(_running_median(second, window // 2), 1, mode="edge")
+    blocks = max(1, len(second) // window)
+    edges = np.linspace(0, len(second), blocks + 1).astype(int)
+    level = [1.4826 * np.median(second[a:b]) for a, b in itertools.pairwise(edges)]
+    centres = (edges[:-1] + edges[1:]) / 2.0
+    return np.interp(np.arange(n) - 1.0, centres, level)
 
 
 def _running_median(x, half: int) -> np.ndarray:
@@ -199,19 +204,18 @@ def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
     width = np.ones(n, dtype=int)
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
-    alive = np.ones(n, dtype=bool)
     ints = np.arange(n)
+    alive = ints  # the points whose window may still grow
     for h in _half_widths(n):
-        a = np.maximum(ints - h, 0)
-        b = np.minimum(ints + h, n - 1)
-        est, factor, _ = _local_line(cy, cty, idx, a, b)
-        se = noise * np.sqrt(factor)
-        lower = np.maximum(lower, est - gamma * se)
-        upper = np.minimum(upper, est + gamma * se)
-        keep = alive & (lower <= upper)
-        width[keep] = h
-        alive = keep
-        if not alive.any():
+        a = np.maximum(alive - h, 0)
+        b = np.minimum(alive + h, n - 1)
+        est, factor, _ = _local_line(cy, cty, idx[alive], a, b)
+        se = noise[alive] * np.sqrt(factor)
+        lower[alive] = np.maximum(lower[alive], est - gamma * se)
+        upper[alive] = np.minimum(upper[alive], est + gamma * se)
+        alive = alive[lower[alive] <= upper[alive]]
+        width[alive] = h
+        if not len(alive):
             break
     # A window cut short at a lone point is a noise spike, not a bend: a bend spans many points.
     width = _running_median(width, HALF_WIDTH_FILTER).astype(int)
