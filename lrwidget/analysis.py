@@ -333,12 +333,14 @@ def find_candidates(
 # (benchmarks/RESULTS.md, "Suggestion rule").
 
 
-def _clean(lrs, smoothed):
+def _clean(lrs, smoothed, *alongside):
+    """The points with a finite smoothed loss and a positive LR (and the same points of each
+    array ``alongside``), as float64."""
     lrs = np.asarray(lrs, dtype=np.float64)
     smoothed = np.asarray(smoothed, dtype=np.float64)
-    n = min(len(lrs), len(smoothed))
+    n = min(len(lrs), len(smoothed), *(len(a) for a in alongside))
     ok = np.isfinite(smoothed[:n]) & np.isfinite(lrs[:n]) & (lrs[:n] > 0)
-    return lrs[:n][ok], smoothed[:n][ok]
+    return tuple(np.asarray(a, dtype=np.float64)[:n][ok] for a in (lrs, smoothed, *alongside))
 
 
 def suggest_minimum(lrs, smoothed, divisor: float = 10.0) -> float | None:
@@ -418,6 +420,22 @@ def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
     return float(lrs[high + int(np.argmax(smoothed[high : low + 1] <= target))])
 
 
+def _bottom(smoothed, fraction: float):
+    """``(top, low, level)``: the highest point before the lowest, the lowest, and the level
+    within ``fraction`` of the fall above the lowest (where the bottom starts); None if flat."""
+    if len(smoothed) < 3:
+        return None
+    low = int(np.argmin(smoothed))
+    top = int(np.argmax(smoothed[: low + 1]))
+    if top == low:
+        return None
+    return top, low, smoothed[low] + fraction * (smoothed[top] - smoothed[low])
+
+
+def _first_at_or_below(values, level, start: int) -> int:
+    return start + int(np.argmax(values[start:] <= level))
+
+
 def suggest_bottom(
     lrs, smoothed, fraction: float = BOTTOM, divisor: float = BACKOFF
 ) -> float | None:
@@ -430,37 +448,27 @@ def suggest_bottom(
     noisy bottom does not move it the way it moves the lowest point.
     """
     lrs, smoothed = _clean(lrs, smoothed)
-    if len(lrs) < 3:
+    bottom = _bottom(smoothed, fraction)
+    if bottom is None:
         return None
-    low = int(np.argmin(smoothed))
-    top = int(np.argmax(smoothed[: low + 1]))
-    if top == low:
-        return None
-    target = smoothed[low] + fraction * (smoothed[top] - smoothed[low])
-    reached = lrs[top + int(np.argmax(smoothed[top : low + 1] <= target))]
+    top, _, level = bottom
+    reached = lrs[_first_at_or_below(smoothed, level, top)]
     # The point of the sweep nearest to it, so that the suggestion is one of the LRs swept.
     return float(lrs[np.argmin(np.abs(np.log(lrs) - math.log(reached / divisor)))])
 
 
 def bottom_uncertainty(lrs, smoothed, stderr, fraction: float = BOTTOM, z: float = 2.0):
     """How far the start of the curve's bottom (see :func:`suggest_bottom`) could move within
-    the noise: the LRs where the smoothed curve, ``z`` standard errors below and above itself,
-    first comes within ``fraction`` of its fall; ``None`` when there is no bottom to read."""
-    lrs, smoothed, valid = _valid(lrs, smoothed)
-    err = np.asarray(stderr, dtype=np.float64)[: len(valid)]
-    ok = np.isfinite(valid)
-    if ok.sum() < 3 or len(err) < len(valid):
+    the noise: the first LRs at which the smoothed curve, ``z`` standard errors below and above
+    itself, comes within ``fraction`` of its fall; ``None`` when there is no bottom to read."""
+    lrs, smoothed, stderr = _clean(lrs, smoothed, stderr)
+    bottom = _bottom(smoothed, fraction)
+    if bottom is None:
         return None
-    low = int(np.nanargmin(valid))
-    top = int(np.nanargmax(valid[: low + 1]))
-    if top == low:
-        return None
-    target = valid[low] + fraction * (valid[top] - valid[low])
-    span = slice(top, low + 1)
-    with np.errstate(invalid="ignore"):
-        early = top + int(np.argmax(valid[span] - z * err[span] <= target))
-        late = top + int(np.argmax(valid[span] + z * err[span] <= target))
-    return float(lrs[early]), float(lrs[max(late, early)])
+    top, low, level = bottom
+    early = _first_at_or_below(smoothed[: low + 1] - z * stderr[: low + 1], level, top)
+    late = _first_at_or_below(smoothed[: low + 1] + z * stderr[: low + 1], level, top)
+    return float(lrs[early]), float(lrs[max(early, late)])
 
 
 SUGGESTERS = {

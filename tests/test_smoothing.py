@@ -112,3 +112,18 @@ def test_a_real_sweep_stopped_on_its_flat_start_gets_no_suggestion(digits, batch
         )
         assert cut.suggestion is None and cut.candidates == [], (stop, cut.suggestion)
         assert any("never fell" in note for note in cut.notes)
+
+
+def test_a_noisy_reading_of_the_bottom_says_so_and_a_clean_one_does_not():
+    lrs = np.logspace(-6, 1, 300)
+    x = np.log10(lrs)
+    slow = 2.3 - 0.25 * np.clip(x + 6, 0, 6) + 2 * np.maximum(x, 0) ** 2  # a long, slow fall
+    rng = np.random.default_rng(0)
+    noisy = analysis.read_curve(lrs, slow + 0.4 * rng.standard_normal(300))
+    reach = analysis.bottom_uncertainty(
+        lrs[: noisy.useful], noisy.smoothed[: noisy.useful], noisy.stderr
+    )
+    assert noisy.suggestion is not None and reach[1] > 3 * reach[0]
+    assert any("too noisy" in note and "batch_size" in note for note in noisy.notes)
+    clean = analysis.read_curve(lrs, slow + 0.01 * rng.standard_normal(300))
+    assert clean.suggestion is not None and clean.notes == []
