@@ -94,35 +94,86 @@ def test_a_file_written_before_minima_and_notes_existed_loads_and_is_read_anew(t
     assert back.notes == r.notes and back.minima == r.minima
 
 
+def _file(**fields):
+    """A valid sweep file's text with ``fields`` changed (a value of ``...`` removes one)."""
+    data = {
+        "format": "lrwidget.sweep",
+        "version": 1,
+        "lrs": [1e-3, 1e-2],
+        "losses": [1.0, 0.5],
+        "stop_reason": "completed",
+    }
+    data.update(fields)
+    return json.dumps({k: v for k, v in data.items() if v is not ...})
+
+
+def test_the_valid_file_the_malformed_cases_start_from_loads(tmp_path):
+    path = tmp_path / "good.json"
+    path.write_text(_file())
+    assert len(SweepResult.load(path)) == 2
+
+
+# Each message names the field at fault (pytest.raises matches it with re.search).
 @pytest.mark.parametrize(
     "content, message",
     [
         ("not json", "not valid JSON"),
         ("[1, 2]", "not an lrwidget sweep"),
         ('{"format": "something.else"}', "not an lrwidget sweep"),
-        ('{"format": "lrwidget.sweep", "version": 99}', "version"),
-        ('{"format": "lrwidget.sweep", "version": 1, "lrs": "x"}', "'lrs'"),
-        ('{"format": "lrwidget.sweep", "version": 1, "lrs": [1], "losses": [true]}', "losses"),
-        ('{"format": "lrwidget.sweep", "version": 1, "lrs": [-1], "losses": [1]}', "positive"),
-        (
-            '{"format": "lrwidget.sweep", "version": 1, "lrs": [1], "losses": [1], '
-            '"stop_reason": "completed", "settings": {"beta": 7}}',
-            "beta",
-        ),
-        (
-            '{"format": "lrwidget.sweep", "version": 1, "lrs": [1], "losses": [1], '
-            '"stop_reason": "completed", "settings": {"evil": 1}}',
-            "unknown",
-        ),
-        ('{"format": "lrwidget.sweep", "version": 1, "lrs": [1], "losses": [NaN]}', "JSON"),
-        ("[" * 100000, "JSON"),
+        (_file(format=...), "not an lrwidget sweep"),
+        (_file(version=99), "unsupported sweep file version 99"),
+        (_file(version=...), "unsupported sweep file version None"),
+        (_file(lrs="x"), "field 'lrs' must be a list of numbers"),
+        (_file(lrs=...), "field 'lrs' must be a list of numbers"),
+        (_file(lrs=[1e-3, True]), "field 'lrs' must be a list of numbers"),
+        (_file(losses=[True, 1.0]), "field 'losses' must be a list of numbers"),
+        (_file(losses=...), "field 'losses' must be a list of numbers"),
+        (_file(train_losses=["a", 1]), "field 'train_losses' must be a list of numbers"),
+        (_file(lrs=[-1, 1]), "field 'lrs' must hold finite, positive"),
+        (_file(lrs=[0, 1]), "field 'lrs' must hold finite, positive"),
+        # JSON has no infinity, but 1e999 overflows to one when read; null is NaN.
+        (_file(lrs=[1e-3, 0.25]).replace("0.25", "1e999"), "field 'lrs' must hold finite, pos"),
+        (_file(lrs=[1e-3, None]), "field 'lrs' must hold finite, positive"),
+        (_file(lrs=[1e-3]), "lrs, losses and train_losses must have one value per step"),
+        (_file(train_losses=[1.0]), "lrs, losses and train_losses must have one value per step"),
+        (_file(stop_reason=...), "field 'stop_reason' must be a string"),
+        (_file(stop_reason=3), "field 'stop_reason' must be a string"),
+        (_file(stop_reason="exploded"), "stop_reason must be one of"),
+        (_file(settings=[]), "fields 'settings' and 'meta' must be JSON objects"),
+        (_file(meta="x"), "fields 'settings' and 'meta' must be JSON objects"),
+        (_file(settings={"beta": 7}), r"beta=7 is out of range"),
+        (_file(settings={"spacing": 0.5}), r"spacing=0.5 is out of range"),
+        (_file(settings={"beta": [1]}), r"malformed sweep file: .*'<=' not supported"),
+        (_file(settings={"rule": "magic"}), "rule must be one of"),
+        (_file(settings={"evil": 1}), r"unknown analysis settings \['evil'\]"),
+        (_file().replace("1.0", "NaN"), "non-standard JSON constant NaN"),
+        (_file().replace("1.0", "Infinity"), "non-standard JSON constant Infinity"),
+        ("[" * 100000, "not valid JSON"),
     ],
 )
 def test_malformed_files_raise_value_error_saying_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as err:
         SweepResult.load(path)
+    assert str(err.value).startswith(f"{path}: ")  # and which file
+
+
+def test_a_non_finite_lr_is_refused_from_a_dict_too():
+    data = json.loads(_file())
+    data["lrs"] = [1e-3, float("inf")]
+    with pytest.raises(ValueError, match="field 'lrs' must hold finite, positive"):
+        SweepResult.from_dict(data)
+    data["lrs"] = [1e-3, float("nan")]
+    with pytest.raises(ValueError, match="field 'lrs' must hold finite, positive"):
+        SweepResult.from_dict(data)
+
+
+def test_non_finite_losses_are_kept_as_nan(tmp_path):
+    path = tmp_path / "nan.json"
+    path.write_text(_file(losses=[1.0, None], stop_reason="non_finite"))
+    back = SweepResult.load(path)
+    assert back.losses[0] == 1.0 and np.isnan(back.losses[1])
 
 
 def test_truncated_file_is_a_value_error(tmp_path):
@@ -136,7 +187,7 @@ def test_truncated_file_is_a_value_error(tmp_path):
 def test_binary_garbage_is_a_value_error(tmp_path):
     path = tmp_path / "bin.json"
     path.write_bytes(b"\x80\x04\x95pickle")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not valid JSON.*can't decode byte 0x80"):
         SweepResult.load(path)
 
 
