@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from lrwidget import runner as runner_module
 from lrwidget.result import AnalysisSettings, SweepResult
@@ -84,3 +85,56 @@ def test_background_sweeps_of_a_runner_share_one_thread_which_ends_with_the_runn
     gc.collect()
     threads[0].join(10)
     assert not threads[0].is_alive()
+
+
+def stoppable_sweep(steps=20, stop_at=None):
+    """A sweep of ``steps`` steps that honours ``stop_event`` after each one as ``find_lr``
+    does; ``stop_at(step)`` runs after each step (a Stop pressed during the sweep)."""
+
+    def sweep(on_start, on_point, stop_event):
+        lrs = np.geomspace(1e-5, 1.0, steps)
+        on_start(lrs, AnalysisSettings())
+        n, reason = 0, "completed"
+        for step in range(steps):
+            on_point(step, float(lrs[step]), 1.0)
+            n = step + 1
+            if stop_at is not None:
+                stop_at(step)
+            if stop_event.is_set():
+                reason = "stopped"
+                break
+        return SweepResult(lrs=lrs[:n], losses=np.ones(n), stop_reason=reason)
+
+    return sweep
+
+
+def quiet_runner(sweep):
+    return SweepRunner(
+        sweep, on_start=lambda live: None, on_update=lambda live: None, on_end=lambda *_: None
+    )
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["cell_thread", "background"])
+def test_a_stop_ends_only_its_own_sweep_and_the_next_run_completes(background):
+    holder = {}
+    runner = quiet_runner(stoppable_sweep(stop_at=lambda step: step == 4 and holder["r"].stop()))
+    holder["r"] = runner
+    first = runner.start(background=background, block=True)
+    assert first.stop_reason == "stopped" and len(first) == 5
+
+    runner.sweep = stoppable_sweep()  # no Stop this time
+    second = runner.start(background=background, block=True)
+    assert second.stop_reason == "completed" and len(second) == 20
+    assert runner.result is second and not runner.running
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["cell_thread", "background"])
+def test_stop_while_idle_does_not_stop_the_next_run(background):
+    runner = quiet_runner(stoppable_sweep())
+    runner.stop()  # before any sweep
+    first = runner.start(background=background, block=True)
+    assert first.stop_reason == "completed" and len(first) == 20
+    runner.stop()  # between two sweeps
+    runner.stop()
+    second = runner.start(background=background, block=True)
+    assert second.stop_reason == "completed" and len(second) == 20
