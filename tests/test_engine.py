@@ -310,9 +310,12 @@ def test_validation_subset_is_fixed_and_sized(digits):
 
 def test_default_length_is_one_epoch_but_at_least_100_steps(digits):
     x, y = digits
-    small = lrwidget.find_lr(make_model(), x[:640], y[:640], batch_size=64)  # 10 per epoch
-    assert len(small) == 100 or small.stop_reason != "completed"
+    # 10 per epoch; an end_lr low enough that no early stop can hide a wrong length.
+    small = lrwidget.find_lr(make_model(), x[:640], y[:640], batch_size=64, end_lr=1e-2)
+    assert small.meta["num_steps"] == 100 and small.meta["steps_done"] == 100
+    assert len(small) == 100 and small.stop_reason == "completed"
     big = lrwidget.find_lr(make_model(), x, y, batch_size=8, end_lr=1e-3)  # 225 per epoch
+    assert big.meta["num_steps"] == 225
     assert len(big) == 225 and big.stop_reason == "completed"
 
 
