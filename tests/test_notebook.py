@@ -249,13 +249,25 @@ class Kernel:
             except queue.Empty:
                 return
 
+    def _next(self, get, deadline: float, what: str) -> dict:
+        """The next message from ``get`` (the client's iopub or shell reader) before
+        ``deadline``; at the deadline, an AssertionError saying what was awaited."""
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise queue.Empty
+            return get(timeout=left)
+        except queue.Empty:
+            raise AssertionError(f"timed out waiting for {what}") from None
+
     def run(self, code: str, timeout: float = 120) -> str:
         """Execute ``code``, wait for it, and return what it printed (raises on an error)."""
         msg_id = self.execute(code)
         out = []
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = self.client.get_iopub_msg(timeout=timeout)
+        what = f"the cell {code!r} to end ({timeout:.0f} s)"
+        while True:
+            msg = self._next(self.client.get_iopub_msg, deadline, what)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = msg["msg_type"], msg["content"]
@@ -265,7 +277,6 @@ class Kernel:
                 raise AssertionError(f"{content['ename']}: {content['evalue']}")
             elif kind == "status" and content["execution_state"] == "idle":
                 return "".join(out)
-        raise TimeoutError(code)
 
     def click(self, model_id: str):
         data = {"method": "custom", "content": {"event": "click"}}
@@ -274,15 +285,22 @@ class Kernel:
 
     def wait_for_progress(self, msg_id: str, count: int, timeout: float = 120) -> int:
         """Wait until the cell ``msg_id`` has sent ``count`` updates of the progress bar, each
-        a live redraw (about ten a second); returns how many it saw."""
+        a live redraw (about ten a second); returns how many it saw. Fails, saying so, when
+        the cell ends first (e.g. a sweep stopped after its first step) or at the timeout."""
         seen = 0
         deadline = time.monotonic() + timeout
-        while seen < count and time.monotonic() < deadline:
-            msg = self.client.get_iopub_msg(timeout=timeout)
+        while seen < count:
+            what = f"{count} live updates of the progress bar from the running cell (saw {seen})"
+            msg = self._next(self.client.get_iopub_msg, deadline, f"{what}, {timeout:.0f} s")
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
             content = msg["content"]
+            if msg["msg_type"] == "status" and content["execution_state"] == "idle":
+                raise AssertionError(f"the cell ended before sending {what}")
+            if msg["msg_type"] == "error":
+                raise AssertionError(f"the cell failed ({content['ename']}) before {what}")
             seen += (
-                msg["parent_header"].get("msg_id") == msg_id
-                and msg["msg_type"] == "comm_msg"
+                msg["msg_type"] == "comm_msg"
                 and content.get("comm_id") == self.progress_id
                 and "value" in content["data"].get("state", {})
             )
@@ -290,11 +308,11 @@ class Kernel:
 
     def reply(self, msg_id: str, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = self.client.get_shell_msg(timeout=timeout)
+        what = f"the reply to request {msg_id} ({timeout:.0f} s)"
+        while True:
+            msg = self._next(self.client.get_shell_msg, deadline, what)
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg["content"]
-        raise TimeoutError(msg_id)
 
     def close(self):
         self.client.stop_channels()
@@ -369,11 +387,16 @@ def test_in_a_real_kernel_a_drawn_sweep_redraws_the_picture_a_saved_notebook_kee
         return found
 
     kernel.run("from IPython.display import display\ndisplay(finder)")
-    # The last sweep above was interrupted: draw the one stopped before it in the finder.
-    drawn = updates_of(kernel.execute("finder.chart.set_results([result])"))
+    # A sweep of this test's own (on a model of its own), drawn in the finder.
+    kernel.run(
+        "drawn_sweep = lrwidget.find_lr(make_model(), x[:256], y[:256], batch_size=16, "
+        "num_steps=20, end_lr=1e-2)"
+    )
+    drawn = updates_of(kernel.execute("finder.chart.set_results([drawn_sweep])"))
     assert drawn and "image/png" in drawn[-1] and WIDGET_VIEW in drawn[-1]
     # A pick does not rebuild the output (JupyterLab would rebuild the widget's views)...
-    assert updates_of(kernel.execute("finder.pick(float(result.lrs[len(result) // 2]))")) == []
+    pick = "finder.pick(float(drawn_sweep.lrs[len(drawn_sweep) // 2]))"
+    assert updates_of(kernel.execute(pick)) == []
     # ... Save image does, so the notebook keeps what was saved.
     kernel.run("import os, tempfile\nos.chdir(tempfile.mkdtemp())")  # where the file goes
     saved = updates_of(kernel.execute("finder.chart._on_save(None)"))
