@@ -208,6 +208,11 @@ def test_in_colab_run_sweeps_in_the_cells_thread_and_the_button_in_a_thread(
 
 # --- a real kernel, driven as a front end drives it --------------------------------------------
 
+# The real-kernel sweeps end by a Stop or an interrupt, never by running out: on two busy cores
+# a live update can take tens of ms, and the runner then spaces them seconds apart (its
+# UPDATE_SHARE), so a short plan could end before the test has seen its three redraws.
+STEPS = 40_000
+
 SETUP = """
 import os, sys, json
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -224,7 +229,7 @@ before = state(model)
 def same():
     after = state(model)
     return all(np.array_equal(before[k], after[k]) for k in before)
-finder = lrwidget.LRFinderWidget(model, x, y, batch_size=16, num_steps=4000, end_lr=1e-2)
+finder = lrwidget.LRFinderWidget(model, x, y, batch_size=16, num_steps={steps}, end_lr=1e-2)
 print(finder.stop_button.model_id, finder.progress.model_id)
 """
 
@@ -322,7 +327,8 @@ class Kernel:
 @pytest.fixture(scope="module")
 def kernel():
     k = Kernel()
-    k.stop_id, k.progress_id = k.run(SETUP.format(tests=str(Path(__file__).parent))).split()[-2:]
+    setup = SETUP.format(tests=str(Path(__file__).parent), steps=STEPS)
+    k.stop_id, k.progress_id = k.run(setup).split()[-2:]
     yield k
     k.close()
 
@@ -338,7 +344,7 @@ def test_in_a_real_kernel_a_busy_cell_draws_live_and_a_stop_click_ends_the_sweep
     assert kernel.reply(queued)["status"] == "ok"  # a cell queued meanwhile runs afterwards
     out = kernel.run("print(json.dumps([result.stop_reason, len(result), same(), ran_after]))")
     reason, steps, restored, (running_then, steps_then) = json.loads(out)
-    assert reason == "stopped" and steps < 4000 and restored
+    assert reason == "stopped" and steps < STEPS and restored
     assert running_then is False and steps_then == steps
 
 
@@ -349,7 +355,7 @@ def test_in_a_real_kernel_waiting_on_a_background_sweep_answers_stop(kernel):
     assert kernel.reply(cell)["status"] == "ok"
     out = kernel.run("print(json.dumps([result.stop_reason, len(result), same()]))")
     reason, steps, restored = json.loads(out)
-    assert reason == "stopped" and steps < 4000 and restored
+    assert reason == "stopped" and steps < STEPS and restored
 
 
 def test_in_a_real_kernel_the_interrupt_button_stops_a_cell_sweep_and_restores(kernel):
