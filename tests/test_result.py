@@ -146,6 +146,11 @@ def test_the_valid_file_the_malformed_cases_start_from_loads(tmp_path):
         (_file(settings={"beta": [1]}), r"malformed sweep file: .*'<=' not supported"),
         (_file(settings={"rule": "magic"}), "rule must be one of"),
         (_file(settings={"evil": 1}), r"unknown analysis settings \['evil'\]"),
+        # An integer too large for a float (401 digits) is a ValueError too, not an
+        # OverflowError.
+        (_file(lrs=[1e-3, 10**400]), "field 'lrs' holds a number too large for a float"),
+        (_file(losses=[1, -(10**400)]), "field 'losses' holds a number too large for a float"),
+        (_file(settings={"spacing": 10**400}), "malformed sweep file: .*too large"),
         (_file().replace("1.0", "NaN"), "non-standard JSON constant NaN"),
         (_file().replace("1.0", "Infinity"), "non-standard JSON constant Infinity"),
         ("[" * 100000, "not valid JSON"),
