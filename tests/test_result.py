@@ -1,12 +1,14 @@
 """SweepResult: derived values, JSON round trip, and refusing malformed or foreign files."""
 
+import dataclasses
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
 
-from lrwidget import SweepResult
+from lrwidget import SweepResult, analysis
 from lrwidget.result import AnalysisSettings
 
 
@@ -151,17 +153,21 @@ def test_the_valid_file_the_malformed_cases_start_from_loads(tmp_path):
         (_file(lrs=[1e-3, 10**400]), "field 'lrs' holds a number too large for a float"),
         (_file(losses=[1, -(10**400)]), "field 'losses' holds a number too large for a float"),
         (_file(settings={"spacing": 10**400}), "malformed sweep file: .*too large"),
-        (_file().replace("1.0", "NaN"), "non-standard JSON constant NaN"),
-        (_file().replace("1.0", "Infinity"), "non-standard JSON constant Infinity"),
+        (_file().replace("1.0", "NaN"), r"not valid JSON \(non-standard JSON constant NaN\)"),
+        (
+            _file().replace("1.0", "Infinity"),
+            r"not valid JSON \(non-standard JSON constant Infinity\)",
+        ),
         ("[" * 100000, "not valid JSON"),
     ],
 )
 def test_malformed_files_raise_value_error_saying_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as err:
+    with pytest.raises(ValueError) as err:
         SweepResult.load(path)
-    assert str(err.value).startswith(f"{path}: ")  # and which file
+    # Which file, then the message itself (not a longer one that merely contains it).
+    assert re.match(f"{re.escape(str(path))}: {message}", str(err.value)), str(err.value)
 
 
 def test_a_non_finite_lr_is_refused_from_a_dict_too():
@@ -203,3 +209,88 @@ def test_a_sweep_stopped_before_the_loss_fell_offers_no_suggestion_and_says_why(
     r = SweepResult(lrs=lrs, losses=flat, stop_reason="stopped", meta={"num_steps": 1500})
     assert r.suggestion is None and r.candidates == []
     assert any("never fell" in note for note in r.notes)
+
+
+# --- what mutation testing found unchecked (docs/mutation.md) ------------------------------
+
+
+DEFAULTS = "defaults: beta=0.98 (in [0, 1)), diverge_factor=4 (> 1), tolerance=0.25 (>= 0), "
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("beta", 1.0),
+        ("beta", -0.01),
+        ("diverge_factor", 1.0),
+        ("tolerance", -0.01),
+        ("spacing", 0.99),
+        ("spacing", float("nan")),
+        ("tolerance", float("inf")),
+        ("beta", True),
+    ],
+)
+def test_analysis_settings_just_outside_their_range_are_refused_with_the_defaults(setting, value):
+    with pytest.raises(ValueError) as err:
+        AnalysisSettings(**{setting: value})
+    message = str(err.value)
+    assert message.startswith(f"{setting}={value!r} is out of range; {DEFAULTS}")
+    assert message.endswith("spacing=1.2 (>= 1)")
+
+
+def test_analysis_settings_at_the_edges_of_their_range_are_accepted():
+    edges = AnalysisSettings(beta=0.0, diverge_factor=1.001, tolerance=0.0, spacing=1.0)
+    assert (edges.beta, edges.tolerance, edges.spacing) == (0.0, 0.0, 1.0)
+    assert AnalysisSettings(beta=0.999, diverge_factor=1.5).diverge_factor == 1.5
+
+
+def test_an_unknown_rule_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError) as err:
+        AnalysisSettings(rule="magic")
+    assert str(err.value) == (f"rule must be one of {sorted(analysis.SUGGESTERS)}, got 'magic'")
+
+
+def test_any_array_like_becomes_a_flat_read_only_float_array():
+    r = SweepResult(lrs=[[1], [2], [3]], losses=(3, 2, 1), train_losses=np.array([[4, 5, 6]]))
+    for name in ("lrs", "losses", "train_losses"):
+        arr = getattr(r, name)
+        assert isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == (3,)
+        assert not arr.flags.writeable
+    assert r.lrs.tolist() == [1.0, 2.0, 3.0] and r.train_losses.tolist() == [4.0, 5.0, 6.0]
+
+
+def test_the_repr_shows_length_stop_reason_suggestion_and_candidates():
+    r = _result()
+    cands = ", ".join(f"{c.lr:.3g}" for c in r.candidates)
+    assert repr(r) == (
+        f"SweepResult(120 steps, stop_reason='non_finite', suggestion={r.suggestion:.3g}, "
+        f"candidates=[{cands}])"
+    )
+    assert len(r.candidates) >= 2 and ", " in cands
+    flat = SweepResult(lrs=[1e-3, 1e-2], losses=[1.0, 1.0], stop_reason="stopped")
+    assert (
+        repr(flat) == "SweepResult(2 steps, stop_reason='stopped', suggestion=None, candidates=[])"
+    )
+
+
+def test_the_dict_holds_the_raw_arrays_and_the_derived_values_for_other_tools():
+    r = _result(train_losses=np.linspace(3, 1, 120))
+    d = r.to_dict()
+    assert d["format"] == "lrwidget.sweep" and d["version"] == 1
+    assert d["lrs"] == r.lrs.tolist() and d["losses"][-1] is None  # NaN as null
+    assert d["train_losses"] == r.train_losses.tolist()
+    assert d["stop_reason"] == "non_finite" and d["meta"] == {"k": 1}
+    assert d["settings"] == dataclasses.asdict(r.settings)
+    assert d["candidates"] == [dataclasses.asdict(c) for c in r.candidates] != []
+    assert d["minima"] == [dataclasses.asdict(c) for c in r.minima] != []
+    assert d["suggestion"] == r.suggestion is not None and d["notes"] == r.notes
+    json.dumps(d, allow_nan=False)  # strict JSON as it stands
+
+
+def test_a_sweep_that_cannot_be_written_as_strict_json_is_refused_before_a_file_exists(tmp_path):
+    r = _result()
+    bad = SweepResult(lrs=r.lrs, losses=r.losses, meta={"step_seconds": float("nan")})
+    path = tmp_path / "sweep.json"
+    with pytest.raises(ValueError, match="JSON compliant"):
+        bad.save(path)  # a file load() would refuse is never written
+    assert not path.exists()
