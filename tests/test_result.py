@@ -251,7 +251,7 @@ def test_an_unknown_rule_is_refused_with_the_known_ones():
 
 
 def test_any_array_like_becomes_a_flat_read_only_float_array():
-    r = SweepResult(lrs=[[1], [2], [3]], losses=(3, 2, 1), train_losses=np.array([[4, 5, 6]]))
+    r = SweepResult(lrs=[[1], [2], [3]], losses=np.array([[3, 2, 1]]), train_losses=[[4], [5], [6]])
     for name in ("lrs", "losses", "train_losses"):
         arr = getattr(r, name)
         assert isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == (3,)
