@@ -195,11 +195,11 @@ def test_in_colab_run_sweeps_in_the_cells_thread_and_the_button_in_a_thread(
     comms, colab, digits_small
 ):
     x, y = digits_small
-    finder = LRFinderWidget(make_model(), x, y, batch_size=16, num_steps=40)
+    finder = LRFinderWidget(make_model(), x, y, batch_size=16, num_steps=40, end_lr=1e-2)
     seen = []
     with front_end_that(lambda n: seen.append(n)):
         result = finder.run()  # Colab's default: this cell's thread, result returned
-    assert result is not None and result.stop_reason in ("completed", "diverged") and seen
+    assert result.stop_reason == "completed" and len(result) == 40 and seen
     click(finder.run_button)  # a click is handled between cells: a thread
     assert finder.runner.background
     finder.wait()
