@@ -309,3 +309,30 @@ def test_minima_far_above_the_best_are_dropped_by_the_tolerance_of_the_descent()
     assert [c.index for c in minima] == [1, 5]  # 1.4 is within, 1.6 is not
     assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.3)] == [1, 3, 5]
     assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.0)] == [5]
+
+
+def test_local_minima_of_an_empty_or_one_point_curve():
+    empty = analysis.local_minima([])
+    assert empty.shape == (0,) and empty.dtype.kind == "i"
+    assert analysis.local_minima([1.0]).tolist() == [0]  # nothing either side is higher
+
+
+def test_local_minima_count_a_start_that_rises_away():
+    assert analysis.local_minima([1.0, 2.0, 3.0]).tolist() == [0]
+    assert analysis.local_minima([1.0, 1.0, 2.0]).tolist() == [0]  # a plateau at the start
+    assert analysis.local_minima([3.0, 2.0, 2.0]).tolist() == [1]  # ... and at the end
+
+
+def test_find_minima_defaults_are_a_quarter_of_the_descent_and_20_percent_apart():
+    lrs = np.array([1.0, 1.05, 1.1, 1.3, 1.4])
+    smoothed = np.array([3.0, 1.0, 2.0, 1.4, 2.0])  # 1.4 is within a quarter of the descent
+    assert [c.lr for c in analysis.find_minima(lrs, smoothed)] == [1.05, 1.3]
+    smoothed[3] = 1.6  # no longer
+    assert [c.lr for c in analysis.find_minima(lrs, smoothed)] == [1.05]
+
+
+def test_the_descent_for_the_tolerance_is_measured_up_to_the_lowest_point_only():
+    lrs = np.geomspace(1e-3, 1.0, 5)
+    smoothed = np.array([2.0, 1.5, 1.8, 1.0, 5.0])  # a blow-up right after the best
+    # The descent is 2.0 - 1.0: 1.5 is half of it above the best, outside a tolerance of 0.25.
+    assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.25)] == [3]
