@@ -9,6 +9,7 @@ import tensorflow as tf
 from conftest import assert_same_state, make_model, state
 
 from lrwidget.article import LRFinder
+from lrwidget.data import DEFAULT_MIN_STEPS
 
 
 def test_find_matches_the_article_and_restores_the_model(digits):
@@ -17,8 +18,9 @@ def test_find_matches_the_article_and_restores_the_model(digits):
     before = state(model)
     finder = LRFinder(model)
     finder.find(x, y, start_lr=1e-5, end_lr=1.0, batch_size=64, epochs=1)
-    assert finder.result.meta["num_steps"] == 100  # 29 batches a pass, cycled to 100
-    assert len(finder.lrs) == len(finder.losses) == 100
+    steps = DEFAULT_MIN_STEPS  # 29 batches a pass, cycled to the minimum
+    assert finder.result.meta["num_steps"] == steps
+    assert len(finder.lrs) == len(finder.losses) == steps
     assert finder.lrs[0] == 1e-5
     assert len(finder.candidates) >= 2, finder.result  # a digits MLP's curve offers a choice
     assert all(b.lr >= 1.2 * a.lr for a, b in itertools.pairwise(finder.candidates))

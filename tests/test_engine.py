@@ -308,15 +308,18 @@ def test_validation_subset_is_fixed_and_sized(digits):
     assert r.meta["validation_size"] == 120 and len(r) == 12
 
 
-def test_default_length_is_one_epoch_but_at_least_100_steps(digits):
+def test_default_length_is_one_epoch_but_at_least_the_minimum_steps(digits):
     x, y = digits
+    least = data.DEFAULT_MIN_STEPS
     # 10 per epoch; an end_lr low enough that no early stop can hide a wrong length.
     small = lrwidget.find_lr(make_model(), x[:640], y[:640], batch_size=64, end_lr=1e-2)
-    assert small.meta["num_steps"] == 100 and small.meta["steps_done"] == 100
-    assert len(small) == 100 and small.stop_reason == "completed"
-    big = lrwidget.find_lr(make_model(), x, y, batch_size=8, end_lr=1e-3)  # 225 per epoch
-    assert big.meta["num_steps"] == 225
-    assert len(big) == 225 and big.stop_reason == "completed"
+    assert small.meta["num_steps"] == least and small.meta["steps_done"] == least
+    assert len(small) == least and small.stop_reason == "completed"
+    per_epoch = math.ceil(len(x) / 4)  # 450
+    assert per_epoch > least
+    big = lrwidget.find_lr(make_model(), x, y, batch_size=4, end_lr=1e-3)
+    assert big.meta["num_steps"] == per_epoch
+    assert len(big) == per_epoch and big.stop_reason == "completed"
 
 
 def _gen(x, y, n):
