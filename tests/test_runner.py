@@ -1,4 +1,5 @@
-"""How the runner paces the live view: no widgets and no Keras, a sweep that is a plain loop."""
+"""The runner with no widgets and no Keras (a sweep that is a plain loop): how it paces the live
+view, on a clock of the test's own, and that a Stop ends its own sweep only."""
 
 from __future__ import annotations
 
