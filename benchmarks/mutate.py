@@ -4,15 +4,15 @@
     python benchmarks/mutate.py lrwidget/result.py tests/test_result.py
     python benchmarks/mutate.py lrwidget/analysis.py tests/test_analysis.py tests/test_properties.py
 
-Everything after the module is handed to pytest as the test selection (files, node ids,
-``-k EXPR``...). The checkout is never touched: ``lrwidget/``, ``tests/`` and
-``pyproject.toml`` are copied into a temporary folder, mutmut is configured there to mutate
-only MODULE and to run only the selected tests, and each mutant counts as killed at the first
-failing test. The summary printed at the end gives how many mutants were killed, survived,
-timed out or were reached by no selected test, and the diff of each one not killed;
-``--json PATH`` writes it too, ``--fail-above PCT`` exits 1 when more than PCT % were not
-killed. docs/mutation.md keeps the last run on each pure module and why each survivor is
-harmless.
+Everything after the module is handed to pytest as the test selection: files or node ids
+first, then any pytest option (``tests/test_result.py -k "repr or malformed"``). The checkout
+is never touched: ``lrwidget/``, ``tests/`` and ``pyproject.toml`` are copied into a
+temporary folder, mutmut is configured there to mutate only MODULE and to run only the
+selected tests, and each mutant counts as killed at the first failing test. The summary
+printed at the end gives how many mutants were killed, survived, timed out or were reached by
+no selected test, and the diff of each one not killed; ``--json PATH`` writes it too,
+``--fail-above PCT`` exits 1 when more than PCT % were not killed. docs/mutation.md keeps the
+last run on each pure module and why each survivor is harmless.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
     for name, info in summary["not_killed"].items():
         print(f"--- {name}: {info['status']}\n{info['diff']}")
     print(
-        f"{args.module} against {' '.join(tests)}: {summary['mutants']} mutants, "
+        f"{args.module} against {shlex.join(tests)}: {summary['mutants']} mutants, "
         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         + f"; {share:.1f} % not killed; {seconds:.0f} s"
     )
