@@ -512,7 +512,7 @@ def group_table(group: str, rows: list[dict]):
     """Mean regret of every pick over the group's sweeps; a rule without an answer scores the
     default LR (what the user then trains at)."""
     with_cands = [r for r in rows if r["candidates"]]
-    print(f"\n### {group}: {len(rows)} sweeps ({len(with_cands)} with candidates)\n")
+    print(f"\n#### {group}: {len(rows)} sweeps ({len(with_cands)} with candidates)\n")
     print("| pick | mean regret | worst | no answer | sweeps with candidates: mean |")
     print("| --- | ---: | ---: | ---: | ---: |")
 
