@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .result import SweepResult
+from .style import format_lr
 
 
 class UsageError(Exception):
@@ -156,8 +157,6 @@ class Progress:
             self._print()
 
     def _fields(self) -> dict:
-        from .chart import format_lr
-
         step, lr, loss = self._last
         elapsed = time.monotonic() - self._started
         rate = (step + 1) / elapsed if elapsed > 0 else 0.0
