@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as widgets
-import numpy as np
 from traitlets import Bool, TraitError, observe, validate
 
 from . import image, selection, style
@@ -37,7 +36,7 @@ from .figure import LossPlot
 from .notebook import NotebookDisplay, enable_colab_widgets
 from .result import SweepResult
 from .selection import LearningRate, LearningRateRange, is_lr
-from .style import format_lr, plural
+from .style import format_lr
 from .sync import hold_sync
 
 __all__ = ["LRChart", "format_lr", "show"]
@@ -57,13 +56,12 @@ class LRChart(NotebookDisplay, widgets.VBox):
     selected_lr : float, optional
         Initial selection (default: the first result's suggestion).
     status_parts : callable, optional
-        ``status_parts(chart)`` returns the parts of the status line (default:
+        ``status_parts(chart)``: the parts of the status line (default:
         :meth:`default_status_parts`); a widget holding this chart says its own.
     on_picture : callable, optional
-        Called when a sweep is drawn or the picture is saved: the widget shown in the
-        notebook redraws its static picture (default: this chart's). Not on every pick:
-        JupyterLab rebuilds a widget's views on each update of its output, which loses the
-        keyboard focus.
+        Redraws the notebook's static picture of the widget shown (default: this chart's),
+        when a sweep is drawn or saved; never on a pick (JupyterLab rebuilds a widget's
+        views on each update of its output, which loses the keyboard focus).
     """
 
     selected_lr = LearningRate(
@@ -110,7 +108,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._on_picture = on_picture or self.refresh_static
         self.plot = LossPlot(
             lock=self._lock,
-            on_click=self._on_click,
+            on_click=self.pick,
             on_drag=self._on_drag,
             on_drag_end=self.pick,
             on_range_drag=self._on_range_drag,
@@ -124,6 +122,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
             on_save=self._on_save,
             on_foreign_write=self._on_foreign_write,
         )
+        plot = self.plot
+        self.figure, self.x_scale, self.y_scale = plot.figure, plot.x_scale, plot.y_scale
+        self.marks = plot.marks  # by name: marks.handle, marks.candidates, marks.raw[i] ...
+        self.status = self.controls.status  # the status line (status_text: as plain text)
         super().__init__(children=[self.figure, self.controls.row, self.status], **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
         self.add_class("lrwidget")
@@ -137,30 +139,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.selected_lr = selected_lr
 
     # --- parts ---------------------------------------------------------------------------
-    @property
-    def figure(self):
-        """The bqplot figure."""
-        return self.plot.figure
-
-    @property
-    def marks(self):
-        """The figure's marks by name (:class:`lrwidget.figure.Marks`): ``marks.handle``,
-        ``marks.candidates``, ``marks.raw[i]`` ..."""
-        return self.plot.marks
-
-    @property
-    def x_scale(self):
-        return self.plot.x_scale
-
-    @property
-    def y_scale(self):
-        return self.plot.y_scale
-
-    @property
-    def status(self) -> widgets.HTML:
-        """The status line under the chart (:attr:`status_text` reads it as plain text)."""
-        return self.controls.status
-
     @property
     def status_text(self) -> str:
         """What the status line says, as plain text."""
@@ -196,20 +174,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
-        if not self._results:
-            return ["no sweep shown"]
-        parts = []
-        first = self._results[0]
-        if len(self._results) == 1:
-            parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
-            parts.append(f"suggestion {format_lr(first.suggestion)}")
-            parts += first.notes  # e.g. the range ended too early, and how to widen it
-        else:
-            parts.append(f"{len(self._results)} sweeps")
-            parts.append(f"suggestion {format_lr(first.suggestion)} (of {self._labels[0]})")
-        parts.append(plural(len(self._candidates), "candidate"))
-        parts.append(f"selected {format_lr(self.selected_lr)}")
-        return parts
+        return style.status_parts(
+            self._results, self._labels, len(self._candidates), self.selected_lr
+        )
 
     # --- drawing -------------------------------------------------------------------------
     def set_results(
@@ -263,18 +230,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         so_far = live.snapshot()
         with self._lock:
             self._set_candidates([(c, 0) for c in so_far.candidates])
-            n = live.n
-            if n == 0:
-                return so_far
-            raw = live.losses.copy()
-            smoothed = np.full(len(live.lrs), np.nan)
-            smoothed[:n] = so_far.smoothed
-            # The arrays span the whole plan (the LR grid goes out once) and NaN is a gap. But
-            # bqplot places each line's (hidden) label at its last point, where NaN is an
-            # invalid SVG transform: the last point repeats the newest value instead, a lone
-            # point with no segment to draw.
-            raw[-1], smoothed[-1] = raw[n - 1], smoothed[n - 1]
-            self.plot.draw_curve(0, live.lrs, raw, smoothed)
+            if live.n:
+                self.plot.draw_partial_curve(live.lrs, live.losses, so_far.smoothed)
         return so_far
 
     def refresh_live(self, so_far):
@@ -303,11 +260,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._candidates = sorted((c for c, _ in tagged), key=lambda c: c.lr)
         self.plot.draw_candidates(tagged)
 
-    def _menu_options(self) -> list[tuple[str, float]]:
-        many = len(self._results) > 1  # an overlay: say whose candidate each is
-        owners = {id(c): self._labels[i] for c, i in self._shown} if many else {}
-        return [(style.candidate_option(c, owners.get(id(c))), c.lr) for c in self._candidates]
-
     def _draw_selection(self):
         """Push the selection out to the rule, handle, range marks, controls and status.
 
@@ -323,7 +275,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 with hold_sync(*self.plot.pick_marks(), *self.controls.widgets()):
                     self.plot.draw_selection(lr, handle_free=self._dragged_lr is None)
                     self.plot.draw_range(picked, handles_free=self._dragged_range is None)
-                    options = self._menu_options()
+                    overlay = len(self._results) > 1  # the menu says whose candidate each is
+                    owners = [self._labels[i] for _, i in self._shown] if overlay else None
+                    options = style.menu_options(self._candidates, self._shown, owners)
                     self.controls.show(lr, self.swept_range, options, picked is not None)
             finally:
                 self._syncing = False
@@ -420,9 +374,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
     # --- front-end events (each ends in a pick, or puts the chart back) --------------------
     # Each takes the lock: _syncing and the drag state are only read once another thread's
     # redraw is done.
-    def _on_click(self, lr, snap: bool | None):
-        self.pick(lr, snap)
-
     def _on_drag(self, x: float):
         # The LR follows the pointer; the handle itself is the user's until release, so only
         # the rule and the controls move.
@@ -434,14 +385,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def _on_range_drag(self, index, x: float):
         with self._lock:
-            current = self.selected_range
-            if current is None or index not in (0, 1) or not is_lr(x):
-                return
-            ends = list(current)
-            ends[index] = self._clamp(x)
-            if ends[0] < ends[1]:
-                self._dragged_range = (ends[0], ends[1])
-                self.selected_range = self._dragged_range
+            moved = selection.move_end(self.selected_range, index, x, self.swept_range)
+            if moved is not None:
+                self._dragged_range = moved
+                self.selected_range = moved
 
     def _on_range_drag_end(self, index, x: float):
         current = self.selected_range

@@ -95,6 +95,186 @@ def event_index(content):
     return content.get("index") if isinstance(content, dict) else None
 
 
+def _element_click(on_click, snap: bool | None):
+    """A mark's element_click handler that reports the clicked point's x to ``on_click``."""
+
+    def clicked(mark, content):
+        lr = element_x(content)
+        if lr is not None:
+            on_click(lr, snap)
+
+    return clicked
+
+
+def _data_marks(xy: dict, on_click) -> dict:
+    """The marks that show the sweeps: candidates, suggestions and the hover readout."""
+    candidates = bq.Scatter(
+        x=[],
+        y=[],
+        scales=xy,
+        marker="diamond",
+        default_size=110,
+        # A white rim sets the diamonds off the line they sit on, on light and dark themes.
+        stroke="white",
+        stroke_width=1.5,
+        colors=[style.series_color(0)],
+        tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
+    )
+    # The clicked point's LR, not its index: while a sweep runs the candidates change
+    # under the pointer, and the nearest current one is what the user meant.
+    candidates.on_element_click(_element_click(on_click, True))
+    readout = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        default_size=64,
+        opacities=[0.0],
+        display_names=False,
+        tooltip=bq.Tooltip(
+            fields=["x", "y", "name"],
+            formats=[".1e", ".4g", ""],
+            labels=["LR", "smoothed loss", "raw loss"],
+        ),
+    )
+    # The readout's points lie on the curve: a click there is a click on the plot.
+    readout.on_element_click(_element_click(on_click, None))
+    suggestions = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        marker="circle",
+        default_size=120,
+        colors=[style.SUGGESTION_COLOR],
+        stroke=style.SUGGESTION_RIM,
+        display_names=True,
+        tooltip=bq.Tooltip(
+            fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
+        ),
+    )
+    suggestions.on_element_click(_element_click(on_click, False))
+    return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
+
+
+def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_write) -> dict:
+    """The click area, and the rule and handle that show the selected LR."""
+    click_area = WatchedScatter(
+        x=[],
+        y=[],
+        scales=unit,
+        interactions={"click": "add"},
+        opacities=[0.0],
+        default_size=1,
+        after_front_end=on_click_area,
+    )
+    rule = WatchedLines(
+        x=[1.0, 1.0],
+        y=[0.0, 1.0],
+        scales=unit,
+        colors=[style.SELECTION_COLOR],
+        line_style="dashed",
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    handle = WatchedScatter(
+        x=[1.0],
+        y=[HANDLE_Y],
+        scales=unit,
+        marker="triangle-down",
+        default_size=160,
+        colors=[style.SELECTION_COLOR],
+        enable_move=True,
+        restrict_x=True,
+        names=[""],
+        display_names=True,
+        visible=False,
+        interactions={},
+        after_front_end=on_foreign_write,
+    )
+    handle.on_drag(lambda mark, content: on_drag(point_x(content)))
+    handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
+    return {"click_area": click_area, "rule": rule, "handle": handle}
+
+
+def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write) -> dict:
+    """The picked range: its shaded strip, its dashed edges and its two handles."""
+    # Only the edges span the full height: a filled band over the whole plot would take
+    # the clicks meant for the plot.
+    range_edges = WatchedLines(
+        x=[[1.0, 1.0], [1.0, 1.0]],
+        y=[[0.0, 1.0], [0.0, 1.0]],
+        scales=unit,
+        colors=[style.RANGE_COLOR],
+        line_style="dashed",
+        stroke_width=1,
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    range_strip = WatchedLines(
+        x=[1.0, 1.0, 1.0, 1.0],
+        y=[0.0, RANGE_STRIP, RANGE_STRIP, 0.0],
+        scales=unit,
+        fill="inside",
+        fill_colors=[style.RANGE_COLOR],
+        fill_opacities=[style.RANGE_OPACITY],
+        colors=[style.RANGE_COLOR],
+        stroke_width=0,
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    range_handles = WatchedScatter(
+        x=[1.0, 1.0],
+        y=[RANGE_Y, RANGE_Y],
+        scales=unit,
+        marker="triangle-up",
+        default_size=140,
+        colors=[style.RANGE_COLOR],
+        enable_move=True,
+        restrict_x=True,
+        names=["", ""],
+        display_names=True,
+        visible=False,
+        interactions={},
+        after_front_end=on_foreign_write,
+    )
+    range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
+    range_handles.on_drag_end(lambda m, c: on_range_drag_end(event_index(c), point_x(c)))
+    return {
+        "range_strip": range_strip,
+        "range_edges": range_edges,
+        "range_handles": range_handles,
+    }
+
+
+def _figure(x_scale, y_scale) -> tuple[bq.Figure, bq.Axis]:
+    """The figure with its two axes, no marks yet; and its x axis."""
+    x_axis = bq.Axis(
+        # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
+        scale=x_scale,
+        label="learning rate",
+        tick_format=".2~e",
+    )
+    # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
+    y_axis = bq.Axis(scale=y_scale, orientation="vertical", label="loss", label_offset="48px")
+    figure = bq.Figure(
+        marks=[],
+        axes=[x_axis, y_axis],
+        animation_duration=0,
+        legend_location="top-right",
+        legend_style={
+            "fill": "var(--jp-layout-color1, white)",
+            "fill-opacity": 0.9,
+            "stroke": "var(--jp-border-color1, #bdbdbd)",
+        },
+        fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
+        # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
+        layout=widgets.Layout(width="auto", height="380px"),
+    )
+    figure.add_class("lrwidget-figure")
+    return figure, x_axis
+
+
 class Marks:
     """The figure's marks by name (see the module docstring for what each shows)."""
 
@@ -161,7 +341,7 @@ class LossPlot:
         on_range_drag_end: Callable[[object, float], object],
         on_foreign_write: Callable[[object], object],
     ):
-        self._lock = lock
+        self.lock = lock
         self._on_click = on_click
         self.swept_range: tuple[float, float] | None = None
         # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot
@@ -169,195 +349,21 @@ class LossPlot:
         self.x_scale = bq.LogScale(allow_padding=False)
         self.y_scale = bq.LinearScale()
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
-        data = self._build_data_marks()
-        pick = self._build_pick_marks(on_drag, on_drag_end, on_foreign_write)
-        ranges = self._build_range_marks(on_range_drag, on_range_drag_end, on_foreign_write)
-        self.marks = Marks(**data, **pick, **ranges)
-        self.figure = self._build_figure()
-        self._zoom_homes: dict[str, list] = {}  # PanZoom model id -> the scales' home
-        self.set_series_count(1)
-
-    # --- construction --------------------------------------------------------------------
-    def _scales(self, y="loss") -> dict:
-        return {"x": self.x_scale, "y": self.y_scale if y == "loss" else self.unit_scale}
-
-    def _on_element_click(self, snap: bool | None):
-        def clicked(mark, content):
-            lr = element_x(content)
-            if lr is not None:
-                self._on_click(lr, snap)
-
-        return clicked
-
-    def _build_data_marks(self) -> dict:
-        """The marks that show the sweeps: candidates, suggestions and the hover readout."""
-        candidates = bq.Scatter(
-            x=[],
-            y=[],
-            scales=self._scales(),
-            marker="diamond",
-            default_size=110,
-            # A white rim sets the diamonds off the line they sit on, on light and dark themes.
-            stroke="white",
-            stroke_width=1.5,
-            colors=[style.series_color(0)],
-            tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
+        xy = {"x": self.x_scale, "y": self.y_scale}
+        unit = {"x": self.x_scale, "y": self.unit_scale}
+        self.marks = Marks(
+            **_data_marks(xy, on_click),
+            **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
+            **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
         )
-        # The clicked point's LR, not its index: while a sweep runs the candidates change
-        # under the pointer, and the nearest current one is what the user meant.
-        candidates.on_element_click(self._on_element_click(snap=True))
-        readout = bq.Scatter(
-            x=[],
-            y=[],
-            names=[],
-            scales=self._scales(),
-            default_size=64,
-            opacities=[0.0],
-            display_names=False,
-            tooltip=bq.Tooltip(
-                fields=["x", "y", "name"],
-                formats=[".1e", ".4g", ""],
-                labels=["LR", "smoothed loss", "raw loss"],
-            ),
-        )
-        # The readout's points lie on the curve: a click there is a click on the plot.
-        readout.on_element_click(self._on_element_click(snap=None))
-        suggestions = bq.Scatter(
-            x=[],
-            y=[],
-            names=[],
-            scales=self._scales(),
-            marker="circle",
-            default_size=120,
-            colors=[style.SUGGESTION_COLOR],
-            stroke=style.SUGGESTION_RIM,
-            display_names=True,
-            tooltip=bq.Tooltip(
-                fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
-            ),
-        )
-        suggestions.on_element_click(self._on_element_click(snap=False))
-        return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
-
-    def _build_pick_marks(self, on_drag, on_drag_end, on_foreign_write) -> dict:
-        """The click area, and the rule and handle that show the selected LR."""
-        click_area = WatchedScatter(
-            x=[],
-            y=[],
-            scales=self._scales("unit"),
-            interactions={"click": "add"},
-            opacities=[0.0],
-            default_size=1,
-            after_front_end=self._on_click_area,
-        )
-        rule = WatchedLines(
-            x=[1.0, 1.0],
-            y=[0.0, 1.0],
-            scales=self._scales("unit"),
-            colors=[style.SELECTION_COLOR],
-            line_style="dashed",
-            visible=False,
-            after_front_end=on_foreign_write,
-        )
-        handle = WatchedScatter(
-            x=[1.0],
-            y=[HANDLE_Y],
-            scales=self._scales("unit"),
-            marker="triangle-down",
-            default_size=160,
-            colors=[style.SELECTION_COLOR],
-            enable_move=True,
-            restrict_x=True,
-            names=[""],
-            display_names=True,
-            visible=False,
-            interactions={},
-            after_front_end=on_foreign_write,
-        )
-        handle.on_drag(lambda mark, content: on_drag(point_x(content)))
-        handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
-        return {"click_area": click_area, "rule": rule, "handle": handle}
-
-    def _build_range_marks(self, on_range_drag, on_range_drag_end, on_foreign_write) -> dict:
-        """The picked range: its shaded strip, its dashed edges and its two handles."""
-        # Only the edges span the full height: a filled band over the whole plot would take
-        # the clicks meant for the plot.
-        range_edges = WatchedLines(
-            x=[[1.0, 1.0], [1.0, 1.0]],
-            y=[[0.0, 1.0], [0.0, 1.0]],
-            scales=self._scales("unit"),
-            colors=[style.RANGE_COLOR],
-            line_style="dashed",
-            stroke_width=1,
-            visible=False,
-            after_front_end=on_foreign_write,
-        )
-        range_strip = WatchedLines(
-            x=[1.0, 1.0, 1.0, 1.0],
-            y=[0.0, RANGE_STRIP, RANGE_STRIP, 0.0],
-            scales=self._scales("unit"),
-            fill="inside",
-            fill_colors=[style.RANGE_COLOR],
-            fill_opacities=[style.RANGE_OPACITY],
-            colors=[style.RANGE_COLOR],
-            stroke_width=0,
-            visible=False,
-            after_front_end=on_foreign_write,
-        )
-        range_handles = WatchedScatter(
-            x=[1.0, 1.0],
-            y=[RANGE_Y, RANGE_Y],
-            scales=self._scales("unit"),
-            marker="triangle-up",
-            default_size=140,
-            colors=[style.RANGE_COLOR],
-            enable_move=True,
-            restrict_x=True,
-            names=["", ""],
-            display_names=True,
-            visible=False,
-            interactions={},
-            after_front_end=on_foreign_write,
-        )
-        range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
-        range_handles.on_drag_end(lambda m, c: on_range_drag_end(event_index(c), point_x(c)))
-        return {
-            "range_strip": range_strip,
-            "range_edges": range_edges,
-            "range_handles": range_handles,
-        }
-
-    def _build_figure(self) -> bq.Figure:
-        self.x_axis = bq.Axis(
-            # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
-            scale=self.x_scale,
-            label="learning rate",
-            tick_format=".2~e",
-        )
-        # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
-        y_axis = bq.Axis(
-            scale=self.y_scale, orientation="vertical", label="loss", label_offset="48px"
-        )
-        figure = bq.Figure(
-            marks=[],
-            axes=[self.x_axis, y_axis],
-            animation_duration=0,
-            legend_location="top-right",
-            legend_style={
-                "fill": "var(--jp-layout-color1, white)",
-                "fill-opacity": 0.9,
-                "stroke": "var(--jp-border-color1, #bdbdbd)",
-            },
-            fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
-            # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
-            layout=widgets.Layout(width="auto", height="380px"),
-        )
-        figure.add_class("lrwidget-figure")
+        self._xy = xy
+        self.figure, self.x_axis = _figure(self.x_scale, self.y_scale)
         # The x ticks follow the range shown: set from Python, or zoomed in the browser.
         self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
-        figure.observe(self._on_interaction, "interaction")  # the toolbar's PanZoom
-        return figure
+        self.figure.observe(ZoomReset(self).on_interaction, "interaction")
+        self.set_series_count(1)
 
+    # --- the front end's events ---------------------------------------------------------------
     def _on_click_area(self, area):
         # bqplot's "add" interaction appended the clicked point; take it and take it back.
         x, y = area.x, area.y
@@ -367,39 +373,6 @@ class LossPlot:
         with area.hold_sync():
             area.x, area.y = np.zeros(0), np.zeros(0)
         self._on_click(lr, None)
-
-    # --- the toolbar's PanZoom -------------------------------------------------------------
-    def _on_interaction(self, change):
-        """bqplot's toolbar: its PanZoom button makes a PanZoom in the browser that lists every
-        mark's scales (the shared x scale once per mark, which multiplies a wheel notch's zoom,
-        and the [0, 1] scale too); it gets the two data scales, once each. Its Reset puts the
-        scales back in the browser only and closes the PanZoom: the kernel's scales then go
-        back too, or they would keep the zoomed range."""
-        pz = change["new"]
-        if not isinstance(pz, bq.PanZoom) or pz.comm is None:
-            return
-        key = pz.model_id
-        if key not in self._zoom_homes:  # when the browser took its snapshot
-            self._zoom_homes[key] = [(s, s.min, s.max) for s in (self.x_scale, self.y_scale)]
-            pz.observe(self._one_scale_each, "scales")  # the browser may send them after this
-            pz.comm.on_close(lambda _msg: self._zoom_reset(self._zoom_homes.pop(key, [])))
-        self._one_scale_each({"owner": pz})
-
-    def _one_scale_each(self, change):
-        scales = {"x": [self.x_scale], "y": [self.y_scale]}
-        if change["owner"].scales != scales:
-            change["owner"].scales = scales
-
-    def _zoom_reset(self, home):
-        with self._lock:
-            for scale, lo, hi in home:
-                if scale is self.x_scale and self.swept_range is not None:
-                    lo, hi = self.swept_range  # the swept range, also if it changed meanwhile
-                if (scale.min, scale.max) == (lo, hi):
-                    scale.send_state(["min", "max"])  # the browser may hold other values
-                else:
-                    with scale.hold_sync():
-                        scale.min, scale.max = lo, hi
 
     def _draw_x_ticks(self, change=None):
         ticks = log_ticks(self.x_scale.min, self.x_scale.max)
@@ -419,13 +392,13 @@ class LossPlot:
             raw = bq.Lines(
                 x=[],
                 y=[],
-                scales=self._scales(),
+                scales=self._xy,
                 colors=[color],
                 opacities=[style.RAW_OPACITY],
                 stroke_width=style.RAW_WIDTH,
             )
             smooth = bq.Lines(
-                x=[], y=[], scales=self._scales(), colors=[color], stroke_width=style.SMOOTH_WIDTH
+                x=[], y=[], scales=self._xy, colors=[color], stroke_width=style.SMOOTH_WIDTH
             )
             marks.raw.append(raw)
             marks.smoothed.append(smooth)
@@ -444,6 +417,20 @@ class LossPlot:
             with line.hold_sync():
                 set_array(line, "x", x)
                 set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
+
+    def draw_partial_curve(self, lrs, raw, smoothed):
+        """Draw a running sweep's curves: ``lrs`` is the whole plan, ``raw`` its losses (NaN:
+        not yet), ``smoothed`` the smoothed losses so far."""
+        n = len(smoothed)
+        raw = np.array(raw, dtype=np.float64)
+        full = np.full(len(lrs), np.nan)
+        full[:n] = smoothed
+        # The arrays span the whole plan (the LR grid goes out once) and NaN is a gap. But
+        # bqplot places each line's (hidden) label at its last point, where NaN is an invalid
+        # SVG transform: the last point repeats the newest value instead, a lone point with no
+        # segment to draw.
+        raw[-1], full[-1] = raw[n - 1], full[n - 1]
+        self.draw_curve(0, lrs, raw, full)
 
     def draw_series(self, shown: list[style.Series]):
         """Draw finished sweeps: both curves of each, the legend, suggestions and readout
@@ -547,3 +534,43 @@ class LossPlot:
             m.range_handles.visible = True
             set_array(m.range_handles, "x", np.array([low, high]))
             set_array(m.range_handles, "y", np.array([RANGE_Y, RANGE_Y]))
+
+
+class ZoomReset:
+    """Keeps bqplot's toolbar in line with the kernel (:meth:`on_interaction`)."""
+
+    def __init__(self, plot: LossPlot):
+        self.plot = plot
+        self._homes: dict[str, list] = {}  # PanZoom model id -> the scales' home
+
+    def on_interaction(self, change):
+        """bqplot's toolbar: its PanZoom button makes a PanZoom in the browser that lists every
+        mark's scales (the shared x scale once per mark, which multiplies a wheel notch's zoom,
+        and the [0, 1] scale too); it gets the two data scales, once each. Its Reset puts the
+        scales back in the browser only and closes the PanZoom: the kernel's scales then go
+        back too, or they would keep the zoomed range."""
+        pz = change["new"]
+        if not isinstance(pz, bq.PanZoom) or pz.comm is None:
+            return
+        key = pz.model_id
+        if key not in self._homes:  # when the browser took its snapshot
+            self._homes[key] = [(s, s.min, s.max) for s in (self.plot.x_scale, self.plot.y_scale)]
+            pz.observe(self._one_scale_each, "scales")  # the browser may send them after this
+            pz.comm.on_close(lambda _msg: self._reset(self._homes.pop(key, [])))
+        self._one_scale_each({"owner": pz})
+
+    def _one_scale_each(self, change):
+        scales = {"x": [self.plot.x_scale], "y": [self.plot.y_scale]}
+        if change["owner"].scales != scales:
+            change["owner"].scales = scales
+
+    def _reset(self, home):
+        with self.plot.lock:
+            for scale, lo, hi in home:
+                if scale is self.plot.x_scale and self.plot.swept_range is not None:
+                    lo, hi = self.plot.swept_range  # the swept range, also if it changed meanwhile
+                if (scale.min, scale.max) == (lo, hi):
+                    scale.send_state(["min", "max"])  # the browser may hold other values
+                else:
+                    with scale.hold_sync():
+                        scale.min, scale.max = lo, hi

@@ -115,6 +115,16 @@ def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1)):
     return (low, high) if low < high else None
 
 
+def move_end(picked, index, x, swept) -> tuple[float, float] | None:
+    """``picked`` with its end ``index`` (0: low, 1: high) moved to ``x``, clamped into
+    ``swept``; None when there is no range, ``index`` or ``x`` is bad, or no width is left."""
+    if picked is None or index not in (0, 1) or not is_lr(x):
+        return None
+    ends = list(picked)
+    ends[index] = clamp(to_float(x), swept)
+    return (ends[0], ends[1]) if ends[0] < ends[1] else None
+
+
 def default_range(swept, selected_lr: float | None) -> tuple[float, float] | None:
     """Where a new range starts: a decade below the selection up to it (one-cycle's usual
     span), or the whole swept range when that has no width; None before there is a range."""

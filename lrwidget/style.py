@@ -150,3 +150,29 @@ def candidate_option(candidate, owner: str | None = None) -> str:
     if owner is not None:
         text += f"  · {owner}"
     return text
+
+
+def menu_options(candidates, shown, owners=None) -> list[tuple[str, float]]:
+    """The candidate menu's ``(label, lr)`` options for ``candidates`` (sorted by LR);
+    ``shown`` is the ``(candidate, series index)`` list they came from and ``owners``, when
+    several sweeps are shown, the legend name for each of its entries."""
+    whose = {id(c): owners[k] for k, (c, _) in enumerate(shown)} if owners else {}
+    return [(candidate_option(c, whose.get(id(c))), c.lr) for c in candidates]
+
+
+def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
+    """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
+    if not results:
+        return ["no sweep shown"]
+    parts = []
+    first = results[0]
+    if len(results) == 1:
+        parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
+        parts.append(f"suggestion {format_lr(first.suggestion)}")
+        parts += first.notes  # e.g. the range ended too early, and how to widen it
+    else:
+        parts.append(f"{len(results)} sweeps")
+        parts.append(f"suggestion {format_lr(first.suggestion)} (of {labels[0]})")
+    parts.append(plural(n_candidates, "candidate"))
+    parts.append(f"selected {format_lr(selected_lr)}")
+    return parts
