@@ -265,7 +265,7 @@ def _report(result: SweepResult, out_dir: Path, stream) -> None:
     ``sweep.html`` (the interactive chart, with the picture in it for offline viewers)."""
     from ipywidgets.embed import dependency_state, embed_minimal_html
 
-    from . import show
+    from .chart import show
 
     cands = ", ".join(f"{c.lr:.2e} ({c.label}, loss {c.loss:.4g})" for c in result.candidates)
     sug = "none" if result.suggestion is None else f"{result.suggestion:.2e}"

@@ -31,12 +31,14 @@ def figure(
     shown = style.series(results, labels)
     fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
     ax = fig.subplots()
-    for s in shown:
-        _draw_series(ax, s, legend=len(shown) > 1)
+    for i, s in enumerate(shown):
+        _draw_series(ax, i, s, legend=len(shown) > 1)
     if selected_range is not None:
         ax.axvspan(*selected_range, color=style.RANGE_COLOR, alpha=style.RANGE_OPACITY, linewidth=0)
     if selected_lr is not None:
-        ax.axvline(selected_lr, color=style.SELECTION_COLOR, linestyle="--", linewidth=1.5)
+        ax.axvline(
+            selected_lr, color=style.SELECTION_COLOR, linestyle="--", linewidth=1.5, gid="rule"
+        )
         ax.annotate(
             style.format_lr(selected_lr),
             (selected_lr, 1.0),
@@ -57,10 +59,25 @@ def figure(
     return fig
 
 
-def _draw_series(ax, s: style.Series, legend: bool):
-    ax.plot(s.lrs, s.raw, color=s.color, alpha=style.RAW_OPACITY, linewidth=style.RAW_WIDTH)
+def _draw_series(ax, i: int, s: style.Series, legend: bool):
+    """Sweep ``i``'s artists, each with a ``gid`` that names it (``raw-0``, ``suggestion-0``)."""
+    ax.plot(
+        s.lrs,
+        s.raw,
+        color=s.color,
+        alpha=style.RAW_OPACITY,
+        linewidth=style.RAW_WIDTH,
+        gid=f"raw-{i}",
+    )
     label = s.label if legend else None
-    ax.plot(s.lrs, s.smoothed, color=s.color, linewidth=style.SMOOTH_WIDTH, label=label)
+    ax.plot(
+        s.lrs,
+        s.smoothed,
+        color=s.color,
+        linewidth=style.SMOOTH_WIDTH,
+        label=label,
+        gid=f"smoothed-{i}",
+    )
     if s.candidates:
         ax.scatter(
             [c.lr for c in s.candidates],
@@ -70,6 +87,7 @@ def _draw_series(ax, s: style.Series, legend: bool):
             color=s.color,
             edgecolors="white",
             zorder=3,
+            gid=f"candidates-{i}",
         )
     if s.suggestion is not None:
         ax.scatter(
@@ -80,8 +98,15 @@ def _draw_series(ax, s: style.Series, legend: bool):
             color=style.SUGGESTION_COLOR,
             edgecolors=style.SUGGESTION_RIM,
             zorder=4,
+            gid=f"suggestion-{i}",
         )
-        ax.annotate(s.suggestion_name, s.suggestion, textcoords="offset points", xytext=(6, -12))
+        ax.annotate(
+            s.suggestion_name,
+            s.suggestion,
+            textcoords="offset points",
+            xytext=(6, -12),
+            gid=f"suggestion-label-{i}",
+        )
 
 
 def render(results, labels=None, *, fmt: str = "png", **selection) -> bytes:

@@ -148,7 +148,7 @@ class _ShellQueue:
 
     def __init__(self, kernel):
         if not self.supports(kernel):
-            raise ValueError("not a kernel whose shell queue lrwidget can read")
+            raise ValueError("lrwidget cannot read this kernel's shell queue")
         self.kernel = kernel
         self.held_back: list = []  # messages for the kernel to handle once the cell is done
         self.socket = _shell_socket(kernel)
