@@ -49,7 +49,7 @@ RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fract
 
 
 def log_ticks(lo, hi, most: int = 7) -> list[float]:
-    """At most ``most`` x ticks from ``lo`` to ``hi``, few enough to read on a 600 px notebook:
+    """At most ``most`` x ticks from ``lo`` to ``hi``, few enough to read on a narrow notebook:
     powers of ten (every k-th on a very wide range), else 1-2-5 or 1-3 steps, else evenly
     spaced round values (zoomed in). Empty when there is no range: the axis then picks its own."""
     if lo is None or hi is None or not (0 < lo < hi < math.inf):
