@@ -240,37 +240,3 @@ def test_a_saved_sweep_loads_and_draws_without_keras(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.split() == ["True", "False", "False"], proc.stderr[-2000:]
-
-
-@pytest.mark.parametrize("name", ["quickstart", "cifar10_article"])
-def test_the_notebooks_install_a_wheel_beside_them_in_colab_before_the_name(
-    name, tmp_path, monkeypatch
-):
-    import json
-    import types
-
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    notebook = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
-    assert all(not c["outputs"] and c["execution_count"] is None for c in cells)
-    install = TransformerManager().transform_cell("".join(cells[0]["source"]))
-    asked = []
-
-    class Shell:  # what get_ipython() returns: records the %pip line, {names} expanded
-        def run_line_magic(self, magic, line):
-            asked.append((magic, line.format(**sys._getframe(1).f_locals)))
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-
-    def run():
-        exec(install, {"get_ipython": Shell})
-        return asked.pop()
-
-    assert run() == ("pip", 'install -q lrwidget "ipywidgets<8"')  # no wheel: the name
-    (tmp_path / "dist").mkdir()
-    (tmp_path / "dist" / "lrwidget-0.1.0-py3-none-any.whl").touch()
-    assert run() == ("pip", 'install -q dist/lrwidget-0.1.0-py3-none-any.whl "ipywidgets<8"')
-    (tmp_path / "lrwidget-0.1.0-py3-none-any.whl").touch()  # uploaded beside the notebook
-    assert run()[1].startswith("install -q lrwidget-0.1.0-py3-none-any.whl ")
