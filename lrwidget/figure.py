@@ -368,7 +368,7 @@ class LossPlot:
         # bqplot's "add" interaction appended the clicked point; take it and take it back.
         x, y = area.x, area.y
         if all(a is not None and a.size == 0 for a in (x, y)):
-            return  # nothing was added (or this is our own reset echoing back)
+            return  # nothing was added (or this is the reset below, echoed back)
         lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
         with area.hold_sync():
             area.x, area.y = np.zeros(0), np.zeros(0)

@@ -240,3 +240,15 @@ def test_a_saved_sweep_loads_and_draws_without_keras(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.split() == ["True", "False", "False"], proc.stderr[-2000:]
+
+
+def test_the_command_lines_progress_line_loads_no_widgets():
+    code = (
+        "import io, sys\n"
+        "from lrwidget.cli import Progress\n"
+        "p = Progress(io.StringIO())\n"
+        "p.start([1e-3, 1e-2]); p.point(0, 1e-3, 2.0); p.close()\n"
+        "print(sorted(m for m in ('bqplot', 'ipywidgets', 'matplotlib') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.split() == ["[]"], proc.stderr[-2000:]
