@@ -116,8 +116,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             on_foreign_write=self._on_foreign_write,
         )
         self.controls = PickControls(
-            on_menu=self._on_menu,
-            on_slider=self._on_slider,
+            on_value=self._on_control,
             on_range_box=self._on_range_box,
             on_save=self._on_save,
             on_foreign_write=self._on_foreign_write,
@@ -412,14 +411,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     return
                 self.selected_range = picked
 
-    def _on_menu(self, change):
+    def _on_control(self, change):
+        # The menu and the slider pick exactly the LR they show (the menu's None: no candidate).
         with self._lock:
             if not self._syncing and change["new"] is not None:
-                self.pick(change["new"], snap=False)
-
-    def _on_slider(self, change):
-        with self._lock:
-            if not self._syncing:
                 self.pick(change["new"], snap=False)
 
     def _on_foreign_write(self, change_or_mark):

@@ -20,10 +20,8 @@ class PickControls:
 
     Parameters
     ----------
-    on_menu : callable
-        ``on_menu(change)`` when the candidate menu's value changes.
-    on_slider : callable
-        ``on_slider(change)`` when the slider's value changes.
+    on_value : callable
+        ``on_value(change)`` when the candidate menu's or the slider's value changes.
     on_range_box : callable
         ``on_range_box(change)`` when "pick a range" is ticked or cleared.
     on_save : callable
@@ -35,8 +33,7 @@ class PickControls:
     def __init__(
         self,
         *,
-        on_menu: Callable[[dict], object],
-        on_slider: Callable[[dict], object],
+        on_value: Callable[[dict], object],
         on_range_box: Callable[[dict], object],
         on_save: Callable[[object], object],
         on_foreign_write: Callable[[dict], object],
@@ -59,7 +56,7 @@ class PickControls:
             value=None,
             layout=widgets.Layout(flex="0 1 auto", min_width="200px"),
         )
-        self.candidate_menu.observe(on_menu, "value")
+        self.candidate_menu.observe(on_value, "value")
         self.slider = widgets.FloatLogSlider(
             description="LR",
             min=-7,
@@ -72,7 +69,7 @@ class PickControls:
             readout=False,  # until something is selected: 1e-3 here would be no one's choice
             layout=widgets.Layout(flex="1 1 300px", min_width="220px", max_width="480px"),
         )
-        self.slider.observe(on_slider, "value")
+        self.slider.observe(on_value, "value")
         self.slider.observe(on_foreign_write, ["min", "max", "base"])
         # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
         self.status = widgets.HTML(layout=widgets.Layout(width="auto"))
