@@ -1,32 +1,38 @@
-"""Which suggestion rule gives the best LR to start from, and do the candidates train well?
+"""Does the suggestion give a good LR to train at, on the work users bring, against what they
+would do without a finder?
 
-For each task (data that ships with scikit-learn, no download), optimizer and seed:
+Three groups of tasks, all on data that ships with scikit-learn (no download):
 
-1. build the model from a fixed seed and run ``lrwidget.find_lr`` with its defaults
-   (1e-7 -> 10, one epoch but at least 100 steps, batch 32, training loss), or with each
-   ``--sweep-steps`` length;
-2. apply every rule in ``lrwidget.analysis.SUGGESTERS`` to that same curve, cut at divergence
-   (``rule(lrs[:useful], smoothed[:useful])``, exactly what ``SweepResult.suggestion`` does),
-   and read its candidates (``SweepResult.candidates``, what the chart offers for clicking)
-   and the article's minima (``SweepResult.minima``);
-3. train from the same initial weights and optimizer state for a fixed budget (200 steps)
-   at every suggested LR, every candidate and minimum, and at every LR of a log grid
-   (1e-4 .. 1 in half-decades), with the same shuffling, and evaluate on a held-out 30 % split.
+- ``scratch``: models trained from scratch (digits MLP and CNN, breast cancer MLP, diabetes
+  MLP on a standardised target) with SGD + momentum and Adam;
+- ``poor default``: from scratch, where the optimizer's default LR is a poor choice: plain SGD
+  without momentum, a regression target left in its own units, a batch of 512, a short sweep
+  over a wide range;
+- ``fine-tuning``: a CNN backbone pretrained inside the benchmark on digits 0-4, then a new
+  head fine-tuned on digits 5-9: the whole network with Adam, the whole network with SGD +
+  Nesterov momentum, and the head alone (backbone frozen) with Adam.
 
-A rule is scored against the best LR of the grid for the same case: the held-out loss ratio
-(``loss(suggestion) / min over grid``, 1.0 = as good as the grid's best, below 1 = better) and
-the accuracy gap in points. A training that blows up (non-finite loss) counts as a loss of
-infinity, and so does a rule that suggests nothing. The summary ranks the rules per case by
-held-out loss and averages the ranks.
+For each case (task, optimizer, seed): build the model from a fixed seed, run
+``lrwidget.find_lr`` (its defaults: 1e-7 -> 10, one epoch but at least 100 steps; per group the
+sweep lengths below), then train from the same initial weights and shuffling for ``BUDGET``
+steps at every LR of a half-decade grid (1e-5 .. 3.2), at every LR a rule or a candidate
+offers, at the optimizer's default LR, and once with an LR-free optimizer (Prodigy, Adam form,
+d0 = 1e-6, written from Mishchenko & Defazio 2024 in this file only); then evaluate on a
+held-out 30 % split.
 
-The candidates are scored by regret, as in issue 10: accuracy short of the grid's best (0.01
-= one point), or for regression the relative excess error (held-out MSE / the grid's best - 1,
-capped at 1, which a blow-up also counts). A click on a candidate is scored by the mean over
-the candidates of the sweep and by the worst of them, next to the rules on the same sweeps.
+Regret: accuracy short of the best grid LR (0.01 = one point), or for regression the relative
+excess error (held-out MSE / the grid's best - 1, capped at 1; a blow-up counts 1). A rule that
+suggests nothing scores the regret of the optimizer's default LR (what the user then trains
+with) and is counted. Peers' rules run on the curve as those tools smooth it (a one-way EMA).
+The seed spread of a rule on a task is the largest over the smallest LR it suggested across the
+seeds (a factor).
 
-    python benchmarks/suggestion.py            # 4 tasks x {SGD+momentum, Adam} x 2 seeds
-    python benchmarks/suggestion.py --quick    # 1 seed
-    python benchmarks/suggestion.py --sweep-steps 100,300 --variants   # the README's tables
+    python benchmarks/suggestion.py                       # all groups
+    python benchmarks/suggestion.py --groups fine-tuning  # one group
+    python benchmarks/suggestion.py --cache .bench-cache.json   # reuse sweeps and trainings
+
+Every sweep and training is seeded, so a cached figure is the one a fresh run computes; the
+cache only saves time when rules change.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -50,24 +56,55 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import lrwidget  # noqa: E402
-from lrwidget import analysis  # noqa: E402
+from lrwidget import analysis, smoothing  # noqa: E402
+from lrwidget.data import plan_fit  # noqa: E402
+from lrwidget.result import AnalysisSettings, SweepResult  # noqa: E402
 
 BATCH = 32
-BUDGET = 200  # training steps per LR: 5 epochs of digits, 16 of breast cancer
-GRID = 10.0 ** np.arange(-4.0, 0.01, 0.5)  # 1e-4 .. 1, half-decades
-OPTIMIZERS = {
-    "SGD+m": lambda: keras.optimizers.SGD(1e-3, momentum=0.9),
-    "Adam": lambda: keras.optimizers.Adam(1e-3),
-}
+BUDGET = 200  # training steps per LR
+GRID = 10.0 ** np.arange(-5.0, 0.51, 0.5)  # 1e-5 .. 3.2, half-decades
+GROUPS = ("scratch", "poor default", "fine-tuning")
+XENT = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def sgd_momentum(lr):
+    return keras.optimizers.SGD(lr, momentum=0.9)
+
+
+def sgd_nesterov(lr):
+    return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+
+
+def sgd(lr):
+    return keras.optimizers.SGD(lr)
+
+
+def adam(lr):
+    return keras.optimizers.Adam(lr)
+
+
+DEFAULT_LR = {sgd_momentum: 0.01, sgd_nesterov: 0.01, sgd: 0.01, adam: 1e-3}  # Keras's defaults
 
 
 @dataclass
-class Task:
+class Case:
+    """One task with one optimizer: what is swept and trained, and how."""
+
     name: str
+    opt: str
+    group: str
     data: tuple  # x_train, x_test, y_train, y_test
     build: Callable[[], keras.Model]
-    loss: str
-    metrics: list
+    optimizer: Callable[[float], keras.optimizers.Optimizer]
+    loss: object
+    classify: bool = True
+    batch: int = BATCH
+    sweep_steps: tuple = (100, None)  # None: find_lr's default length (300 steps here)
+    sweep: dict = field(default_factory=dict)  # other find_lr arguments
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}|{self.name}|{self.opt}"
 
 
 def _split(x, y, stratify=True):
@@ -90,7 +127,7 @@ def _mlp(inputs, outputs, width):
     )
 
 
-def _cnn():
+def _backbone():
     return keras.Sequential(
         [
             keras.Input((8, 8, 1)),
@@ -98,156 +135,367 @@ def _cnn():
             keras.layers.MaxPooling2D(),
             keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
             keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(10),
-        ]
+        ],
+        name="backbone",
     )
 
 
-def tasks() -> list[Task]:
+def _cnn():
+    return keras.Sequential([_backbone(), keras.layers.Dense(10)])
+
+
+def _images(a):
+    return a.reshape(-1, 8, 8, 1) if a.ndim == 2 else a
+
+
+def _pretrained_backbone(x, y) -> list[np.ndarray]:
+    """A backbone trained on digits 0-4 (every sample of them), as a user's pretrained model."""
+    keras.utils.set_random_seed(1234)
+    model = keras.Sequential([_backbone(), keras.layers.Dense(5)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=XENT, metrics=["accuracy"])
+    model.fit(_images(x), y, batch_size=32, epochs=40, verbose=0)
+    return model.layers[0].get_weights()
+
+
+def cases(groups) -> list[Case]:
     digits = datasets.load_digits()
     x_d = (digits.data / 16.0).astype("float32")
-    d_tr, d_te, dy_tr, dy_te = _split(x_d, digits.target)
-    cancer = datasets.load_breast_cancer()
+    d = _split(x_d, digits.target)
+    d_img = tuple(_images(a) for a in d)
+    cancer = _scaled(*datasets.load_breast_cancer(return_X_y=True))
     diabetes = datasets.load_diabetes()
     b_tr, b_te, by_tr, by_te = _scaled(diabetes.data, diabetes.target, stratify=False)
-    mean, std = by_tr.mean(), by_tr.std()  # a standardised target: MSE 1.0 = predicting the mean
-    xent = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return [
-        Task(
-            "digits MLP",
-            (d_tr, d_te, dy_tr, dy_te),
-            lambda: _mlp(64, 10, 64),
-            xent,
-            ["accuracy"],
-        ),
-        Task(
-            "digits CNN",
-            tuple(a.reshape(-1, 8, 8, 1) if a.ndim == 2 else a for a in (d_tr, d_te, dy_tr, dy_te)),
-            _cnn,
-            xent,
-            ["accuracy"],
-        ),
-        Task(
-            "breast cancer MLP",
-            _scaled(cancer.data, cancer.target),
-            lambda: _mlp(30, 1, 32),
-            keras.losses.BinaryCrossentropy(from_logits=True),
-            [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
-        ),
-        Task(
-            "diabetes MLP (regression)",
-            (b_tr, b_te, (by_tr - mean) / std, (by_te - mean) / std),
-            lambda: _mlp(10, 1, 32),
-            "mse",
-            [],
-        ),
-    ]
+    mean, std = by_tr.mean(), by_tr.std()  # standardised: MSE 1.0 = predicting the mean
+    bxent = keras.losses.BinaryCrossentropy(from_logits=True)
+    out = []
+    for opt, make in (("SGD+m", sgd_momentum), ("Adam", adam)):
+        out += [
+            Case("digits MLP", opt, "scratch", d, lambda: _mlp(64, 10, 64), make, XENT),
+            Case("digits CNN", opt, "scratch", d_img, _cnn, make, XENT),
+            Case("breast cancer MLP", opt, "scratch", cancer, lambda: _mlp(30, 1, 32), make, bxent),
+            Case(
+                "diabetes MLP",
+                opt,
+                "scratch",
+                (b_tr, b_te, (by_tr - mean) / std, (by_te - mean) / std),
+                lambda: _mlp(10, 1, 32),
+                make,
+                "mse",
+                classify=False,
+            ),
+        ]
+    poor = dict(group="poor default", sweep_steps=(None,))
+    out += [
+        Case("digits MLP", "SGD", data=d, build=lambda: _mlp(64, 10, 64), optimizer=sgd, loss=XENT,
+             group="poor default", sweep_steps=(100, None)),
+        Case("diabetes MLP, target in its units", "Adam", data=(b_tr, b_te, by_tr, by_te),
+             build=lambda: _mlp(10, 1, 32), optimizer=adam, loss="mse", classify=False, **poor),
+        Case("digits MLP, batch 512", "SGD+m", data=d, build=lambda: _mlp(64, 10, 64),
+             optimizer=sgd_momentum, loss=XENT, batch=512, **poor),
+        Case("breast cancer MLP, 40-step sweep 1e-6..100", "SGD", data=cancer,
+             build=lambda: _mlp(30, 1, 32), optimizer=sgd, loss=bxent,
+             sweep={"num_steps": 40, "start_lr": 1e-6, "end_lr": 100.0}, **poor),
+    ]  # fmt: skip
+    if "fine-tuning" in groups:
+        low = digits.target < 5
+        pretrained = _pretrained_backbone(x_d[low], digits.target[low])
+        f_tr, f_te, fy_tr, fy_te = _split(x_d[~low], digits.target[~low] - 5)
+        f = (_images(f_tr), _images(f_te), fy_tr, fy_te)
+
+        def tuned(frozen):
+            def build():
+                backbone = _backbone()
+                backbone.set_weights(pretrained)
+                backbone.trainable = not frozen
+                return keras.Sequential([backbone, keras.layers.Dense(5)])
+
+            return build
+
+        tune = dict(group="fine-tuning", data=f, loss=XENT)
+        out += [
+            Case("whole network", "Adam", build=tuned(False), optimizer=adam, **tune),
+            Case("whole network", "SGD+Nesterov", build=tuned(False), optimizer=sgd_nesterov,
+                 **tune),
+            Case("head only (backbone frozen)", "Adam", build=tuned(True), optimizer=adam, **tune),
+        ]  # fmt: skip
+    return [c for c in out if c.group in groups]
 
 
-def variants(sweep) -> dict[str, list[float]]:
-    """Other ways to pick the LRs offered for clicking, read from the same curve (measured
-    with ``--variants``; the README says why the default won)."""
-    n = sweep.useful
-    lrs, head = sweep.lrs[:n], sweep.smoothed[:n]
-    diverged = n < len(sweep)
+# --- What a user of another tool gets -----------------------------------------------------------
 
-    def cands(factor):
-        found = analysis.find_candidates(lrs, head, diverged=diverged, careful=factor, bold=factor)
-        return [c.lr for c in found]
 
-    minima = analysis.find_minima(lrs, head, open_end=False)
-    spaced = []
-    for lr in sorted(c.lr / 10 for c in sweep.minima):
-        if not spaced or lr >= 1.2 * spaced[-1]:
-            spaced.append(lr)
+def ema(losses, beta=0.98, debias=True):
+    """The one-way EMA other finders record (fastai and Lightning debias it, torch-lr-finder
+    does not, starting from the first loss)."""
+    out, avg = [], 0.0
+    for i, v in enumerate(np.asarray(losses, dtype=np.float64)):
+        if debias:
+            avg = beta * avg + (1 - beta) * v
+            out.append(avg / (1 - beta ** (i + 1)))
+        else:
+            avg = v if i == 0 else beta * avg + (1 - beta) * v
+            out.append(avg)
+    return np.array(out)
+
+
+def peer_steepest(sweep):
+    """torch-lr-finder's and Lightning's suggestion: the most negative gradient of the smoothed
+    loss over the step index, 10 steps skipped at the start and 5 (1 for Lightning) at the end."""
+    lrs, loss = sweep.lrs, ema(sweep.losses, 0.95, debias=False)
+    lo, hi = 10, len(loss) - 5
+    if hi - lo < 3 or not np.isfinite(loss[lo:hi]).any():
+        return None
+    grad = np.gradient(np.where(np.isfinite(loss[lo:hi]), loss[lo:hi], np.inf))
+    return float(lrs[lo + int(np.nanargmin(np.where(np.isfinite(grad), grad, np.inf)))])
+
+
+def peer_valley(sweep):
+    """fastai's ``valley``: the longest stretch of decreasing loss (on its debiased EMA), and the
+    LR between its first and second third."""
+    lrs, loss = sweep.lrs, ema(sweep.losses)
+    n = int(np.sum(np.isfinite(loss)))
+    if n < 3:
+        return None
+    lrs, loss = lrs[:n], loss[:n]
+    length, start = np.ones(n, dtype=int), np.arange(n)
+    for i in range(1, n):
+        higher = np.flatnonzero(loss[:i] > loss[i])
+        if len(higher):
+            j = higher[np.argmax(length[higher])]
+            length[i], start[i] = length[j] + 1, start[j]
+    end = int(np.argmax(length))
+    third = (end - start[end]) / 3
+    return float(lrs[start[end] + int(third) + int(third / 2)])
+
+
+def peer_minimum(sweep):
+    """fastai's ``minimum``: the LR of the lowest debiased-EMA loss, divided by 10."""
+    loss = ema(sweep.losses)
+    if not np.isfinite(loss).any():
+        return None
+    return float(sweep.lrs[int(np.nanargmin(loss))] / 10)
+
+
+PEERS = {
+    "steepest (torch-lr-finder, Lightning)": peer_steepest,
+    "valley (fastai)": peer_valley,
+    "minimum/10 (fastai)": peer_minimum,
+}
+
+
+# --- Does the curve follow the data? ------------------------------------------------------------
+
+
+def running_median(y, k=9):
+    padded = np.pad(y, k // 2, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, k), axis=1)
+
+
+def previous_curve(sweep):
+    """The curve lrwidget drew before the adaptive smoother: the debiased EMA with its window
+    capped at a tenth of the sweep, run forward and back over the part before divergence."""
+    head = sweep.losses[: sweep.useful]
+    beta = sweep.settings.beta
+    return analysis.smooth(analysis.smooth(head, beta)[::-1], beta)[::-1]
+
+
+def follows(sweep, curve) -> dict:
+    """How well ``curve`` (the smoothed head) keeps to the raw losses: the share of points
+    within two robust standard deviations of the batch noise of a 9-point running median,
+    whether its minimum is, and how far its minimum lies from the running median's (decades)."""
+    raw = sweep.losses[: sweep.useful]
+    median = running_median(raw)
+    inside = np.abs(curve - median) <= 2 * smoothing.noise_level(raw)
+    low = int(np.argmin(curve))
+    log_lr = np.log10(sweep.lrs[: sweep.useful])
     return {
-        "factor 2 (careful = steepest / 2, bold = steepest * 2)": cands(2.0),
-        "factor 3": cands(3.0),
-        "minima, the open end kept (before)": [c.lr for c in minima],
-        "minima / 10": spaced,
+        "inside": float(inside.mean()),
+        "min_inside": bool(inside[low]),
+        "min_shift": float(log_lr[low] - log_lr[int(np.argmin(median))]),
     }
 
 
-def run_case(task: Task, opt_name: str, seed: int, sweep_steps, with_variants=False) -> dict:
-    """Sweep (once per length), then train at every grid LR and every LR the sweeps offer."""
-    x_tr, x_te, y_tr, y_te = task.data
-    keras.utils.set_random_seed(seed)
-    model = task.build()
-    model.compile(optimizer=OPTIMIZERS[opt_name](), loss=task.loss, metrics=task.metrics)
-    model.optimizer.build(model.trainable_variables)
-    state = [(v, np.array(v.numpy())) for v in [*model.variables, *model.optimizer.variables]]
+# --- Training ------------------------------------------------------------------------------------
 
-    scores = {}  # lr -> (held-out loss, accuracy)
 
-    def score(lr):
-        key = float(f"{lr:.6g}")
-        if key not in scores:
-            for v, value in state:
-                v.assign(value)
+def train_prodigy(model, loss, dataset, steps, d0=1e-6, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Prodigy, Adam form (Mishchenko & Defazio, ICML 2024, Algorithm 4), with LR factor 1:
+    the step size d grows from ``d0`` towards an estimate of the distance to the solution."""
+    weights = model.trainable_variables
+    x0 = [tf.constant(w) for w in weights]
+    m = [tf.Variable(tf.zeros_like(w)) for w in weights]
+    v = [tf.Variable(tf.zeros_like(w)) for w in weights]
+    s = [tf.Variable(tf.zeros_like(w)) for w in weights]
+    r = tf.Variable(0.0)
+    d = tf.Variable(d0)
+    root = math.sqrt(beta2)
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            value = loss(y, model(x, training=True))
+        grads = tape.gradient(value, weights)
+        dk = d.read_value()
+        dot = tf.add_n(
+            [tf.reduce_sum(g * (a - w)) for g, a, w in zip(grads, x0, weights, strict=True)]
+        )
+        r.assign(root * r + (1 - root) * dk**2 * dot)
+        for g, mi, vi, si in zip(grads, m, v, s, strict=True):
+            mi.assign(beta1 * mi + (1 - beta1) * dk * g)
+            vi.assign(beta2 * vi + (1 - beta2) * dk**2 * g**2)
+            si.assign(root * si + (1 - root) * dk**2 * g)
+        norm = tf.add_n([tf.reduce_sum(tf.abs(si)) for si in s])
+        d.assign(tf.maximum(dk, tf.math.divide_no_nan(r, norm)))
+        for w, mi, vi in zip(weights, m, v, strict=True):
+            w.assign_sub(dk * mi / (tf.sqrt(vi) + dk * eps))
+
+    for x, y in dataset.take(steps):
+        step(x, y)
+
+
+class Runner:
+    """Trains one case's model from its initial state; remembers every score (and sweep)."""
+
+    def __init__(self, case: Case, seed: int, cache: dict):
+        self.case, self.seed, self.cache = case, seed, cache
+        self.prefix = f"{case.key}|{seed}"
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            keras.utils.set_random_seed(self.seed)
+            model = self.case.build()
+            loss = self.case.loss
+            metrics = (
+                [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
+                if isinstance(loss, keras.losses.BinaryCrossentropy)
+                else ["accuracy"]
+                if self.case.classify
+                else []
+            )
+            model.compile(optimizer=self.case.optimizer(1e-3), loss=loss, metrics=metrics)
+            model.optimizer.build(model.trainable_variables)
+            self._state = [
+                (v, np.array(v.numpy())) for v in [*model.variables, *model.optimizer.variables]
+            ]
+            self._model = model
+        return self._model
+
+    def reset(self):
+        model = self.model
+        for v, value in self._state:
+            v.assign(value)
+        return model
+
+    def dataset(self):
+        x_tr, _, y_tr, _ = self.case.data
+        data = tf.data.Dataset.from_tensor_slices((x_tr, y_tr))
+        return data.shuffle(len(x_tr), seed=self.seed).repeat().batch(self.case.batch)
+
+    def _evaluate(self, model):
+        _, x_te, _, y_te = self.case.data
+        out = model.evaluate(x_te, y_te, batch_size=256, verbose=0, return_dict=True)
+        loss = out["loss"] if math.isfinite(out["loss"]) else math.inf
+        return [loss, out.get("accuracy", math.nan)]
+
+    def score(self, lr) -> tuple[float, float]:
+        """(held-out loss, accuracy) after ``BUDGET`` steps at ``lr``."""
+        key = f"{self.prefix}|{lr:.6g}"
+        if key not in self.cache:
+            model = self.reset()
             model.optimizer.learning_rate.assign(lr)
-            data = tf.data.Dataset.from_tensor_slices((x_tr, y_tr))
-            data = data.shuffle(len(x_tr), seed=seed).repeat().batch(BATCH)
-            model.fit(data, steps_per_epoch=BUDGET, epochs=1, shuffle=False, verbose=0)
-            out = model.evaluate(x_te, y_te, batch_size=256, verbose=0, return_dict=True)
-            loss = out["loss"] if math.isfinite(out["loss"]) else math.inf
-            scores[key] = (loss, out.get("accuracy", math.nan))
-        return scores[key]
+            model.fit(self.dataset(), steps_per_epoch=BUDGET, epochs=1, shuffle=False, verbose=0)
+            self.cache[key] = self._evaluate(model)
+        return tuple(self.cache[key])
 
-    grid = [score(lr) for lr in GRID]
+    def prodigy(self) -> tuple[float, float]:
+        key = f"{self.prefix}|prodigy"
+        if key not in self.cache:
+            model = self.reset()
+            loss = keras.losses.MeanSquaredError() if self.case.loss == "mse" else self.case.loss
+            keras.utils.set_random_seed(self.seed)
+            train_prodigy(model, loss, self.dataset(), BUDGET)
+            self.cache[key] = self._evaluate(model)
+        return tuple(self.cache[key])
+
+    def sweep(self, steps) -> SweepResult:
+        x_tr, _, y_tr, _ = self.case.data
+        kwargs = {"num_steps": steps, **self.case.sweep}
+        planned = plan_fit(x_tr, y_tr, batch_size=self.case.batch, num_steps=kwargs["num_steps"])
+        key = f"sweep|{self.prefix}|{planned.num_steps}"
+        if key not in self.cache:
+            model = self.reset()
+            keras.utils.set_random_seed(self.seed)
+            got = lrwidget.find_lr(model, x_tr, y_tr, batch_size=self.case.batch, **kwargs)
+            self.cache[key] = {
+                "lrs": got.lrs.tolist(),
+                "losses": got.losses.tolist(),
+                "stop_reason": got.stop_reason,
+                "beta": got.settings.beta,
+                "num_steps": got.meta["num_steps"],
+            }
+        raw = self.cache[key]
+        return SweepResult(
+            raw["lrs"],
+            raw["losses"],
+            stop_reason=raw["stop_reason"],
+            settings=AnalysisSettings(beta=raw["beta"]),
+            meta={"num_steps": raw["num_steps"]},
+        )
+
+
+def run_case(case: Case, seed: int, cache: dict) -> list[dict]:
+    """Every sweep of the case, each with the regret of every pick on it."""
+    run = Runner(case, seed, cache)
+    grid = [run.score(lr) for lr in GRID]
     best = min(range(len(GRID)), key=lambda i: grid[i][0])
-    best_loss, best_acc = grid[best][0], max(acc for _, acc in grid)
+    best_loss = grid[best][0]
+    best_acc = max(acc for _, acc in grid) if case.classify else math.nan
 
-    def regret(lr):
-        """Accuracy short of the grid's best, or relative excess error (capped at 1)."""
-        loss, acc = score(lr)
-        if task.metrics:
+    def regret(scored):
+        loss, acc = scored
+        if case.classify:
             return best_acc - (acc if math.isfinite(acc) else 0.0)
         return min(loss / best_loss - 1.0, 1.0)
 
-    sweeps = []
-    for steps in sweep_steps:
-        for v, value in state:  # every sweep starts from the initial weights, like training
-            v.assign(value)
-        keras.utils.set_random_seed(seed)
-        sweep = lrwidget.find_lr(model, x_tr, y_tr, batch_size=BATCH, num_steps=steps)
+    default = regret(run.score(DEFAULT_LR[case.optimizer]))
+    out = []
+    for steps in case.sweep_steps:
+        sweep = run.sweep(steps)
+        picks = {"lrwidget": sweep.suggestion}
+        picks.update({name: rule(sweep) for name, rule in PEERS.items()})
         n = sweep.useful
-        suggested = {
-            rule: fn(sweep.lrs[:n], sweep.smoothed[:n]) for rule, fn in analysis.SUGGESTERS.items()
-        }
-        sets = {
-            "candidates": [c.lr for c in sweep.candidates],
-            "minima": [c.lr for c in sweep.minima],
-        }
-        if with_variants:
-            sets.update(variants(sweep))
-        sweeps.append(
+        for name, rule in analysis.SUGGESTERS.items():
+            picks[f"ours: {name}"] = rule(sweep.lrs[:n], sweep.smoothed[:n])
+        out.append(
             {
+                "case": case.key,
+                "task": case.name,
+                "opt": case.opt,
+                "group": case.group,
+                "seed": seed,
                 "steps": sweep.meta["num_steps"],
-                "lr_min": float(sweep.lrs[:n][np.nanargmin(sweep.smoothed[:n])]),
-                "rules": {
-                    rule: (lr, *score(lr)) if lr is not None else (None, math.inf, math.nan)
-                    for rule, lr in suggested.items()
+                "best_lr": float(GRID[best]),
+                "picks": picks,
+                "regret": {
+                    k: None if lr is None else regret(run.score(lr)) for k, lr in picks.items()
                 },
-                "rule_regret": {
-                    rule: None if lr is None else regret(lr) for rule, lr in suggested.items()
-                },
-                "sets": {name: [regret(lr) for lr in lrs] for name, lrs in sets.items()},
-                "labels": [c.label for c in sweep.candidates],
+                "default": default,
+                "prodigy": regret(run.prodigy()),
+                "candidates": [c.lr for c in sweep.candidates],
+                "candidate_regret": [regret(run.score(c.lr)) for c in sweep.candidates],
                 "notes": sweep.notes,
+                "fit": {
+                    "now": follows(sweep, sweep.smoothed[: sweep.useful]),
+                    "before": follows(sweep, previous_curve(sweep)),
+                },
             }
         )
-    return {
-        "best_lr": float(GRID[best]),
-        "best_loss": best_loss,
-        "best_acc": best_acc,
-        "sweeps": sweeps,
-    }
+    return out
 
 
-def ranks(values: list[float]) -> list[float]:
-    """Average ranks (1 = smallest), ties sharing their mean rank."""
-    order = sorted(values)
-    return [order.index(v) + (order.count(v) + 1) / 2 for v in values]
+# --- Tables --------------------------------------------------------------------------------------
 
 
 def _mean(values):
@@ -255,167 +503,129 @@ def _mean(values):
     return statistics.mean(values) if values else math.nan
 
 
-def click_table(sweeps, rules):
-    """Regret of a click on each offered LR, side by side with the rules, on the same sweeps."""
-    sug = analysis.DEFAULT_SUGGESTER
-    with_cands = [s for s in sweeps if s["sets"]["candidates"]]
-    # Where the suggestion itself trains well: the comparison without its rare failures.
-    typical = [s for s in with_cands if s["rule_regret"][sug] is not None]
-    typical = [s for s in typical if s["rule_regret"][sug] <= 0.1]
+def _spread(lrs):
+    lrs = [lr for lr in lrs if lr]
+    return max(lrs) / min(lrs) if len(lrs) > 1 else math.nan
 
-    def rows():
-        """(name, sweep -> the regrets of its picks) for every rule and every set of LRs."""
-        for rule in rules:
-            name = f"rule {rule}" + (" (the suggestion)" if rule == sug else "")
-            yield (
-                name,
-                lambda s, r=rule: [] if s["rule_regret"][r] is None else [s["rule_regret"][r]],
-            )
-        for key in sweeps[0]["sets"]:
-            name = "**a click on a candidate**" if key == "candidates" else f"a click on: {key}"
-            yield name, lambda s, k=key: s["sets"][k]
 
-    def mean_click(group, picks):
-        got = [picks(s) for s in group if picks(s)]
-        return _mean(_mean(g) for g in got), got
+def group_table(group: str, rows: list[dict]):
+    """Mean regret of every pick over the group's sweeps; a rule without an answer scores the
+    default LR (what the user then trains at)."""
+    with_cands = [r for r in rows if r["candidates"]]
+    print(f"\n### {group}: {len(rows)} sweeps ({len(with_cands)} with candidates)\n")
+    print("| pick | mean regret | worst | no answer | sweeps with candidates: mean |")
+    print("| --- | ---: | ---: | ---: | ---: |")
 
-    base, _ = mean_click(
-        with_cands, lambda s: [s["rule_regret"][sug]] if s["rule_regret"][sug] is not None else []
-    )
-    base_typical, _ = mean_click(typical, lambda s: [s["rule_regret"][sug]])
+    def line(name, get):
+        vals = [get(r) for r in rows]
+        none = sum(v is None for v in vals)
+        got = [r["default"] if v is None else v for r, v in zip(rows, vals, strict=True)]
+        cand = [r["default"] if get(r) is None else get(r) for r in with_cands]
+        print(f"| {name} | {_mean(got):.3f} | {max(got):.3f} | {none} | {_mean(cand):.3f} |")
+
+    for name in rows[0]["regret"]:
+        label = "**lrwidget's suggestion**" if name == "lrwidget" else name
+        line(label, lambda r, k=name: r["regret"][k])
+    line("a click on a candidate (mean of the sweep's)", lambda r: _mean(r["candidate_regret"])
+         if r["candidate_regret"] else None)  # fmt: skip
+    line("the optimizer's default LR", lambda r: r["default"])
+    line("Prodigy (LR-free, d0 = 1e-6)", lambda r: r["prodigy"])
+
+
+def fit_table(rows: list[dict]):
+    """How the smoothed curve keeps to the data, now and with the smoothing used before."""
     print(
-        f"\nRegret of a click, over the {len(with_cands)} of {len(sweeps)} sweeps that have "
-        "candidates (accuracy short of the grid's best, or relative excess error; 0.01 = "
-        "one point; mean over sweeps of the mean click, the worst and the best click of each "
-        f"sweep). Last two columns: the {len(typical)} of these sweeps where the suggestion "
-        "itself is within 0.1 of the grid's best.\n"
+        "\nThe smoothed curve against the raw losses (9-point running median +- 2 robust "
+        "standard deviations of the batch noise), over the part before divergence:\n"
     )
     print(
-        "| pick | LRs per sweep | mean regret | worst click | best click | x the suggestion "
-        "| typical sweeps: mean | x the suggestion |"
+        "| group | curve | points inside the band | minimum inside | median shift of the minimum |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, picks in rows():
-        mean, got = mean_click(with_cands, picks)
-        if not got:
-            continue
-        none = len(with_cands) - len(got)
-        name += f", {none} sweeps without any" if none else ""
-        count = _mean(len(picks(s)) for s in with_cands)
-        worst, best = _mean(max(g) for g in got), _mean(min(g) for g in got)
-        typ, _ = mean_click(typical, picks)
-        spread = f"{worst:.3f} | {best:.3f}" if count > 1 else "- | -"
+    print("| --- | --- | ---: | ---: | ---: |")
+    for group in GROUPS:
+        got = [r["fit"] for r in rows if r["group"] == group]
+        for which in ("before", "now"):
+            if got:
+                fit = [g[which] for g in got]
+                print(
+                    f"| {group} | {which} | {_mean(f['inside'] for f in fit):.1%} "
+                    f"| {sum(f['min_inside'] for f in fit)} of {len(fit)} "
+                    f"| {statistics.median(abs(f['min_shift']) for f in fit):.2f} decades |"
+                )
+
+
+def task_table(rows: list[dict]):
+    """Per task: regret of the suggestion, the default and Prodigy, and the seed spread."""
+    print(
+        "\n| group | task | opt | steps | best grid LR | suggestion (median) | regret | "
+        "spread over seeds | default LR's regret | Prodigy's regret | candidates' regret |"
+    )
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    keys = sorted({(r["case"], r["steps"]) for r in rows}, key=lambda k: [r["case"] for r in
+                  rows].index(k[0]))  # fmt: skip
+    for case, steps in keys:
+        rs = [r for r in rows if r["case"] == case and r["steps"] == steps]
+        lrs = [r["picks"]["lrwidget"] for r in rs]
+        known = [lr for lr in lrs if lr is not None]
+        med = f"{statistics.median(known):.2g}" if known else "none"
+        med += f" ({len(lrs) - len(known)} none)" if len(known) < len(lrs) else ""
+        sug = [r["default"] if r["regret"]["lrwidget"] is None else r["regret"]["lrwidget"]
+               for r in rs]  # fmt: skip
+        cands = [_mean(r["candidate_regret"]) for r in rs if r["candidate_regret"]]
+        r0 = rs[0]
         print(
-            f"| {name} | {count:.2f} | {mean:.3f} | {spread} | {mean / base:.2f} "
-            f"| {typ:.3f} | {typ / base_typical:.2f} |"
-        )
-    labels = {}
-    for s in with_cands:
-        for label, regret in zip(s["labels"], s["sets"]["candidates"], strict=True):
-            labels.setdefault(label, []).append(regret)
-    print(
-        "\nBy label, mean regret (sweeps): "
-        + ", ".join(f"{k} {_mean(v):.3f} ({len(v)})" for k, v in sorted(labels.items()))
-        + f"; two or more candidates in {sum(len(s['labels']) >= 2 for s in sweeps)} of "
-        f"{len(sweeps)} sweeps"
-    )
-    without = [s for s in sweeps if not s["sets"]["candidates"]]
-    if without:
-        got = [s["rule_regret"][sug] for s in without]
-        known = [g for g in got if g is not None]
-        notes = sorted({n.split(":")[0] for s in without for n in s["notes"]})
-        print(
-            f"{len(without)} sweeps have no candidate (their note: {'; '.join(notes)}); "
-            f"the suggestion there: mean regret {_mean(known):.3f}"
-            + (f", {len(got) - len(known)} without an answer" if len(known) < len(got) else "")
+            f"| {r0['group']} | {r0['task']} | {r0['opt']} | {steps} "
+            f"| {statistics.median(r['best_lr'] for r in rs):.2g} | {med} | {_mean(sug):.3f} "
+            f"| x{_spread(known):.1f} | {_mean(r['default'] for r in rs):.3f} "
+            f"| {_mean(r['prodigy'] for r in rs):.3f} | {_mean(cands):.3f} |"
         )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one seed instead of two")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 2)")
+    parser.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default 2 scratch, 3)")
     parser.add_argument(
-        "--sweep-steps",
-        default=None,
-        help="sweep length, or several separated by commas (e.g. 100,300); default: find_lr's",
+        "--first-seed", type=int, default=0, help="seeds from this one on (3: fresh seeds)"
     )
-    parser.add_argument(
-        "--variants", action="store_true", help="also score other ways to pick the candidates"
-    )
+    parser.add_argument("--cache", default=None, help="a JSON file of sweeps and scores to reuse")
     parser.add_argument("--json", default=None, help="also write every sweep's figures here")
     args = parser.parse_args()
-    seeds = range(args.seeds or (1 if args.quick else 2))
-    steps = [None] if args.sweep_steps is None else [int(v) for v in args.sweep_steps.split(",")]
-    rules = list(analysis.SUGGESTERS)
+    groups = [g.strip() for g in args.groups.split(",")]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"--groups: unknown {sorted(unknown)}; known: {', '.join(GROUPS)}")
+    cache = {}
+    if args.cache and os.path.exists(args.cache):
+        with open(args.cache) as f:
+            cache = json.load(f)
     started = time.perf_counter()
+    rows = []
+    for case in cases(groups):
+        seeds = args.seeds or (2 if case.group == "scratch" else 3)
+        for seed in range(args.first_seed, args.first_seed + seeds):
+            rows += run_case(case, seed, cache)
+            if args.cache:
+                with open(args.cache, "w") as f:
+                    json.dump(cache, f)
+        print(f"done: {case.key} ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    results = {}  # (task, optimizer) -> list of per-seed results
-    for task in tasks():
-        for opt_name in OPTIMIZERS:
-            results[task.name, opt_name] = [
-                run_case(task, opt_name, s, steps, args.variants) for s in seeds
-            ]
-            print(f"done: {task.name}, {opt_name} ({time.perf_counter() - started:.0f} s)")
-
-    # The rules' tables: every sweep of a case counts as a case of its own.
-    sweeps = {
-        key: [
-            dict(sw, best_loss=r["best_loss"], best_acc=r["best_acc"], best_lr=r["best_lr"])
-            for r in runs
-            for sw in r["sweeps"]
-        ]
-        for key, runs in results.items()
-    }
-    lengths = sorted({sw["steps"] for runs in sweeps.values() for sw in runs})
     print(
-        f"\nHeld-out loss ratio to the best grid LR (median over {len(seeds)} seeds x "
-        f"{len(lengths)} sweep lengths, {', '.join(map(str, lengths))} steps; the LR is the "
-        "median suggestion; lower is better, 1.00 = the grid's best)\n"
+        f"\nRegret (accuracy short of the best grid LR, 0.01 = one point; regression: relative "
+        f"excess MSE capped at 1) after {BUDGET} steps; Keras {keras.__version__}\n"
     )
-    print("| task | opt | best grid LR | " + " | ".join(rules) + " |")
-    print("| --- | --- | ---: | " + " | ".join("---:" for _ in rules) + " |")
-    for (task, opt), runs in sweeps.items():
-        cells = []
-        for rule in rules:
-            lrs = [r["rules"][rule][0] for r in runs if r["rules"][rule][0] is not None]
-            ratio = statistics.median(r["rules"][rule][1] / r["best_loss"] for r in runs)
-            lr = f"{statistics.median(lrs):.2g}" if lrs else "none"
-            cells.append(f"{ratio:.2f} ({lr})")
-        best_lr = statistics.median(r["best_lr"] for r in runs)
-        print(f"| {task} | {opt} | {best_lr:.2g} | " + " | ".join(cells) + " |")
-
-    cases = [r for runs in sweeps.values() for r in runs]
-    rank_lists = [ranks([c["rules"][rule][1] for rule in rules]) for c in cases]
-    print(f"\nSummary over {len(cases)} cases (tasks x optimizers x seeds x sweep lengths)\n")
-    print(
-        "| rule | mean rank | median loss ratio | worst loss ratio | cases > 1.5x "
-        "| no answer | mean acc gap |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for i, rule in enumerate(rules):
-        ratios = [c["rules"][rule][1] / c["best_loss"] for c in cases]
-        answered = [c for c in cases if c["rules"][rule][0] is not None]
-        # Accuracy gap in points, over the classification cases where the rule answered.
-        gaps = [100 * (c["best_acc"] - c["rules"][rule][2]) for c in answered if c["best_acc"] >= 0]
-        print(
-            f"| {rule} | {statistics.mean(r[i] for r in rank_lists):.2f} "
-            f"| {statistics.median(ratios):.2f} | {max(ratios):.3g} "
-            f"| {sum(r > 1.5 for r in ratios)} | {len(cases) - len(answered)} "
-            f"| {_mean(gaps):.1f} pp |"
-        )
-    for opt in OPTIMIZERS:
-        factors = [
-            r["best_lr"] / r["lr_min"] for (_, o), runs in sweeps.items() if o == opt for r in runs
-        ]
-        print(
-            f"\n{opt}: best grid LR / LR at the smoothed minimum: median "
-            f"{statistics.median(factors):.3g}"
-            f" (range {min(factors):.3g} .. {max(factors):.3g})"
-        )
-    click_table(cases, rules)
+    for group in groups:
+        group_rows = [r for r in rows if r["group"] == group]
+        lengths = sorted({r["steps"] for r in group_rows})
+        if len(lengths) > 1:
+            group_table(f"{group}, all lengths", group_rows)
+        for steps in lengths:
+            group_table(
+                f"{group}, {steps}-step sweeps", [r for r in group_rows if r["steps"] == steps]
+            )
+    task_table(rows)
+    fit_table(rows)
     if args.json:
-        rows = [dict(sw, task=t, opt=o) for (t, o), runs in sweeps.items() for sw in runs]
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1, default=float)
     print(f"\n{time.perf_counter() - started:.0f} s")

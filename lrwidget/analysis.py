@@ -13,6 +13,15 @@ from functools import cached_property
 
 import numpy as np
 
+from .smoothing import (  # noqa: F401
+    Smoother,
+    chance_dip,
+    effective_beta,
+    local_slope,
+    smooth,
+    smooth_adaptive,
+)
+
 MODES = ("exp", "linear")
 
 
@@ -30,9 +39,8 @@ class Candidate:
         The step of the sweep (index into ``lrs``/``losses``).
     label : str
         What it is. Candidates (:func:`find_candidates`, ``SweepResult.candidates``):
-        ``"steepest"`` (where the loss falls fastest), ``"careful"`` (below it, steepest /
-        ``CAREFUL``) or ``"bold"`` (above it, steepest * ``BOLD``, kept well below the
-        minimum). Minima (:func:`find_minima`, ``SweepResult.minima``): ``"minimum"``. Empty
+        ``"suggested"`` (the suggestion's point) or ``"careful"`` (below it, the suggestion /
+        ``CAREFUL``). Minima (:func:`find_minima`, ``SweepResult.minima``): ``"minimum"``. Empty
         when built by hand (the default, so ``Candidate(lr, loss, index)`` still works).
     """
 
@@ -62,87 +70,6 @@ def lr_ladder(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp")
     # Pin the ends: exp/log round-off must not move the range the user asked for.
     lrs[0], lrs[-1] = start_lr, end_lr
     return lrs
-
-
-class Smoother:
-    """Incremental debiased exponential moving average (the same numbers as :func:`smooth`).
-
-    The engine feeds it one loss per step to decide divergence live; :func:`smooth` redoes the
-    whole curve for display and analysis. Debiasing divides by ``1 - beta**n`` so the first
-    values are not dragged towards zero.
-    """
-
-    def __init__(self, beta: float = 0.98):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"beta must be in [0, 1), got {beta}")
-        self.beta = beta
-        self._avg = 0.0
-        self._n = 0
-
-    def update(self, loss: float) -> float:
-        """Add one loss and return the smoothed value (NaN once any loss was not finite)."""
-        self._n += 1
-        self._avg = self.beta * self._avg + (1.0 - self.beta) * float(loss)
-        return self._avg / (1.0 - self.beta**self._n)
-
-
-def effective_beta(beta: float, num_steps: int, window: float = 0.1) -> float:
-    """``beta``, lowered where needed so the EMA averages over at most ``window`` of the sweep.
-
-    The EMA's time constant is ``1 / (1 - beta)`` steps: 50 at 0.98, half of a 100-step sweep,
-    which flattens a short curve into a ramp and lets a blow-up leak far back into the valley.
-    Capped at a tenth of the sweep: 0.9 for 100 steps, 0.967 for 300, 0.98 from 500 steps on.
-    """
-    cap = 1.0 - 1.0 / max(window * num_steps, 1.0)
-    return float(min(beta, cap))
-
-
-def smooth(losses, beta: float = 0.98) -> np.ndarray:
-    """Debiased EMA of ``losses``; a non-finite loss makes every later value NaN."""
-    losses = np.asarray(losses, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = _ema(losses, beta) / (1.0 - beta ** np.arange(1, len(losses) + 1))
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-def _ema(x: np.ndarray, beta: float) -> np.ndarray:
-    """``y[t] = beta * y[t-1] + (1 - beta) * x[t]`` from ``y[-1] = 0``, without a Python loop
-    per point (the live chart re-reads the whole curve ten times a second).
-
-    Within a block, ``y[s+k] = beta**k * (beta * y[s-1] + (1-beta) * cumsum(x * beta**-k))``;
-    blocks are short enough that ``beta**-k`` stays below 1e4, which keeps the rounding error
-    near 1e-12 of the loss.
-    """
-    if beta == 0.0:  # no averaging; still, a non-finite loss poisons everything after it
-        y = x.copy()
-        bad = np.flatnonzero(~np.isfinite(x))
-        if len(bad):
-            y[bad[0] :] = np.nan
-        return y
-    y = np.empty_like(x)
-    block = max(1, int(4.0 / -math.log10(beta)))
-    carry = 0.0
-    for start in range(0, len(x), block):
-        chunk = x[start : start + block]
-        k = np.arange(len(chunk))
-        y[start : start + len(chunk)] = beta**k * (
-            beta * carry + (1.0 - beta) * np.cumsum(chunk * beta**-k)
-        )
-        carry = y[start + len(chunk) - 1]
-    return y
-
-
-def smooth_centered(losses, beta: float = 0.98) -> np.ndarray:
-    """Zero-lag smoothing: the debiased EMA of :func:`smooth`, run forward and then backward.
-
-    A one-way EMA trails the curve by about ``beta / (1 - beta)`` steps (49 at 0.98): on a
-    300-step sweep that moves the minimum some 0.7 decades to the right, towards divergence.
-    Running it back over its own output cancels the shift. Use it on the finite part of a
-    curve (cut at divergence); a non-finite value would spread NaN both ways.
-    """
-    forward = smooth(losses, beta)
-    return smooth(forward[::-1], beta)[::-1]
 
 
 def is_diverged(loss, smoothed, best, factor: float):
@@ -261,13 +188,14 @@ def _valid(lrs, smoothed):
     return lrs, smoothed, np.where(ok, smoothed, np.nan)
 
 
-# How a curve is read for candidates; the factors were measured in benchmarks/suggestion.py
-# (README, "Candidates"; rejected variants in benchmarks/RESULTS.md).
-FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level
-DESCENT_MARGIN = 0.1  # a point is on the descent once the loss made 10 % of the fall from the top
-CAREFUL = 1.5  # the careful candidate: the steepest LR / 1.5
-BOLD = 1.5  # the bold candidate: the steepest LR * 1.5 ...
-CLEARANCE = 3.0  # ... if that is 3x below the lowest point (the edge of the usable range)
+# How a curve is read for the suggestion and candidates; the factors were measured in
+# benchmarks/suggestion.py (docs/suggestion.md).
+FELL = 0.02  # a curve "fell" if its descent is over 2 % of its loss level (and beyond its noise)
+BOTTOM = 0.1  # the bottom of a curve starts where the loss is within 10 % of its fall
+BACKOFF = 3.0  # the default suggestion: the LR where the bottom starts, divided by 3
+NOISY = 3.0  # a note says so when the noise leaves the bottom's start uncertain by more than 3x
+CAREFUL = 1.5  # the careful candidate: the suggestion / 1.5
+CLEARANCE = 3.0  # where the curve never turned up, candidates stay 3x below its end
 
 
 @dataclass(frozen=True)
@@ -277,16 +205,22 @@ class Descent:
     top: int  # index of the highest point before the lowest
     low: int  # index of the lowest point
     depth: float  # smoothed[top] - smoothed[low]
-    fell: bool  # depth is more than FELL of the loss level
+    fell: bool  # depth is over FELL of the loss level and over what noise gives by chance
     turned_up: bool  # the curve diverged after its lowest point, or rose clearly from it
+    significance: float = math.inf  # depth / its standard error (inf when none was given)
+    needed: float = 0.0  # the significance a fall needs on a curve of this length
 
 
-def descent(lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25) -> Descent | None:
+def descent(
+    lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25, stderr=None
+) -> Descent | None:
     """Read the descent of a smoothed curve (cut at divergence), or ``None`` for an empty one.
 
     ``diverged``: the sweep blew up right after these points. Without that, the curve has
     "turned up" only if it rose after its lowest point by ``tolerance`` of its descent (the
-    same tolerance that drops minima "far above the best").
+    same tolerance that drops minima "far above the best"). ``stderr``: the standard error of
+    each smoothed point (:func:`smooth_adaptive`); with it, the curve "fell" only if its fall is
+    more than :func:`chance_dip` standard errors, which noise alone does not reach.
     """
     _, _, valid = _valid(lrs, smoothed)
     if not np.isfinite(valid).any():
@@ -296,12 +230,19 @@ def descent(lrs, smoothed, *, diverged: bool = False, tolerance: float = 0.25) -
     depth = float(valid[top] - valid[low])
     scale = max(abs(valid[top]), abs(valid[low]))
     rise = float(np.nanmax(valid[low:]) - valid[low])
+    significance, needed = math.inf, 0.0
+    if stderr is not None:
+        err = math.hypot(float(stderr[top]), float(stderr[low]))
+        significance = depth / err if err > 0 else math.inf
+        needed = chance_dip(int(np.isfinite(valid).sum()))
     return Descent(
         top=top,
         low=low,
         depth=depth,
-        fell=depth > FELL * scale,
+        fell=depth > FELL * scale and significance > needed,
         turned_up=bool(diverged or (depth > 0 and rise >= tolerance * depth)),
+        significance=significance,
+        needed=needed,
     )
 
 
@@ -313,24 +254,23 @@ def find_candidates(
     spacing: float = 1.2,
     tolerance: float = 0.25,
     careful: float = CAREFUL,
-    bold: float = BOLD,
     clearance: float = CLEARANCE,
+    stderr=None,
+    rule: str | None = None,
 ) -> list[Candidate]:
-    """The LRs to offer for clicking: good ones to train at, read from the descent of the curve.
+    """The LRs to offer for clicking: the suggestion, and a careful one below it.
 
-    ``"steepest"``: where the smoothed loss falls fastest per decade on the descent (the same
-    LR as the default suggestion rule whenever that lies on the descent); ``"careful"``: that
-    LR divided by ``careful``; ``"bold"``: multiplied by ``bold``, offered only when the curve
-    turned up and that LR is still ``clearance`` times below the lowest point (the minimum is
-    the edge of the usable range; training near it fails). Each is a point of the sweep on the
-    descent: after the top, with the loss past the first ``DESCENT_MARGIN`` (10 %) of the fall,
-    and before the lowest point (``clearance`` times before it where the curve did not turn
-    up, since its edge is then unknown: never the end of a range that ended too early). A
-    curve that never fell (:func:`descent`) has none. Candidates closer than ``spacing`` to
-    one kept before (in the order steepest, careful, bold) are dropped.
+    ``"suggested"``: the point of the sweep nearest the suggestion (``rule``, by default
+    ``DEFAULT_SUGGESTER``); ``"careful"``: that LR divided by ``careful``. None above the
+    suggestion: it already sits close to where a larger LR stops training well (measured:
+    a bold choice at 1.5x trained far worse on fine-tuning). Each is a point of the sweep from
+    the top of the descent to before the lowest point (``clearance`` times before it where the
+    curve did not turn up, since its edge is then unknown: never the end of a range that ended
+    too early). A curve that never fell (:func:`descent`) has none. A careful candidate closer
+    than ``spacing`` to the suggested one is dropped.
 
-    Measured (``benchmarks/suggestion.py``): a click on any of them trains about as well as
-    the suggestion; the minima of :func:`find_minima` train far worse.
+    Measured (``benchmarks/suggestion.py``, docs/suggestion.md): a click on any of them trains
+    about as well as the suggestion; the minima of :func:`find_minima` train far worse.
 
     Parameters
     ----------
@@ -340,52 +280,43 @@ def find_candidates(
         The sweep diverged right after these points (so the curve turned up).
     spacing, tolerance : float
         As for :func:`find_minima`; ``tolerance`` also decides whether the curve turned up.
-    careful, bold, clearance : float
-        The factors above (all > 1; defaults ``CAREFUL``, ``BOLD``, ``CLEARANCE``).
+    careful, clearance : float
+        The factors above (both > 1; defaults ``CAREFUL``, ``CLEARANCE``).
+    stderr : array_like, optional
+        The standard error of each smoothed point: with it, a fall within the noise is none.
+    rule : str, optional
+        The suggestion rule the candidates centre on (a key of ``SUGGESTERS``).
 
     Returns
     -------
     list of Candidate
-        Sorted by LR, labelled ``"careful"``, ``"steepest"``, ``"bold"`` (at most one each).
+        Sorted by LR, labelled ``"careful"`` and ``"suggested"`` (at most one each).
     """
     _check_spacing(spacing)
-    for name, value in (("careful", careful), ("bold", bold), ("clearance", clearance)):
+    for name, value in (("careful", careful), ("clearance", clearance)):
         if not (math.isfinite(value) and value > 1):
             raise ValueError(f"{name} must be a finite number > 1, got {value}")
     lrs, smoothed, valid = _valid(lrs, smoothed)
-    shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance)
-    if shape is None or not shape.fell:
+    shape = descent(lrs, valid, diverged=diverged, tolerance=tolerance, stderr=stderr)
+    if shape is None or not shape.fell or shape.low - shape.top < 2:
         return []
+    center = suggest(lrs, valid, rule or DEFAULT_SUGGESTER)
     top, low = shape.top, shape.low
     edge = lrs[low] if shape.turned_up else lrs[low] / clearance
     idx = np.arange(len(valid))
-    with np.errstate(invalid="ignore"):
-        on_descent = (
-            (idx > top)
-            & (idx < low)
-            & (valid <= valid[top] - DESCENT_MARGIN * shape.depth)
-            & (lrs < edge)
-        )
-    if on_descent.sum() < 1 or low - top < 2:
+    on_descent = (idx >= top) & (idx < low) & np.isfinite(valid) & (lrs < edge)
+    if center is None or not on_descent.any():
         return []
-    log_lr = np.log10(np.where(np.isfinite(valid), lrs, np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.gradient(valid[top : low + 1], log_lr[top : low + 1])
-    slope = np.where(on_descent[top : low + 1] & np.isfinite(slope), slope, np.inf)
-    steep = top + int(np.argmin(slope))
-    if not slope[steep - top] < 0:
-        return []
+    log_lr = np.log10(np.where(on_descent, lrs, np.nan))
     inside = lrs[on_descent]
 
     def at(lr):
         """The point of the descent nearest to ``lr`` on a log axis; None outside the descent."""
-        if not inside.min() <= lr <= inside.max():
+        if not inside.min() / spacing <= lr <= inside.max() * spacing:
             return None
-        return int(np.argmin(np.where(on_descent, np.abs(log_lr - math.log10(lr)), np.inf)))
+        return int(np.nanargmin(np.abs(log_lr - math.log10(lr))))
 
-    picks = [(steep, "steepest"), (at(lrs[steep] / careful), "careful")]
-    if shape.turned_up and lrs[steep] * bold * clearance <= lrs[low]:
-        picks.append((at(lrs[steep] * bold), "bold"))
+    picks = [(at(center), "suggested"), (at(center / careful), "careful")]
     kept: list[Candidate] = []
     for i, label in picks:
         if i is None or any(
@@ -402,12 +333,14 @@ def find_candidates(
 # (benchmarks/RESULTS.md, "Suggestion rule").
 
 
-def _clean(lrs, smoothed):
+def _clean(lrs, smoothed, *alongside):
+    """The points with a finite smoothed loss and a positive LR (and the same points of each
+    array ``alongside``), as float64."""
     lrs = np.asarray(lrs, dtype=np.float64)
     smoothed = np.asarray(smoothed, dtype=np.float64)
-    n = min(len(lrs), len(smoothed))
+    n = min(len(lrs), len(smoothed), *(len(a) for a in alongside))
     ok = np.isfinite(smoothed[:n]) & np.isfinite(lrs[:n]) & (lrs[:n] > 0)
-    return lrs[:n][ok], smoothed[:n][ok]
+    return tuple(np.asarray(a, dtype=np.float64)[:n][ok] for a in (lrs, smoothed, *alongside))
 
 
 def suggest_minimum(lrs, smoothed, divisor: float = 10.0) -> float | None:
@@ -418,13 +351,18 @@ def suggest_minimum(lrs, smoothed, divisor: float = 10.0) -> float | None:
     return float(lrs[np.argmin(smoothed)] / divisor)
 
 
-def suggest_steepest(lrs, smoothed) -> float | None:
-    """The LR where the smoothed loss falls fastest per decade of LR, before the minimum."""
+def suggest_steepest(lrs, smoothed, window: float = 0.1) -> float | None:
+    """The LR where the smoothed loss falls fastest per decade of LR, before the minimum.
+
+    The slope is that of a straight line through ``window`` of the curve's points around each
+    point: the curve keeps to the data, and its point-to-point slope is as noisy as they are.
+    """
     lrs, smoothed = _clean(lrs, smoothed)
     end = int(np.argmin(smoothed)) + 1 if len(lrs) else 0
     if end < 3:
         return None
-    slope = np.gradient(smoothed[:end], np.log10(lrs[:end]))
+    per_step = local_slope(smoothed, round(window * len(lrs)))[:end]
+    slope = per_step / np.gradient(np.log10(lrs[:end]))
     if not np.isfinite(slope).any():
         return None
     return float(lrs[int(np.nanargmin(slope))])
@@ -482,14 +420,66 @@ def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
     return float(lrs[high + int(np.argmax(smoothed[high : low + 1] <= target))])
 
 
+def _bottom(smoothed, fraction: float):
+    """``(top, low, level)``: the highest point before the lowest, the lowest, and the level
+    within ``fraction`` of the fall above the lowest (where the bottom starts); None if flat."""
+    if len(smoothed) < 3:
+        return None
+    low = int(np.argmin(smoothed))
+    top = int(np.argmax(smoothed[: low + 1]))
+    if top == low:
+        return None
+    return top, low, smoothed[low] + fraction * (smoothed[top] - smoothed[low])
+
+
+def _first_at_or_below(values, level, start: int) -> int:
+    return start + int(np.argmax(values[start:] <= level))
+
+
+def suggest_bottom(
+    lrs, smoothed, fraction: float = BOTTOM, divisor: float = BACKOFF
+) -> float | None:
+    """Where the curve reaches its bottom, backed off: the first LR at which the smoothed loss
+    is within ``fraction`` of its whole fall from the minimum, divided by ``divisor``.
+
+    Read from the level of the curve, not its slope, so it holds both where the loss drops
+    late and steeply (training from scratch: the bottom starts just past the drop) and where
+    it falls slowly over decades (fine-tuning: the bottom starts near its end), and a flat,
+    noisy bottom does not move it the way it moves the lowest point.
+    """
+    lrs, smoothed = _clean(lrs, smoothed)
+    bottom = _bottom(smoothed, fraction)
+    if bottom is None:
+        return None
+    top, _, level = bottom
+    reached = lrs[_first_at_or_below(smoothed, level, top)]
+    # The point of the sweep nearest to it, so that the suggestion is one of the LRs swept.
+    return float(lrs[np.argmin(np.abs(np.log(lrs) - math.log(reached / divisor)))])
+
+
+def bottom_uncertainty(lrs, smoothed, stderr, fraction: float = BOTTOM, z: float = 2.0):
+    """How far the start of the curve's bottom (see :func:`suggest_bottom`) could move within
+    the noise: the first LRs at which the smoothed curve, ``z`` standard errors below and above
+    itself, comes within ``fraction`` of its fall; ``None`` when there is no bottom to read."""
+    lrs, smoothed, stderr = _clean(lrs, smoothed, stderr)
+    bottom = _bottom(smoothed, fraction)
+    if bottom is None:
+        return None
+    top, low, level = bottom
+    early = _first_at_or_below(smoothed[: low + 1] - z * stderr[: low + 1], level, top)
+    late = _first_at_or_below(smoothed[: low + 1] + z * stderr[: low + 1], level, top)
+    return float(lrs[early]), float(lrs[max(early, late)])
+
+
 SUGGESTERS = {
+    "bottom/3": suggest_bottom,
     "valley": suggest_valley,
     "steepest": suggest_steepest,
     "minimum/10": suggest_minimum,
     "candidate/4": suggest_from_candidates,
     "descent/3": suggest_descent,
 }
-DEFAULT_SUGGESTER = "steepest"
+DEFAULT_SUGGESTER = "bottom/3"
 
 
 def suggest(lrs, smoothed, rule: str = DEFAULT_SUGGESTER) -> float | None:
@@ -506,6 +496,7 @@ def range_notes(
     diverged: bool = False,
     stop_reason: str = "completed",
     tolerance: float = 0.25,
+    stderr=None,
 ) -> list[str]:
     """What the curve says about the swept range itself: empty when it shows a full descent.
 
@@ -517,9 +508,16 @@ def range_notes(
     lrs = np.asarray(lrs, dtype=np.float64)
     if stop_reason == "running" or len(lrs) < 3:
         return []
-    shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance)
+    shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance, stderr=stderr)
     if shape is None:
         return []
+    if not shape.fell and shape.significance <= shape.needed:
+        return [
+            f"the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "
+            f"{shape.significance:.1f} standard errors, {shape.needed:.1f} needed): the curve "
+            "shows no LR to train at; sweep more steps (num_steps=...) or with a larger "
+            "batch_size"
+        ]
     if not shape.fell:
         return [
             f"the loss never fell (by under {FELL:.0%} of its level): the curve shows no LR to "
@@ -555,9 +553,9 @@ class Reading:
         losses = np.asarray(losses, dtype=np.float64)
         live = smooth(losses, beta)
         useful = useful_length(losses, live, diverge_factor)
-        # smooth_centered's forward pass over the head is live's head (the EMA looks back only).
-        centered = smooth(live[:useful][::-1], beta)[::-1]
-        self.smoothed: np.ndarray = np.concatenate([centered, live[useful:]])
+        head = smooth_adaptive(losses[:useful])
+        self.smoothed: np.ndarray = np.concatenate([head.values, live[useful:]])
+        self.stderr: np.ndarray = head.stderr
         self.useful: int = useful
         self._head = lrs[:useful], self.smoothed[:useful]
         self._diverged = useful < len(losses)
@@ -567,14 +565,21 @@ class Reading:
     @cached_property
     def candidates(self) -> list[Candidate]:
         return find_candidates(
-            *self._head, diverged=self._diverged, spacing=self._spacing, tolerance=self._tolerance
+            *self._head,
+            diverged=self._diverged,
+            spacing=self._spacing,
+            tolerance=self._tolerance,
+            stderr=self.stderr,
+            rule=self._rule,
         )
 
     @cached_property
     def suggestion(self) -> float | None:
         # A curve that never fell says nothing about what to train at: no suggestion (the notes
         # say why) rather than the start of the range, which the steepest rule would pick.
-        shape = descent(*self._head, diverged=self._diverged, tolerance=self._tolerance)
+        shape = descent(
+            *self._head, diverged=self._diverged, tolerance=self._tolerance, stderr=self.stderr
+        )
         fell = self._stop_reason == "running" or (shape is not None and shape.fell)
         return suggest(*self._head, self._rule) if fell else None
 
@@ -589,12 +594,24 @@ class Reading:
 
     @cached_property
     def notes(self) -> list[str]:
-        return range_notes(
+        notes = range_notes(
             *self._head,
             diverged=self._diverged,
             stop_reason=self._stop_reason,
             tolerance=self._tolerance,
+            stderr=self.stderr,
         )
+        if notes or self.suggestion is None:
+            return notes
+        reach = bottom_uncertainty(*self._head, self.stderr)
+        if reach is not None and reach[1] > NOISY * reach[0]:
+            notes.append(
+                f"the curve is too noisy to read closely: it reaches its bottom somewhere between "
+                f"lr {reach[0]:.2g} and {reach[1]:.2g} (x{reach[1] / reach[0]:.1f}), so the "
+                "suggestion may move as much between runs; a larger batch_size or more steps "
+                "(num_steps=...) would narrow it"
+            )
+        return notes
 
 
 def read_curve(

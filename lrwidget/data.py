@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MIN_STEPS = 10  # below this there is no curve to read
-DEFAULT_MIN_STEPS = 100  # the default sweep cycles small data sets up to this many steps
+DEFAULT_MIN_STEPS = 300  # small data sets are cycled to this many steps (fewer read poorly)
 
 
 @dataclass

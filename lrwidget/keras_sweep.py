@@ -264,7 +264,7 @@ def find_lr(
     start_lr, end_lr : float
         The first step uses exactly ``start_lr``, the last exactly ``end_lr``.
     num_steps : int, optional
-        Number of batches. Default: one epoch, but at least 100 (small data is cycled).
+        Number of batches. Default: one epoch, but at least 300 (small data is cycled).
         Required for generators and infinite Datasets.
     mode : {"exp", "linear"}
         How the LR grows between the ends.

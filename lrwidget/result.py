@@ -128,7 +128,7 @@ class SweepResult:
     @property
     def candidates(self) -> list[analysis.Candidate]:
         """The LRs offered for clicking, sorted by LR: good ones to train at, read from the
-        descent of the curve and labelled ``"careful"``, ``"steepest"``, ``"bold"``
+        descent of the curve and labelled ``"suggested"`` and ``"careful"``
         (:func:`lrwidget.analysis.find_candidates`); none when the curve never fell. A new list
         each time: changing it changes nothing here."""
         return list(self._reading.candidates)

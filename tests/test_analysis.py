@@ -119,7 +119,7 @@ def test_candidate_arguments_are_validated():
             find([1.0], [1.0], spacing=0.5)
     with pytest.raises(ValueError, match="tolerance"):
         analysis.find_minima([1.0], [1.0], tolerance=-1)
-    for name in ("careful", "bold", "clearance"):
+    for name in ("careful", "clearance"):
         with pytest.raises(ValueError, match=name):
             analysis.find_candidates([1.0], [1.0], **{name: 1.0})
 
@@ -132,30 +132,46 @@ def _descent_curve(n=200, steep_at=-3.0, low_at=-1.0, lo=-6.0, hi=1.0):
     return lrs, 2.3 - fall + 2.0 * np.maximum(x - low_at, 0) ** 2
 
 
-def test_candidates_are_careful_steepest_and_bold_points_on_the_descent():
+def test_candidates_are_the_suggestion_and_a_careful_point_below_it():
     lrs, loss = _descent_curve()
     cands = analysis.find_candidates(lrs, loss, diverged=True)
-    assert [c.label for c in cands] == ["careful", "steepest", "bold"]
-    careful, steepest, bold = cands
-    assert steepest.lr == analysis.suggest_steepest(lrs, loss)  # the default suggestion
-    assert steepest.lr == pytest.approx(1e-3, rel=0.1)
-    step = lrs[1] / lrs[0]  # the ladder's factor: derived LRs snap to a point of the sweep
-    assert steepest.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
-    assert bold.lr / steepest.lr == pytest.approx(analysis.BOLD, rel=step - 1)
+    assert [c.label for c in cands] == ["careful", "suggested"]
+    careful, suggested = cands
+    assert suggested.lr == analysis.suggest(lrs, loss)  # the default rule, a point of the sweep
+    step = lrs[1] / lrs[0]  # the ladder's factor: candidates snap to a point of the sweep
+    assert suggested.lr / careful.lr == pytest.approx(analysis.CAREFUL, rel=step - 1)
     low = int(np.argmin(loss))
     for c in cands:
         assert c.lr == lrs[c.index] and c.loss == loss[c.index]
         assert c.index < low and c.lr * analysis.CLEARANCE <= lrs[low]
-        assert c.loss < 2.3 - 0.1 * (2.3 - loss[low])  # past the flat start
     # None of them is a minimum: the minima sit where the loss bottoms out.
-    assert all(m.lr > 30 * bold.lr for m in analysis.find_minima(lrs, loss))
+    assert all(m.lr > 3 * suggested.lr for m in analysis.find_minima(lrs, loss))
 
 
-def test_bold_is_only_offered_well_below_the_minimum():
-    # The descent ends right after its steepest point: twice that LR is close to the edge.
-    lrs, loss = _descent_curve(steep_at=-2.0, low_at=-1.8)
-    labels = [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
-    assert "steepest" in labels and "bold" not in labels
+def test_the_suggestion_is_where_the_curve_reaches_its_bottom_divided_by_three():
+    lrs, loss = _descent_curve()
+    low = int(np.argmin(loss))
+    target = loss[low] + analysis.BOTTOM * (loss[: low + 1].max() - loss[low])
+    first = int(np.argmax(loss <= target))  # the bottom starts here
+    step = lrs[1] / lrs[0]  # the suggestion is the point of the sweep nearest to it
+    assert analysis.suggest_bottom(lrs, loss) == pytest.approx(
+        lrs[first] / analysis.BACKOFF, rel=step - 1
+    )
+    # A slow fall over decades (fine-tuning) is read near its end, not where it is steepest.
+    x = np.log10(lrs)
+    slow = 2.0 - 0.3 * np.clip(x + 6, 0, 5) + 3.0 * np.maximum(x + 0.5, 0) ** 2
+    bottom_lr = analysis.suggest_bottom(lrs, slow) * analysis.BACKOFF
+    assert 10**-1.6 < bottom_lr < 10**-0.9
+    assert analysis.suggest_steepest(lrs, slow) < bottom_lr / 10
+
+
+def test_an_abrupt_drop_gets_its_suggestion_on_the_flat_stretch_before_it():
+    lrs = np.logspace(-6, 1, 300)
+    x = np.log10(lrs)
+    loss = 2.3 - 2 * np.clip((x + 2.2) / 0.2, 0, 1) + 5 * np.maximum(x + 2, 0)  # 0.2 decades
+    cands = analysis.find_candidates(lrs, loss, diverged=True)
+    assert [c.label for c in cands] == ["careful", "suggested"]
+    assert cands[1].lr == analysis.suggest(lrs, loss) < 10**-2.2  # before the drop begins
 
 
 def test_a_curve_that_never_fell_has_no_candidates_and_a_note_saying_so():
@@ -163,7 +179,7 @@ def test_a_curve_that_never_fell_has_no_candidates_and_a_note_saying_so():
     lrs = np.logspace(-7, 1, 100)
     x = np.log10(lrs)
     loss = 2.30 + 0.002 * rng.standard_normal(100) + 0.1 * np.maximum(x + 1, 0)  # flat, then up
-    smoothed = analysis.smooth_centered(loss, 0.9)
+    smoothed = analysis.smooth_adaptive(loss).values
     assert analysis.find_minima(lrs, smoothed)  # the article's rule still finds dips
     assert analysis.find_candidates(lrs, smoothed) == []
     notes = analysis.range_notes(lrs, smoothed)
@@ -174,15 +190,13 @@ def test_a_range_that_ended_while_the_loss_still_fell_offers_nothing_near_its_en
     lrs, loss = _descent_curve(steep_at=-1.0, low_at=5.0, lo=-7.0, hi=1.0)  # no turn by 10
     cands = analysis.find_candidates(lrs, loss)
     assert cands and all(c.lr * analysis.CLEARANCE <= lrs[-1] for c in cands)
-    assert "bold" not in [c.label for c in cands]  # the edge is unknown
     notes = analysis.range_notes(lrs, loss, stop_reason="completed")
     assert len(notes) == 1
     assert "end_lr=10" in notes[0] and "too early" in notes[0] and "end_lr=100" in notes[0]
     assert "stopped" in analysis.range_notes(lrs, loss, stop_reason="stopped")[0]
     assert analysis.range_notes(lrs, loss, stop_reason="running") == []  # not done yet
-    # The same curve, diverging right after: it turned up, so the bold choice is back.
+    # The same curve, diverging right after: it turned up, so the range was wide enough.
     assert analysis.range_notes(lrs, loss, diverged=True) == []
-    assert "bold" in [c.label for c in analysis.find_candidates(lrs, loss, diverged=True)]
 
 
 def test_a_full_descent_gets_no_note():
@@ -190,19 +204,22 @@ def test_a_full_descent_gets_no_note():
     assert analysis.range_notes(lrs, loss) == []  # completed, and it turned up by itself
 
 
-def test_the_steepest_candidate_ignores_a_blip_on_the_flat_start():
+def test_the_suggestion_ignores_a_blip_on_the_flat_start():
     lrs, loss = _descent_curve(n=100, lo=-7.0)
+    clean, clean_steepest = analysis.suggest(lrs, loss), analysis.suggest_steepest(lrs, loss)
     loss = loss.copy()
     loss[0] += 0.15  # one high first point: the steepest "fall" of all, between two points
-    assert analysis.suggest_steepest(lrs, loss) == lrs[0]  # the rule is fooled
-    steepest = [c for c in analysis.find_candidates(lrs, loss) if c.label == "steepest"]
-    assert steepest[0].lr == pytest.approx(1e-3, rel=0.25)  # the candidate is not
+    assert analysis.suggest(lrs, loss) == pytest.approx(clean, rel=0.25)
+    # The slope is read over a tenth of the curve, so the blip does not fool it either.
+    assert analysis.suggest_steepest(lrs, loss) == pytest.approx(clean_steepest, rel=0.25)
+    suggested = [c for c in analysis.find_candidates(lrs, loss) if c.label == "suggested"]
+    assert suggested[0].lr == pytest.approx(clean, rel=0.25)
 
 
-def test_spacing_drops_candidates_closer_than_it_keeping_the_steepest():
+def test_spacing_drops_candidates_closer_than_it_keeping_the_suggested_one():
     lrs, loss = _descent_curve()
     cands = analysis.find_candidates(lrs, loss, diverged=True, spacing=2.0)
-    assert [c.label for c in cands] == ["steepest"]
+    assert [c.label for c in cands] == ["suggested"]
 
 
 @pytest.mark.parametrize("rule", sorted(analysis.SUGGESTERS))
@@ -231,7 +248,7 @@ def test_degenerate_curves_give_no_error(curve):
     assert isinstance(analysis.range_notes(lrs, curve), list)
 
 
-def test_centered_smoothing_finds_the_minimum_where_the_one_way_ema_lags_behind():
+def test_the_read_curve_finds_the_minimum_where_the_one_way_ema_lags_behind():
     rng = np.random.default_rng(0)
     lrs = np.logspace(-5, 1, 300)
     x = np.log10(lrs)
@@ -239,9 +256,10 @@ def test_centered_smoothing_finds_the_minimum_where_the_one_way_ema_lags_behind(
     noisy = true + rng.normal(0, 0.15, len(x))
     at = x[np.argmin(true)]
     lag = x[np.argmin(analysis.smooth(noisy))] - at
-    centered = x[np.argmin(analysis.smooth_centered(noisy))] - at
+    reading = analysis.read_curve(lrs, noisy)
+    read = x[np.argmin(reading.smoothed[: reading.useful])] - at
     assert lag > 0.5  # the one-way EMA's minimum sits over half a decade too far right
-    assert abs(centered) < 0.2
+    assert abs(read) < 0.2
 
 
 def test_read_curve_cuts_at_divergence_and_reads_the_part_before():

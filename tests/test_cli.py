@@ -161,5 +161,5 @@ def test_the_report_names_each_candidate_and_says_when_the_range_ended_too_early
     out = io.StringIO()
     _report(SweepResult(lrs=lrs, losses=losses), tmp_path, out)
     text = out.getvalue()
-    assert "(steepest, loss" in text and "(careful, loss" in text
+    assert "(suggested, loss" in text and "(careful, loss" in text
     assert "note: the loss had not turned up by end_lr=10" in text and "end_lr=100" in text
