@@ -58,6 +58,7 @@ _MODULES = {
     "runner",
     "schedules",
     "selection",
+    "smoothing",
     "style",
     "sync",
     "widget",

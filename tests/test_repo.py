@@ -68,40 +68,42 @@ KERAS = {"keras", "tensorflow", "jax", "torch"}
 VIEW = {"ipywidgets", "bqplot", "matplotlib"}
 RULES = {
     # 0: foundations, importing no other lrwidget module
-    "analysis": (0, set(), KERAS | VIEW),  # LR ladders, smoothing, candidates, suggestion
+    "smoothing": (0, set(), KERAS | VIEW),  # the smoothed curve and its noise level
     "selection": (0, set(), KERAS | VIEW),  # what a pick may be: LR traits, clamp, snap
     "style": (0, set(), KERAS | VIEW),  # colours, LR format, loss window, labels, points
     "notebook": (0, set(), KERAS | VIEW),  # Colab, the display bundle, the busy cell's queue
     "sync": (0, set(), KERAS | {"matplotlib"}),  # widget writes: hold_sync, watched marks
-    # 1: the record, Keras internals, drawing parts
-    "result": (1, {"analysis"}, KERAS | VIEW),
-    "data": (1, set(), VIEW),
-    "keras_state": (1, set(), VIEW),
-    "image": (1, {"style"}, KERAS | {"ipywidgets", "bqplot"}),
-    "controls": (1, set(), KERAS | {"bqplot", "matplotlib"}),
-    "figure": (1, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
-    # 2: the engine and what runs it
-    "keras_sweep": (2, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
-    "schedules": (2, {"keras_state", "selection"}, VIEW),
-    "runner": (2, {"notebook", "result"}, KERAS | VIEW),
-    # 3: the chart
+    # 1: reading a curve
+    "analysis": (1, {"smoothing"}, KERAS | VIEW),  # LR ladders, candidates, suggestion rules
+    # 2: the record, Keras internals, drawing parts
+    "result": (2, {"analysis"}, KERAS | VIEW),
+    "data": (2, set(), VIEW),
+    "keras_state": (2, set(), VIEW),
+    "image": (2, {"style"}, KERAS | {"ipywidgets", "bqplot"}),
+    "controls": (2, set(), KERAS | {"bqplot", "matplotlib"}),
+    "figure": (2, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
+    # 3: the engine and what runs it
+    "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
+    "schedules": (3, {"keras_state", "selection"}, VIEW),
+    "runner": (3, {"notebook", "result"}, KERAS | VIEW),
+    # 4: the chart
     "chart": (
-        3,
+        4,
         {"controls", "figure", "image", "notebook", "result", "selection", "style", "sync"},
         KERAS,
     ),
-    # 4: what a user calls
+    # 5: what a user calls
     "widget": (
-        4,
+        5,
         {"chart", "keras_sweep", "notebook", "result", "runner", "schedules", "selection"}
         | {"style", "sync"},
         KERAS,
     ),
-    "article": (4, {"chart", "data", "keras_sweep", "result"}, VIEW),
-    "cli": (4, {"chart", "keras_sweep", "result", "style"}, set()),
-    "__main__": (5, {"cli"}, KERAS | VIEW),
+    "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),
+    "cli": (5, {"chart", "keras_sweep", "result", "style"}, set()),
+    "__main__": (6, {"cli"}, KERAS | VIEW),
     # The public names, loaded on first use (importlib); the TYPE_CHECKING imports name them.
-    "__init__": (5, {"analysis", "article", "chart", "keras_sweep", "result", "widget"}, set()),
+    "__init__": (6, {"analysis", "article", "chart", "keras_sweep", "result", "widget"}, set()),
 }
 PACKAGE = ROOT / "lrwidget"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
