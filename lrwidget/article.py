@@ -33,7 +33,7 @@ class LRFinder:
     def find(self, x, y, start_lr, end_lr, batch_size=64, epochs=1, **kwargs):
         """Sweep from ``start_lr`` to ``end_lr`` over ``epochs`` passes of ``(x, y)``.
 
-        Small data is cycled up to 100 steps, so the curve is readable. ``validation_data``
+        Small data is cycled up to 300 steps, so the curve is readable. ``validation_data``
         (and any other :func:`~lrwidget.find_lr` argument) may be passed as a keyword.
         """
         epochs = _positive("epochs", epochs)

@@ -210,7 +210,10 @@ class SweepResult:
                 v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
             ):
                 raise ValueError(f"field {key!r} must be a list of numbers (null for NaN)")
-            return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
+            try:
+                return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
+            except OverflowError:  # an integer of hundreds of digits: JSON has no limit
+                raise ValueError(f"field {key!r} holds a number too large for a float") from None
 
         lrs, losses, train_losses = arr("lrs"), arr("losses"), arr("train_losses", False)
         if not (np.isfinite(lrs).all() and (lrs > 0).all()):
@@ -235,7 +238,7 @@ class SweepResult:
                 settings=AnalysisSettings(**settings),
                 meta=meta,
             )
-        except TypeError as exc:  # e.g. a setting of the wrong type
+        except (TypeError, OverflowError) as exc:  # e.g. a setting of the wrong type
             raise ValueError(f"malformed sweep file: {exc}") from None
 
     def save(self, path) -> Path:

@@ -283,3 +283,57 @@ def test_effective_beta_caps_the_averaging_window_at_a_tenth_of_the_sweep():
     assert analysis.effective_beta(0.98, 5000) == 0.98
     assert analysis.effective_beta(0.5, 100) == 0.5  # a lighter choice is kept
     assert analysis.effective_beta(0.98, 3) == 0.0  # no averaging at all for a stub
+
+
+def test_minima_are_spaced_from_the_previous_kept_one():
+    lrs = np.array([1.0, 1.05, 1.1, 1.3, 1.4, 1.5, 1.6])
+    smoothed = np.array([1.0, 0.5, 0.9, 0.5, 0.9, 0.5, 0.9])  # minima at 1.05, 1.3 and 1.5
+    got = [c.lr for c in analysis.find_minima(lrs, smoothed, tolerance=1.0, spacing=1.2)]
+    # 1.5 is 1.43x the first kept minimum but only 1.15x the one kept before it: dropped.
+    assert got == [1.05, 1.3]
+
+
+def test_minima_exactly_spacing_apart_are_both_kept():
+    lrs = np.array([0.5, 1.0, 1.1, 1.2, 1.3])
+    smoothed = np.array([1.0, 0.5, 0.9, 0.5, 0.9])  # minima at 1.0 and 1.2: ratio 1.2
+    got = [c.lr for c in analysis.find_minima(lrs, smoothed, tolerance=1.0, spacing=1.2)]
+    assert got == [1.0, 1.2]  # "at least 20 % larger": 1.2 itself counts
+    got = [c.lr for c in analysis.find_minima(lrs, smoothed, tolerance=1.0, spacing=1.21)]
+    assert got == [1.0]
+
+
+def test_minima_far_above_the_best_are_dropped_by_the_tolerance_of_the_descent():
+    lrs = np.geomspace(1e-4, 1.0, 7)
+    # Highest point before the best: 3.0; best 1.0; a tolerance of 0.25 allows up to 1.5.
+    smoothed = np.array([3.0, 1.4, 2.0, 1.6, 2.0, 1.0, 2.0])
+    minima = analysis.find_minima(lrs, smoothed, tolerance=0.25, spacing=1.2)
+    assert [c.index for c in minima] == [1, 5]  # 1.4 is within, 1.6 is not
+    assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.3)] == [1, 3, 5]
+    assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.0)] == [5]
+
+
+def test_local_minima_of_an_empty_or_one_point_curve():
+    empty = analysis.local_minima([])
+    assert empty.shape == (0,) and empty.dtype.kind == "i"
+    assert analysis.local_minima([1.0]).tolist() == [0]  # nothing either side is higher
+
+
+def test_local_minima_count_a_start_that_rises_away():
+    assert analysis.local_minima([1.0, 2.0, 3.0]).tolist() == [0]
+    assert analysis.local_minima([1.0, 1.0, 2.0]).tolist() == [0]  # a plateau at the start
+    assert analysis.local_minima([3.0, 2.0, 2.0]).tolist() == [1]  # ... and at the end
+
+
+def test_find_minima_defaults_are_a_quarter_of_the_descent_and_20_percent_apart():
+    lrs = np.array([1.0, 1.05, 1.1, 1.3, 1.4])
+    smoothed = np.array([3.0, 1.0, 2.0, 1.4, 2.0])  # 1.4 is within a quarter of the descent
+    assert [c.lr for c in analysis.find_minima(lrs, smoothed)] == [1.05, 1.3]
+    smoothed[3] = 1.6  # no longer
+    assert [c.lr for c in analysis.find_minima(lrs, smoothed)] == [1.05]
+
+
+def test_the_descent_for_the_tolerance_is_measured_up_to_the_lowest_point_only():
+    lrs = np.geomspace(1e-3, 1.0, 5)
+    smoothed = np.array([2.0, 1.5, 1.8, 1.0, 5.0])  # a blow-up right after the best
+    # The descent is 2.0 - 1.0: 1.5 is half of it above the best, outside a tolerance of 0.25.
+    assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.25)] == [3]

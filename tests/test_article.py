@@ -9,6 +9,7 @@ import tensorflow as tf
 from conftest import assert_same_state, make_model, state
 
 from lrwidget.article import LRFinder
+from lrwidget.data import DEFAULT_MIN_STEPS
 
 
 def test_find_matches_the_article_and_restores_the_model(digits):
@@ -17,9 +18,13 @@ def test_find_matches_the_article_and_restores_the_model(digits):
     before = state(model)
     finder = LRFinder(model)
     finder.find(x, y, start_lr=1e-5, end_lr=1.0, batch_size=64, epochs=1)
-    assert len(finder.lrs) == len(finder.losses) == 100  # 29 batches a pass, cycled to 100
+    steps = DEFAULT_MIN_STEPS  # 29 batches a pass, cycled to the minimum
+    assert finder.result.meta["num_steps"] == steps
+    assert len(finder.lrs) == len(finder.losses) == steps
     assert finder.lrs[0] == 1e-5
+    assert len(finder.candidates) >= 2, finder.result  # a digits MLP's curve offers a choice
     assert all(b.lr >= 1.2 * a.lr for a, b in itertools.pairwise(finder.candidates))
+    assert finder.candidates == finder.result.candidates
     assert finder.suggestion == finder.result.suggestion
     model_part = {k: v for k, v in before.items() if k.startswith("model/")}
     assert_same_state(model_part, {k: v for k, v in state(model).items() if k in model_part})
@@ -30,8 +35,11 @@ def test_find_generator_with_a_test_generator_is_validation_mode(digits):
     train = tf.data.Dataset.from_tensor_slices((x[:1500], y[:1500])).batch(50)
     test = tf.data.Dataset.from_tensor_slices((x[1500:], y[1500:])).batch(50)
     finder = LRFinder(make_model())
-    finder.find_generator(train, 1e-4, 1.0, test_generator=test, epochs=2)
-    assert len(finder.losses) == 60 or finder.result.stop_reason != "completed"
+    # An end_lr low enough that the sweep runs its plan: 30 batches a pass, two passes.
+    finder.find_generator(train, 1e-4, 1e-2, test_generator=test, epochs=2)
+    assert finder.result.meta["num_steps"] == 60
+    assert len(finder.losses) == len(finder.lrs) == 60
+    assert finder.result.stop_reason == "completed"
     assert finder.result.meta["validation"]
     assert not np.allclose(finder.losses, finder.result.train_losses)
 

@@ -294,8 +294,21 @@ def test_validation_mode_records_the_validation_loss_after_each_step(digits):
     assert r.meta["validation"] and r.meta["validation_size"] == 300
 
 
+class SubsetLossProbe(keras.callbacks.Callback):
+    """The loss on ``(xv, yv)`` after each step, computed independently of the sweep."""
+
+    def __init__(self, xv, yv):
+        super().__init__()
+        self.xv, self.yv, self.losses = xv, yv, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(LOSS(self.yv, self.model(self.xv, training=False))))
+
+
 def test_validation_subset_is_fixed_and_sized(digits):
     x, y = digits
+    # A Dataset is read in its own order: the subset is its first 120 samples, at every step.
+    probe = SubsetLossProbe(x[:120], y[:120])
     r = lrwidget.find_lr(
         make_model(),
         x,
@@ -304,16 +317,45 @@ def test_validation_subset_is_fixed_and_sized(digits):
         num_steps=12,
         validation_data=tf.data.Dataset.from_tensor_slices((x, y)).batch(50),
         validation_size=120,
+        callbacks=[probe],
     )
     assert r.meta["validation_size"] == 120 and len(r) == 12
+    np.testing.assert_allclose(r.losses, probe.losses, rtol=1e-5)
 
 
-def test_default_length_is_one_epoch_but_at_least_100_steps(digits):
+def test_validation_arrays_sorted_by_class_are_measured_on_a_mixed_subset(digits):
     x, y = digits
-    small = lrwidget.find_lr(make_model(), x[:640], y[:640], batch_size=64)  # 10 per epoch
-    assert len(small) == 100 or small.stop_reason != "completed"
-    big = lrwidget.find_lr(make_model(), x, y, batch_size=8, end_lr=1e-3)  # 225 per epoch
-    assert len(big) == 225 and big.stop_reason == "completed"
+    order = np.argsort(y, kind="stable")
+    xv, yv = x[order], y[order]  # class 0 first, then 1, ...
+    xs, ys, _ = data.validation_subset((xv, yv), 120)
+    assert len(np.unique(ys)) == 10  # the seeded draw (tests/test_data.py)
+    probe = SubsetLossProbe(xs, ys)
+    r = lrwidget.find_lr(
+        make_model(),
+        x,
+        y,
+        batch_size=64,
+        num_steps=12,
+        validation_data=(xv, yv),
+        validation_size=120,
+        callbacks=[probe],
+    )
+    assert r.meta["validation_size"] == 120 and len(r) == 12
+    np.testing.assert_allclose(r.losses, probe.losses, rtol=1e-5)
+
+
+def test_default_length_is_one_epoch_but_at_least_the_minimum_steps(digits):
+    x, y = digits
+    least = data.DEFAULT_MIN_STEPS
+    # 10 per epoch; an end_lr low enough that no early stop can hide a wrong length.
+    small = lrwidget.find_lr(make_model(), x[:640], y[:640], batch_size=64, end_lr=1e-2)
+    assert small.meta["num_steps"] == least and small.meta["steps_done"] == least
+    assert len(small) == least and small.stop_reason == "completed"
+    per_epoch = math.ceil(len(x) / 4)  # 450
+    assert per_epoch > least
+    big = lrwidget.find_lr(make_model(), x, y, batch_size=4, end_lr=1e-3)
+    assert big.meta["num_steps"] == per_epoch
+    assert len(big) == per_epoch and big.stop_reason == "completed"
 
 
 def _gen(x, y, n):

@@ -107,9 +107,30 @@ def test_multi_input_multi_output_with_loss_weights(digits):
     targets = {"digit": y, "big": (y >= 5).astype("float32")[:, None]}
     model.fit(inputs, targets, batch_size=256, epochs=1, verbose=0)
     before = state(model)
-    r = lrwidget.find_lr(model, inputs, targets, batch_size=len(y), num_steps=12, end_lr=0.1)
-    # One full batch: the recorded loss is the weighted sum Keras trains on.
-    assert len(r) == 12
+    bce = keras.losses.BinaryCrossentropy()
+
+    def weighted(digit, big):
+        out = model(inputs, training=True)
+        return digit * float(LOSS(y, out["digit"])) + big * float(bce(targets["big"], out["big"]))
+
+    class WeightedLossProbe(keras.callbacks.Callback):
+        """The weighted sum on the whole data with the weights the next step starts from."""
+
+        losses, unweighted = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.losses.append(weighted(1.0, 0.5))
+            self.unweighted.append(weighted(1.0, 1.0))
+
+    probe = WeightedLossProbe()
+    r = lrwidget.find_lr(
+        model, inputs, targets, batch_size=len(y), num_steps=12, end_lr=0.1, callbacks=[probe]
+    )
+    assert len(r) == 12 and r.stop_reason == "completed"
+    # One full batch a step: the recorded loss is the weighted sum Keras trains on...
+    np.testing.assert_allclose(r.losses, probe.losses, rtol=1e-5)
+    # ... which the loss weights change by far more than that tolerance.
+    assert not np.allclose(r.losses, probe.unweighted, rtol=1e-3)
     assert_same_state(before, state(model))
     keras.utils.set_random_seed(0)
 
