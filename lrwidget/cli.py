@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .result import SweepResult
+from .style import format_lr
 
 
 class UsageError(Exception):
@@ -156,8 +157,6 @@ class Progress:
             self._print()
 
     def _fields(self) -> dict:
-        from .chart import format_lr
-
         step, lr, loss = self._last
         elapsed = time.monotonic() - self._started
         rate = (step + 1) / elapsed if elapsed > 0 else 0.0
@@ -266,7 +265,7 @@ def _report(result: SweepResult, out_dir: Path, stream) -> None:
     ``sweep.html`` (the interactive chart, with the picture in it for offline viewers)."""
     from ipywidgets.embed import dependency_state, embed_minimal_html
 
-    from . import show
+    from .chart import show
 
     cands = ", ".join(f"{c.lr:.2e} ({c.label}, loss {c.loss:.4g})" for c in result.candidates)
     sug = "none" if result.suggestion is None else f"{result.suggestion:.2e}"

@@ -2,9 +2,9 @@
 chart's last state where widgets cannot render (GitHub, nbviewer, a notebook reopened without a
 kernel, the command line's offline page).
 
-It draws what the widget draws, from the same results: raw loss faint, smoothed loss bold, the
-candidates as diamonds, the suggestion as a gold circle, the pick as a dashed crimson rule and
-a picked range as a grey band. No Keras, no widgets.
+It draws what the chart draws, from the same :func:`lrwidget.style.series`: raw loss faint,
+smoothed loss bold, the candidates as diamonds, the suggestion as a gold circle, the pick as a
+dashed crimson rule and a picked range as a shaded band. No Keras, no widgets.
 """
 
 from __future__ import annotations
@@ -12,83 +12,114 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
+from . import style
 
 FORMATS = ("png", "svg")
 
 
-def render(
+def figure(
     results,
     labels=None,
     *,
     selected_lr: float | None = None,
     selected_range: tuple[float, float] | None = None,
-    fmt: str = "png",
-) -> bytes:
-    """The chart of ``results`` (a list of :class:`~lrwidget.SweepResult`) as PNG or SVG bytes."""
+):
+    """The chart of ``results`` (a list of :class:`~lrwidget.SweepResult`) as a matplotlib
+    ``Figure``, not yet rendered."""
     from matplotlib.figure import Figure  # lazily: only pictures need it
 
-    from .chart import COLORS, SELECTION_COLOR, SUGGESTION_COLOR, format_lr, y_window
-
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
-    results = list(results)
-    labels = list(labels) if labels is not None else [f"sweep {i + 1}" for i in range(len(results))]
+    shown = style.series(results, labels)
     fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
     ax = fig.subplots()
-    windows = []
-    for i, r in enumerate(results):
-        color = COLORS[i % len(COLORS)]
-        head = r.useful
-        ax.plot(r.lrs, r.losses, color=color, alpha=0.45, linewidth=1)
-        label = labels[i] if len(results) > 1 else None
-        ax.plot(r.lrs[:head], r.smoothed[:head], color=color, linewidth=2.5, label=label)
-        cands = r.candidates
-        if cands:
-            ax.scatter(
-                [c.lr for c in cands],
-                [c.loss for c in cands],
-                marker="D",
-                s=45,
-                color=color,
-                edgecolors="white",
-                zorder=3,
-            )
-        if r.suggestion is not None and head:
-            y = float(np.interp(np.log(r.suggestion), np.log(r.lrs[:head]), r.smoothed[:head]))
-            ax.scatter(
-                [r.suggestion], [y], marker="o", s=70, color=SUGGESTION_COLOR, edgecolors="#333333"
-            )
-            ax.annotate("suggested", (r.suggestion, y), textcoords="offset points", xytext=(6, -12))
-        window = y_window(r.smoothed[:head], r.losses[:head])
-        if window is not None:
-            windows.append(window)
+    for i, s in enumerate(shown):
+        _draw_series(ax, i, s, legend=len(shown) > 1)
     if selected_range is not None:
-        ax.axvspan(*selected_range, color="#7f7f7f", alpha=0.18, linewidth=0)
+        ax.axvspan(*selected_range, color=style.RANGE_COLOR, alpha=style.RANGE_OPACITY, linewidth=0)
     if selected_lr is not None:
-        ax.axvline(selected_lr, color=SELECTION_COLOR, linestyle="--", linewidth=1.5)
+        ax.axvline(
+            selected_lr, color=style.SELECTION_COLOR, linestyle="--", linewidth=1.5, gid="rule"
+        )
         ax.annotate(
-            format_lr(selected_lr),
+            style.format_lr(selected_lr),
             (selected_lr, 1.0),
             xycoords=("data", "axes fraction"),
             textcoords="offset points",
             xytext=(4, -12),
-            color=SELECTION_COLOR,
+            color=style.SELECTION_COLOR,
         )
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
-    if windows:
-        ax.set_ylim(min(w[0] for w in windows), max(w[1] for w in windows))
-    if len(results) > 1:
+    window = style.joint_window(s.window for s in shown)
+    if window is not None:
+        ax.set_ylim(*window)
+    if len(shown) > 1:
         ax.legend(loc="upper right")
     ax.grid(True, which="major", alpha=0.3)
+    return fig
+
+
+def _draw_series(ax, i: int, s: style.Series, legend: bool):
+    """Sweep ``i``'s artists, each with a ``gid`` that names it (``raw-0``, ``suggestion-0``)."""
+    ax.plot(
+        s.lrs,
+        s.raw,
+        color=s.color,
+        alpha=style.RAW_OPACITY,
+        linewidth=style.RAW_WIDTH,
+        gid=f"raw-{i}",
+    )
+    label = s.label if legend else None
+    ax.plot(
+        s.lrs,
+        s.smoothed,
+        color=s.color,
+        linewidth=style.SMOOTH_WIDTH,
+        label=label,
+        gid=f"smoothed-{i}",
+    )
+    if s.candidates:
+        ax.scatter(
+            [c.lr for c in s.candidates],
+            [c.loss for c in s.candidates],
+            marker="D",
+            s=45,
+            color=s.color,
+            edgecolors="white",
+            zorder=3,
+            gid=f"candidates-{i}",
+        )
+    if s.suggestion is not None:
+        ax.scatter(
+            [s.suggestion[0]],
+            [s.suggestion[1]],
+            marker="o",
+            s=70,
+            color=style.SUGGESTION_COLOR,
+            edgecolors=style.SUGGESTION_RIM,
+            zorder=4,
+            gid=f"suggestion-{i}",
+        )
+        ax.annotate(
+            s.suggestion_name,
+            s.suggestion,
+            textcoords="offset points",
+            xytext=(6, -12),
+            gid=f"suggestion-label-{i}",
+        )
+
+
+def render(results, labels=None, *, fmt: str = "png", **selection) -> bytes:
+    """The picture of ``results`` as PNG or SVG bytes (``selection``: ``selected_lr`` and
+    ``selected_range``, see :func:`figure`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
+    figure(results, labels, **selection).savefig(buffer, format=fmt)
     return buffer.getvalue()
 
 
-def save(path, results, labels=None, **kwargs) -> Path:
+def save(path, results, labels=None, **selection) -> Path:
     """Write the picture to ``path``; its suffix (``.png`` or ``.svg``) says which."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -97,5 +128,5 @@ def save(path, results, labels=None, **kwargs) -> Path:
             f"path {str(path)!r} must end in .png or .svg (the picture's format), "
             f"e.g. 'lr_finder.png'"
         )
-    path.write_bytes(render(results, labels, fmt=fmt, **kwargs))
+    path.write_bytes(render(results, labels, fmt=fmt, **selection))
     return path

@@ -23,19 +23,18 @@ time is known, one call of the compiled step runs a group of steps lasting about
 ``GROUP_SECONDS`` (each step writing its loss into a buffer read once per call), so Keras's
 fixed per-call cost falls on the group instead of each step; see :func:`group_size`. The
 sweep's compiled step (the stand-in schedule and the self-zeroing tracker baked in) is traced
-once per compiled model and group size and kept for the next sweep; see :class:`_SweepStep`.
+once per compiled model and group size and kept for the next sweep (see
+:class:`lrwidget.keras_state.SweepStep`, with every other reach into Keras internals).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import keras
@@ -43,20 +42,15 @@ import numpy as np
 
 from . import analysis
 from .data import count_samples, plan_fit, sample_inputs, validation_subset
+from .keras_state import StateSnapshot, SweepStep, exclusive, loss_tracker, raw_iterations
 from .result import AnalysisSettings, SweepResult
+from .selection import check_lr
 
 OnPoint = Callable[[int, float, float], object]
 
-# The models being swept, by id, with the thread that sweeps each. A model is claimed before
-# its state is copied, so a second sweep can never copy (and later restore) mid-sweep weights.
-_sweeping: dict[int, int] = {}
-_sweeping_lock = threading.Lock()
-# What would change a swept model's state from another thread, only to be undone by restore().
-GUARDED_METHODS = ("fit", "train_on_batch", "evaluate", "test_on_batch")
-
 # A call of the sweep's compiled step runs a group of steps lasting about this long: Keras's
-# per-call work (0.1-1 ms on a 2-core CPU, `python benchmarks/speed.py`) is then paid once a
-# group, while Stop and the divergence stop still act within this time.
+# fixed per-call work is then paid once a group, while Stop and the divergence stop still act
+# within this time.
 GROUP_SECONDS = 0.05
 MAX_GROUP = 32
 # Callback hooks that expect a call per batch; a callback that has one keeps the sweep at one
@@ -77,287 +71,13 @@ def group_size(step_seconds: float | None) -> int:
     return 1 << (steps.bit_length() - 1)
 
 
-@contextmanager
-def exclusive(model) -> Iterator[None]:
-    """Claim ``model`` for a sweep in this thread; raises ``RuntimeError`` if one runs already.
-
-    Meanwhile the methods in ``GUARDED_METHODS`` refuse calls from any other thread (the
-    sweep's own ``fit`` and validation ``test_on_batch`` run in this one).
-    """
-    owner = threading.get_ident()
-    with _sweeping_lock:
-        if id(model) in _sweeping:
-            raise RuntimeError(
-                f"a sweep is already running on model {model.name!r}: stop it (finder.stop(), "
-                "or set the stop_event passed to find_lr) or wait for it (finder.wait()) "
-                "before starting another"
-            )
-        _sweeping[id(model)] = owner
-    shadowed = {name: model.__dict__.get(name) for name in GUARDED_METHODS}
-    try:
-        for name in GUARDED_METHODS:
-            object.__setattr__(model, name, _refuse_elsewhere(model, name, owner))
-        yield
-    finally:
-        for name, own in shadowed.items():
-            if own is None:
-                object.__delattr__(model, name)
-            else:  # the user's own instance attribute, put back as it was
-                object.__setattr__(model, name, own)
-        with _sweeping_lock:
-            del _sweeping[id(model)]
-
-
-def _refuse_elsewhere(model, name: str, owner: int):
-    method = getattr(model, name)
-
-    @functools.wraps(method)
-    def guarded(*args, **kwargs):
-        if threading.get_ident() != owner:
-            raise RuntimeError(
-                f"model.{name}() refused: an lrwidget sweep is running on this model in another "
-                f"thread, and it puts every weight back when it ends, which would undo this "
-                f"{name}(). Stop the sweep (finder.stop()) or wait for it (finder.wait()) first."
-            )
-        return method(*args, **kwargs)
-
-    return guarded
-
-
-class _SweepSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Stands in for the optimizer's LR (variable or schedule) during the sweep: the LR of each
-    step, looked up by the optimizer's own iteration count inside the compiled step. Being a
-    function of optimizer state, it is right on every backend, in compiled and distributed steps
-    alike, and it costs no eager op per step.
-
-    The ladder (padded with its last LR up to ``capacity`` steps) and the iteration of its
-    first step live in variables, so that a step traced for one sweep serves later ones too.
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = int(capacity)
-        self.ladder = keras.Variable(
-            np.zeros(self.capacity, "float32"), trainable=False, name="lrwidget_ladder"
-        )
-        self.first = keras.Variable(0, dtype="int32", trainable=False, name="lrwidget_first")
-
-    def load(self, lrs, first_iteration: int):
-        """Point the schedule at a new sweep (two eager assigns, once per sweep)."""
-        ladder = np.full(self.capacity, lrs[-1], dtype="float32")
-        ladder[: len(lrs)] = lrs
-        self.ladder.assign(ladder)
-        self.first.assign(first_iteration)
-
-    def __call__(self, step):
-        index = keras.ops.cast(step, "int32") - self.first
-        index = keras.ops.clip(index, 0, self.capacity - 1)
-        return keras.ops.take(self.ladder, index)
-
-    def get_config(self):
-        return {"capacity": self.capacity}
-
-
-def _capacity(num_steps: int) -> int:
-    # Powers of two from 256: sweeps of similar length share one traced step. Room for a last
-    # group's steps past the end, which run (at the last LR) and are dropped.
-    return max(256, 1 << (num_steps + MAX_GROUP - 1).bit_length())
-
-
-class _LossRecord:
-    """Each step's loss, written inside the compiled step and read once per call of it: a call
-    that runs a group of steps returns only the last one's ``logs``. TensorFlow only (where the
-    sweep runs groups), so it holds TensorFlow variables and writes with TensorFlow's ops."""
-
-    def __init__(self, capacity: int):
-        import tensorflow as tf
-
-        self.values = tf.Variable(tf.zeros(capacity), trainable=False, name="lrwidget_losses")
-        self.count = tf.Variable(0, trainable=False, name="lrwidget_count")
-
-    def write(self, loss):
-        """Append ``loss`` (inside the compiled step)."""
-        import tensorflow as tf
-
-        index = tf.minimum(self.count, self.values.shape[0] - 1)
-        loss = tf.reshape(tf.cast(loss, tf.float32), (1,))
-        # An in-place scatter: a functional slice update copies the buffer, 60 µs a step here.
-        self.values.scatter_update(tf.IndexedSlices(loss, tf.reshape(index, (1,))))
-        self.count.assign_add(1)
-
-    def read(self, start: int) -> np.ndarray:
-        """The losses written from step ``start`` on (eager: two reads per call)."""
-        return self.values.numpy()[start : int(self.count.numpy())]
-
-
-class _SweepStep:
-    """The sweep's own compiled train step, kept on the model for later sweeps.
-
-    Kept as a plain attribute that Keras neither tracks nor saves, and reused while the model
-    is compiled the same way: same optimizer and loss tracker (``compile`` makes new ones), same
-    variables (``quantize`` or a changed ``trainable`` flag makes new lists), same
-    ``jit_compile`` and ``run_eagerly``, a ladder long enough. One traced function per group
-    size (steps per call), and the step time measured by the last sweep that chooses it.
-
-    During a sweep (:meth:`install`) the optimizer reads its LR from the sweep's schedule and
-    the loss tracker zeroes itself before adding each batch (and, in groups, records it).
-    """
-
-    ATTRIBUTE = "_lrwidget_sweep_step"
-
-    def __init__(self, model, tracker, capacity):
-        self.key = self._key(model, tracker)
-        self.schedule = _SweepSchedule(capacity)
-        tensorflow = keras.backend.backend() == "tensorflow"
-        self.record = _LossRecord(capacity) if tensorflow else None
-        self.functions = {}  # steps per call -> the traced train function
-        self.step_seconds = None
-
-    @staticmethod
-    def _key(model, tracker):
-        return (
-            model.optimizer,
-            tracker,
-            tuple(id(v) for v in model.trainable_variables),
-            tuple(id(v) for v in model.non_trainable_variables),
-            getattr(model, "jit_compile", None),
-            getattr(model, "run_eagerly", None),
-        )
-
-    @classmethod
-    def for_sweep(cls, model, tracker, num_steps):
-        """The kept step if it serves this sweep, else a new one (traced by the sweep's fit)."""
-        kept = model.__dict__.get(cls.ATTRIBUTE)
-        key = cls._key(model, tracker)
-        if (
-            kept is None
-            or kept.schedule.capacity < num_steps
-            or kept.key[0] is not key[0]
-            or kept.key[1] is not key[1]
-            or kept.key[2:] != key[2:]
-        ):
-            kept = cls(model, tracker, _capacity(num_steps))
-            object.__setattr__(model, cls.ATTRIBUTE, kept)
-        return kept
-
-    def install(self, model, tracker, snapshot, lrs, first_iteration, group):
-        """Set the sweep up to run ``group`` steps per call; every change is undone by
-        ``snapshot.restore()``. Attributes are set past Keras's ``__setattr__`` (no tracking);
-        the optimizer's ``learning_rate`` setter would untrack an LR variable when given a
-        schedule and refuse a variable after one."""
-        self.schedule.load(lrs, first_iteration)
-        record = self.record if group > 1 else None
-        if record is not None:
-            record.count.assign(0)
-        owner = snapshot.lr_owner
-        _set_for_sweep(snapshot, owner, "_learning_rate", self.schedule)
-        if keras.backend.backend() == "jax":
-            # A jitted JAX step gets the optimizer's variables as arguments and bakes any other
-            # in as a constant: the ladder and first iteration must travel with them. (This also
-            # keeps JAX from reusing the user's traced step: it reuses one traced for an equal
-            # function, and a model's bound train_step is equal to itself, while the old jitted
-            # one lives and the arguments have the same shapes.)
-            variables = (self.schedule.ladder, self.schedule.first)
-            for v in variables:
-                owner._track_variable(v)
-            snapshot.undo.append(lambda: [owner._untrack_variable(v) for v in variables])
-        _set_for_sweep(snapshot, tracker, "update_state", _zeroing_update_state(tracker, record))
-        model.steps_per_execution = group
-        model.train_function = self.functions.get(group)  # None: fit traces the sweep's own
-
-
-_MISSING = object()
-
-
-def _set_for_sweep(snapshot, obj, name, value):
-    """Set ``obj.name`` past Keras's ``__setattr__`` (nothing tracked); restore undoes it."""
-    old = obj.__dict__.get(name, _MISSING)
-
-    def undo():
-        if old is _MISSING:
-            obj.__dict__.pop(name, None)
-        else:
-            object.__setattr__(obj, name, old)
-
-    snapshot.undo.append(undo)
-    object.__setattr__(obj, name, value)
-
-
-def _zeroing_update_state(tracker, record=None):
-    """``tracker.update_state`` that zeroes the tracker first: inside the compiled step, the
-    mean it then holds is the batch's loss alone (the same value as resetting it eagerly before
-    each batch, without the eager ops). With a ``record``, that mean is also written to it."""
-    update_state = tracker.update_state
-
-    def zero_then_update(*args, **kwargs):
-        tracker.reset_state()
-        out = update_state(*args, **kwargs)
-        if record is not None:
-            record.write(tracker.result())
-        return out
-
-    return zero_then_update
-
-
-class StateSnapshot:
-    """Bitwise copies of a model's and its optimizer's state, to put back after the sweep.
-
-    Variables that do not exist yet (an unbuilt model or optimizer is built by the first
-    ``fit``) are captured by :meth:`capture` when called again once they exist, before any step;
-    ``restore`` then returns them to their freshly built values.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self.optimizer = model.optimizer
-        self._saved: dict[int, tuple] = {}
-        self._attrs = {
-            name: getattr(model, name, None)
-            for name in (
-                "stop_training",
-                "history",
-                "steps_per_execution",
-                "train_function",
-                "test_function",
-            )
-        }
-        # The optimizer that reads the LR (a LossScaleOptimizer's inner one).
-        self.lr_owner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
-        self.undo: list[Callable[[], object]] = []  # the sweep's other changes, undone last first
-        self.capture()
-
-    def _variables(self):
-        yield from self.model.variables
-        yield from self.optimizer.variables
-        # LossScaleOptimizer keeps its inner optimizer's state apart.
-        inner = getattr(self.optimizer, "inner_optimizer", None)
-        if inner is not None:
-            yield from inner.variables
-
-    def capture(self):
-        """Copy every variable not copied yet."""
-        for v in self._variables():
-            if id(v) not in self._saved:
-                self._saved[id(v)] = (v, np.array(keras.ops.convert_to_numpy(v.value), copy=True))
-
-    def restore(self):
-        """Assign every saved value back and undo the sweep's changes to the model's settings."""
-        while self.undo:
-            self.undo.pop()()
-        for v, value in self._saved.values():
-            v.assign(value)
-        # The functions traced during the sweep have its LR and zeroing tracker baked in; only
-        # the user's own ones may stay cached.
-        for name, value in self._attrs.items():
-            setattr(self.model, name, value)
-
-
 class RangeTestCallback(keras.callbacks.Callback):
     """Records the exact loss of each step, measures the step time, stops when it should.
 
     Parameters
     ----------
     lrs : ndarray
-        The LR of each step (applied by the sweep's ``_SweepSchedule``); the sweep stops after
+        The LR of each step (applied by the sweep's ``SweepSchedule``); the sweep stops after
         ``len(lrs)`` steps.
     tracker : keras.metrics.Metric
         The model's loss tracker, zeroed inside each step, so ``logs["loss"]`` is the batch's.
@@ -372,7 +92,7 @@ class RangeTestCallback(keras.callbacks.Callback):
         current group) with ``stop_reason="stopped"``.
     snapshot : StateSnapshot, optional
         Completed at the start of training with the state ``fit`` has just built.
-    record : _LossRecord, optional
+    record : LossRecord, optional
         Where a compiled step that runs a group of steps per call writes each step's loss; read
         after each call. None: one step per call, its loss read from ``logs``.
     """
@@ -485,16 +205,6 @@ def _groups_allowed(model, validation, callbacks) -> bool:
     )
 
 
-def _loss_tracker(model):
-    tracker = next((m for m in model.metrics if m.name == "loss"), None)
-    if tracker is None or not hasattr(tracker, "reset_state"):
-        raise ValueError(
-            "the model has no loss tracker (a metric named 'loss' in model.metrics), so the "
-            "sweep cannot read each batch's loss"
-        )
-    return tracker
-
-
 def _check_model(model):
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
@@ -505,11 +215,8 @@ def _check_model(model):
 
 
 def _check_range(start_lr, end_lr, mode):
-    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    check_lr(start_lr, "start_lr")
+    check_lr(end_lr, "end_lr")
     if end_lr <= start_lr:
         raise ValueError(f"end_lr ({end_lr}) must be larger than start_lr ({start_lr})")
     if mode not in analysis.MODES:
@@ -614,8 +321,8 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         # built here, they are what the sweep restores.
         model(sample_inputs(plan))
     snapshot = StateSnapshot(model)
-    tracker = _loss_tracker(model)
-    step = _SweepStep.for_sweep(model, tracker, len(lrs))
+    tracker = loss_tracker(model)
+    step = SweepStep.for_sweep(model, tracker, len(lrs), MAX_GROUP)
     allowed = _groups_allowed(model, validation, callbacks or [])
     group = group_size(step.step_seconds) if allowed else 1
     callback = RangeTestCallback(
@@ -632,9 +339,7 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
         on_start(lrs, settings)
     started = time.perf_counter()
     try:
-        # The raw step count the schedule is called with: with gradient accumulation the
-        # public ``iterations`` counts updates, not steps.
-        first = int(keras.ops.convert_to_numpy(snapshot.lr_owner._iterations))
+        first = raw_iterations(model.optimizer)  # the step count the schedule is called with
         step.install(model, tracker, snapshot, lrs, first, group)
         model.fit(**plan.fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
         step.functions[group] = model.train_function

@@ -11,10 +11,10 @@ No Keras and no bqplot here; :mod:`lrwidget.chart` and :mod:`lrwidget.widget` us
   until the cell ends. :func:`answering_front_end` hands out a function that handles the
   widget messages queued meanwhile and holds back everything else (a cell queued after this
   one runs after it), so a sweep run in the cell's own thread still answers Stop and picks.
-  :class:`_ShellQueue` reads the kernel's shell queue itself, on ipykernel 6 (Colab's) and 7.
-  Not jupyter-ui-poll: on ipykernel 7.4 it silently handles nothing (``do_one_iteration`` is
-  gone), and on 6 it polls from a second thread, where the interrupt button was lost in about
-  one sweep in ten here; reading the socket in the cell's own thread has neither problem.
+  :class:`_ShellQueue` reads the kernel's shell queue itself, in the cell's own thread, on
+  ipykernel 6 (Colab's) and 7. It reaches into ipykernel's private attributes: a kernel that
+  lacks any of them gets the slower path (Stop from Python still works; clicks wait for the
+  cell's end) and a warning that says so. docs/where-it-runs.md tells why no library does it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import logging
 import sys
 import threading
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,29 +147,27 @@ class _ShellQueue:
     """
 
     def __init__(self, kernel):
+        if not self.supports(kernel):
+            raise ValueError("lrwidget cannot read this kernel's shell queue")
         self.kernel = kernel
-        self.held: list = []
-        thread = getattr(kernel, "shell_channel_thread", None)
-        if thread is not None:
-            self.socket = thread.manager._shell_channel_to_main.to_socket
-        else:
-            self.socket = kernel.shell_stream.socket
-        if hasattr(kernel, "shell_main"):  # ipykernel 7
-
-            def hand_back(frames):
-                asyncio.get_event_loop().create_task(kernel.shell_main(None, frames))
-
-        else:  # ipykernel 6
-
-            def hand_back(frames):
-                kernel.schedule_dispatch(kernel.dispatch_shell, frames)
-
-        self._hand_back = hand_back
+        self.held_back: list = []  # messages for the kernel to handle once the cell is done
+        self.socket = _shell_socket(kernel)
+        self._hand_back = _hand_back(kernel)
 
     @staticmethod
     def supports(kernel) -> bool:
-        known = hasattr(kernel, "shell_main") or hasattr(kernel, "schedule_dispatch")
-        return known and getattr(kernel, "shell_stream", None) is not None
+        """True when ``kernel`` has every attribute :meth:`poll` and :meth:`close` use."""
+        session = getattr(kernel, "session", None)
+        handlers = getattr(kernel, "shell_handlers", None)
+        return (
+            callable(getattr(_shell_socket(kernel), "recv_multipart", None))
+            and _hand_back(kernel) is not None
+            and getattr(kernel, "shell_stream", None) is not None
+            and callable(getattr(session, "feed_identities", None))
+            and callable(getattr(session, "deserialize", None))
+            and isinstance(handlers, dict)
+            and all(callable(handlers.get(kind)) for kind in WIDGET_MESSAGES)
+        )
 
     def poll(self, limit: int = EVENTS_PER_POLL):
         import zmq
@@ -188,7 +187,7 @@ class _ShellQueue:
             except Exception:
                 kind = None  # not ours to judge: the kernel will see it later
             if kind not in WIDGET_MESSAGES:
-                self.held.append(frames)
+                self.held_back.append(frames)
                 continue
             try:
                 msg = kernel.session.deserialize(parts, content=True, copy=False)
@@ -197,9 +196,42 @@ class _ShellQueue:
                 log.exception("lrwidget: a widget message failed")
 
     def close(self):
-        held, self.held = self.held, []
-        for frames in held:
+        held_back, self.held_back = self.held_back, []
+        for frames in held_back:
             self._hand_back(frames)
+
+
+def _shell_socket(kernel):
+    """The socket the cell thread's shell messages arrive on (None: not one known): ipykernel 7
+    forwards them from its shell channel thread through an inproc socket; ipykernel 6 (and 7
+    without that thread) reads the shell socket."""
+    thread = getattr(kernel, "shell_channel_thread", None)
+    if thread is not None:
+        forward = getattr(getattr(thread, "manager", None), "_shell_channel_to_main", None)
+        return getattr(forward, "to_socket", None)
+    return getattr(getattr(kernel, "shell_stream", None), "socket", None)
+
+
+def _hand_back(kernel) -> Callable[[list], object] | None:
+    """How a held-back message goes back to the kernel (None: no way known): ipykernel 7 runs
+    each as a task of ``shell_main``, ipykernel 6 queues it with ``schedule_dispatch``."""
+    if callable(getattr(kernel, "shell_main", None)):
+
+        def to_shell_main(frames):
+            asyncio.get_event_loop().create_task(kernel.shell_main(None, frames))
+
+        return to_shell_main
+    schedule, dispatch = (getattr(kernel, n, None) for n in ("schedule_dispatch", "dispatch_shell"))
+    if callable(schedule) and callable(dispatch):
+        return lambda frames: schedule(dispatch, frames)
+    return None
+
+
+CANNOT_ANSWER = (
+    "lrwidget cannot read this kernel's shell queue (it knows ipykernel 6 and 7): while this "
+    "cell runs, clicks on Stop and on the chart wait until it ends. finder.stop() and the "
+    "interrupt button still work; finder.run(background=True) keeps the kernel free instead."
+)
 
 
 @contextmanager
@@ -212,7 +244,10 @@ def answering_front_end() -> Iterator[Callable[[], None]]:
     handed-over work that is waiting.
     """
     kernel = _kernel()
-    if kernel is None or not _ShellQueue.supports(kernel):  # no kernel, or one we do not know
+    if kernel is None:
+        yield run_pending
+    elif not _ShellQueue.supports(kernel):
+        warnings.warn(CANNOT_ANSWER, RuntimeWarning, stacklevel=3)
         yield run_pending
     else:
         queue = _ShellQueue(kernel)

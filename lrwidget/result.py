@@ -260,12 +260,6 @@ class SweepResult:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
 
-    def plot(self, **kwargs):
-        """Show this sweep in the interactive chart (see :func:`lrwidget.show`)."""
-        from .chart import show
-
-        return show(self, **kwargs)
-
 
 def _reject_constant(name):
     raise ValueError(f"non-standard JSON constant {name}")

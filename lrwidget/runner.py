@@ -26,15 +26,17 @@ import numpy as np
 from .notebook import answering_front_end, run_pending
 from .result import AnalysisSettings, SweepResult
 
-# Live updates come at most about 10 a second, and further apart when they are slow: a redraw
-# (reading the curve so far, sending it) grows with the curve, and redraws may take at most
-# UPDATE_SHARE of the sweep's time, which on small, fast steps is what a sweep costs extra.
-# A redraw costs 3-4 times as much between two steps as on its own (benchmarks/widget_speed.py
-# times the same analysis both ways, in the thread's CPU time: cold caches or a lower clock
-# after the step): about 2-3 ms on its MLP, which still redraws about four times a second.
+# Live updates come at most UPDATE_INTERVAL apart, and further apart when they are slow: a
+# redraw (reading the curve so far, sending it) grows with the curve, and redraws may take at
+# most UPDATE_SHARE of the sweep's time, which on small, fast steps is what a sweep costs extra
+# (benchmarks/widget_speed.py measures it; docs/speed.md).
 UPDATE_INTERVAL = 0.1  # seconds
 UPDATE_SHARE = 0.01
 POLL_INTERVAL = 0.05  # seconds between looks at the front end while a cell is busy
+ALREADY_RUNNING = (
+    "a sweep is already running: wait for it (finder.wait()) or stop it (finder.stop()) "
+    "before starting another"
+)
 
 
 class LiveCurve:
@@ -113,9 +115,8 @@ class SweepRunner:
         self._running = False
         self._result: SweepResult | None = None
         self._live: LiveCurve | None = None
-        # Background sweeps run in one thread kept for this runner: TensorFlow takes
-        # tens of ms to get going in a thread it has not run in before, which every Run would
-        # pay again (benchmarks/widget_speed.py measures it).
+        # Background sweeps run in one thread kept for this runner: TensorFlow's start-up cost
+        # in a new thread is then paid once, not on every Run.
         self._thread: threading.Thread | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._background = False
@@ -152,10 +153,7 @@ class SweepRunner:
         one runs already (nothing is changed then)."""
         with self._lock:
             if self._running:
-                raise RuntimeError(
-                    "a sweep is already running: wait for it (finder.wait()) or stop it "
-                    "(finder.stop()) before starting another"
-                )
+                raise RuntimeError(ALREADY_RUNNING)
             # All of a new sweep's state exists before it counts as running: a Stop from
             # then on stops this sweep, and ``result`` never shows the previous one.
             self._running, self.error, self._live = True, None, None

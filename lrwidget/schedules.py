@@ -14,26 +14,8 @@ import math
 
 import keras
 
-
-def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float):
-        raise TypeError(f"the learning rate must be a number, got {type(lr).__name__}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a finite number > 0, got {lr!r}")
-    return float(lr)
-
-
-def lr_source(optimizer):
-    """Where the optimizer reads its LR from: a variable, a schedule or a callable.
-
-    A LossScaleOptimizer keeps it on its inner optimizer.
-    """
-    return getattr(getattr(optimizer, "inner_optimizer", optimizer), "_learning_rate", None)
-
-
-def uses_schedule(optimizer) -> bool:
-    """True when the optimizer's LR comes from a schedule or callable, not a variable."""
-    return not isinstance(lr_source(optimizer), keras.Variable)
+from .keras_state import lr_owner, lr_source, uses_schedule
+from .selection import check_lr
 
 
 @keras.saving.register_keras_serializable(package="lrwidget")
@@ -45,7 +27,7 @@ class ConstantLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, learning_rate: float):
-        self.learning_rate = _check_lr(learning_rate)
+        self.learning_rate = check_lr(learning_rate)
 
     def __call__(self, step):
         return keras.ops.convert_to_tensor(self.learning_rate, dtype="float32")
@@ -62,7 +44,7 @@ def _check_steps(name: str, value) -> int:
 
 def check_range(low, high) -> tuple[float, float]:
     """``(low, high)`` as floats, or a ``ValueError`` naming what is wrong."""
-    low, high = _check_lr(low), _check_lr(high)
+    low, high = check_lr(low), check_lr(high)
     if not low < high:
         raise ValueError(f"the range must have low < high, got ({low:.3g}, {high:.3g})")
     return low, high
@@ -89,7 +71,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, max_lr, total_steps, div_factor=25.0, pct_start=0.25, final_div_factor=1e4):
-        self.max_lr = _check_lr(max_lr)
+        self.max_lr = check_lr(max_lr)
         self.total_steps = _check_steps("total_steps", total_steps)
         if not 0 < pct_start < 1:
             raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
@@ -157,7 +139,7 @@ def set_schedule(model, schedule) -> str:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         raise ValueError("the model has no optimizer: call model.compile(optimizer=...) first")
-    getattr(optimizer, "inner_optimizer", optimizer).learning_rate = schedule
+    lr_owner(optimizer).learning_rate = schedule
     model.train_function = None  # the old LR source is baked into the traced step
     return f"set {type(optimizer).__name__} to train with {type(schedule).__name__}"
 
@@ -186,7 +168,7 @@ def set_learning_rate(model, lr: float, *, replace_schedule: bool = False) -> st
         When the optimizer uses a schedule and ``replace_schedule`` is False (the message
         names both fixes), or the model is not compiled.
     """
-    lr = _check_lr(lr)
+    lr = check_lr(lr)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         raise ValueError("the model has no optimizer: call model.compile(optimizer=...) first")
@@ -221,7 +203,7 @@ class EpochDecay(keras.callbacks.Callback):
 
     def __init__(self, initial_lr: float, factor: float = 0.97):
         super().__init__()
-        self.initial_lr = _check_lr(initial_lr)
+        self.initial_lr = check_lr(initial_lr)
         if isinstance(factor, bool) or not isinstance(factor, int | float):
             raise TypeError(f"factor must be a number, got {type(factor).__name__}")
         if not 0 < factor <= 1:

@@ -11,23 +11,24 @@ the slider, the handle, the axes) is refreshed in the kernel's own thread
 (:func:`lrwidget.notebook.call_in_kernel_thread`).
 
 Hooks for browser tests: the figure has the CSS class ``lrwidget-figure`` (the order of its
-marks is documented in :mod:`lrwidget.chart`), the buttons ``lrwidget-run``, ``lrwidget-stop``
+marks is documented in :mod:`lrwidget.figure`), the buttons ``lrwidget-run``, ``lrwidget-stop``
 and ``lrwidget-apply``, the status line ``lrwidget-status``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
-from .chart import LearningRate, LearningRateRange, LRChart, format_lr, held
+from .chart import LRChart
 from .keras_sweep import find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
-from .runner import LiveCurve, SweepRunner
+from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner
 from .schedules import (
     Cyclic,
     EpochDecay,
@@ -36,9 +37,19 @@ from .schedules import (
     set_schedule,
     uses_schedule,
 )
+from .selection import LearningRate, LearningRateRange
+from .style import format_lr
+from .sync import hold_sync
 
-_HOOKS = ("on_start", "on_point", "stop_event")
-SWEEP_ARGS = tuple(p for p in inspect.signature(find_lr).parameters if p not in _HOOKS)[3:]
+_FIND_LR = inspect.signature(find_lr).parameters
+HOOKS = ("on_start", "on_point", "stop_event")  # the widget's own
+# find_lr's keyword-only arguments: everything but the model, the data and the hooks.
+SWEEP_ARGS = tuple(
+    name for name, p in _FIND_LR.items() if p.kind is p.KEYWORD_ONLY and name not in HOOKS
+)
+SETTINGS = tuple(f.name for f in dataclasses.fields(AnalysisSettings))
+REPLACE_SCHEDULE = "Replace schedule"
+NO_LR = "no learning rate selected: run a sweep and pick one first"
 
 
 class LRFinderWidget(NotebookDisplay, widgets.VBox):
@@ -91,10 +102,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
                 f"{', '.join(SWEEP_ARGS)}"
             )
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
-        AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in _SETTINGS})  # validates
-        self.chart = LRChart()
-        self.chart.status_parts = self._status_parts
-        self.chart.picture_changed = self.refresh_static  # this widget is the one shown
+        AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
         self.runner = SweepRunner(
             self._find_lr,
             on_start=self._on_start,
@@ -102,6 +110,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             on_end=self._on_end,
             on_claim=lambda: self.set_trait("running", True),
         )
+        # This widget is the one shown: its status line and its picture.
+        self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
         self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
         self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
         self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
@@ -122,9 +132,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
-        defaults = inspect.signature(find_lr).parameters
-        start = sweep_args.get("start_lr", defaults["start_lr"].default)
-        end = sweep_args.get("end_lr", defaults["end_lr"].default)
+        start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
+        end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
         self.chart.show_range(float(start), float(end))
         self._update_buttons()
         self.chart.update_status()
@@ -196,10 +205,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         if background is None:
             background = not in_colab()
         if self.running:  # the last sweep's end is not drawn yet: it is not over
-            raise RuntimeError(
-                "a sweep is already running: wait for it (finder.wait()) or stop it "
-                "(finder.stop()) before starting another"
-            )
+            raise RuntimeError(ALREADY_RUNNING)
         return self.runner.start(background=background, block=block)
 
     def stop(self):
@@ -258,7 +264,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
         """``done / total`` steps, then the time left or, once over, why it ended."""
-        with held(self.progress, self.progress_text):
+        with hold_sync(self.progress, self.progress_text):
             self.progress.max = max(total, 1)
             self.progress.value = done
             text = f"{done} / {total}"
@@ -295,7 +301,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             self.chart.set_status(message)
             return message
         if self.selected_lr is None:
-            raise ValueError("no learning rate selected: run a sweep and pick one first")
+            raise ValueError(NO_LR)
         message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
         self.chart.set_status(message)
         return message
@@ -326,7 +332,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         """A Keras callback that starts at ``selected_lr`` and multiplies it by ``factor``
         every epoch (the article's schedule): ``model.fit(..., callbacks=[cb])``."""
         if self.selected_lr is None:
-            raise ValueError("no learning rate selected: run a sweep and pick one first")
+            raise ValueError(NO_LR)
         return EpochDecay(self.selected_lr, factor)
 
     # --- buttons and status ----------------------------------------------------------------
@@ -369,14 +375,14 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     def _update_buttons(self, change=None):
         if change is not None:
             self._offer_replace(False)  # a new choice is applied plainly first
-        with held(self.run_button, self.stop_button, self.apply_button):
+        with hold_sync(self.run_button, self.stop_button, self.apply_button):
             self.run_button.disabled = self.running
             self.stop_button.disabled = not self.running
             self.apply_button.disabled = self.running or self.selected_lr is None
         if change is not None and change["name"] == "running":
             self.chart.update_status()
 
-    def _status_parts(self) -> list[str]:
+    def _status_parts(self, chart: LRChart) -> list[str]:
         if self.error is not None:
             return [f"error: {type(self.error).__name__}: {_cause(self.error)}"]
         if self.running:
@@ -384,13 +390,9 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + [f"selected {format_lr(self.selected_lr)}"]
-        if not self.chart.results:
+        if not chart.results:
             return ["press Run to start the sweep"]
-        return self.chart.default_status_parts()
-
-
-_SETTINGS = ("beta", "diverge_factor", "tolerance", "spacing", "rule")  # AnalysisSettings'
-REPLACE_SCHEDULE = "Replace schedule"
+        return chart.default_status_parts()
 
 
 def _cause(error: BaseException) -> str:

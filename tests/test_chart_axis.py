@@ -9,7 +9,8 @@ import bqplot as bq
 import numpy as np
 import pytest
 
-from lrwidget.chart import LRChart, log_ticks
+from lrwidget.chart import LRChart
+from lrwidget.figure import log_ticks
 
 
 def frontend_update(widget, **state):
@@ -58,10 +59,10 @@ def test_no_range_no_ticks_of_ours():
 
 def test_the_toolbars_panzoom_zooms_each_data_scale_once_and_its_reset_reaches_the_kernel(comms):
     chart = LRChart()
-    chart._set_range(1e-4, 10.0)
-    chart._set_y_window([(0.5, 2.5)])
+    chart.plot.set_swept_range(1e-4, 10.0)
+    chart.plot.set_y_window((0.5, 2.5))
     home = (chart.x_scale.min, chart.x_scale.max, chart.y_scale.min, chart.y_scale.max)
-    unit = chart._rule.scales["y"]
+    unit = chart.marks.rule.scales["y"]
     # The toolbar's PanZoom: made in the browser, set as the figure's interaction, and given
     # every mark's scales (the x scale once per mark), in that order as JupyterLab sends them.
     pz = bq.PanZoom()

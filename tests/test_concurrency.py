@@ -128,11 +128,11 @@ def test_only_the_kernels_thread_writes_what_the_front_end_writes(comms, data, k
         return on_change
 
     watched = {
-        "dropdown": chart._chooser,
-        "slider": chart._slider,
-        "handle": chart._handle,
-        "rule": chart._rule,
-        "catcher": chart._catcher,
+        "dropdown": chart.controls.candidate_menu,
+        "slider": chart.controls.slider,
+        "handle": chart.marks.handle,
+        "rule": chart.marks.rule,
+        "catcher": chart.marks.click_area,
         "x_scale": chart.x_scale,
         "y_scale": chart.y_scale,
     }
@@ -146,7 +146,7 @@ def test_only_the_kernels_thread_writes_what_the_front_end_writes(comms, data, k
     lrs = finder.result.lrs
     edits = [float(lrs[5]), float(lrs[12]), float(lrs[17])]
     for lr in edits:
-        chart._slider.set_state({"value": lr})  # what the front end sends
+        chart.controls.slider.set_state({"value": lr})  # what the front end sends
         finder.wait(0.01)  # the kernel's thread catches up with the sweep's redraws
     hold.release.set()
     finder.wait()
@@ -157,8 +157,8 @@ def test_only_the_kernels_thread_writes_what_the_front_end_writes(comms, data, k
     # The user's last edit is the selection, and every control shows it.
     assert finder.selected_lr == pytest.approx(edits[-1])
     lr = finder.selected_lr
-    assert chart._slider.value == pytest.approx(lr)
-    assert list(chart._rule.x) == [lr, lr] and list(chart._handle.x) == [lr]
+    assert chart.controls.slider.value == pytest.approx(lr)
+    assert list(chart.marks.rule.x) == [lr, lr] and list(chart.marks.handle.x) == [lr]
 
 
 def test_stop_pressed_the_moment_a_sweep_counts_as_running_stops_that_sweep(comms, data):

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrwidget
-from lrwidget import keras_sweep
+from lrwidget import keras_state
 from lrwidget.keras_sweep import GROUP_SECONDS, MAX_GROUP, group_size
 
 
@@ -24,7 +24,7 @@ def _dataset(digits, batches=7):
 
 def _next_sweep_in_groups_of(model, size):
     """As if the last sweep had measured steps that fit ``size`` to a group."""
-    kept = model.__dict__[keras_sweep._SweepStep.ATTRIBUTE]
+    kept = model.__dict__[keras_state.SweepStep.ATTRIBUTE]
     kept.step_seconds = GROUP_SECONDS / (size + 0.5)
 
 

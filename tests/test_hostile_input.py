@@ -245,47 +245,59 @@ def check_consistent(finder_or_chart):
     assert finder_or_chart.snap is chart_of(finder_or_chart).snap
     w = chart_of(finder_or_chart)
     assert w.selected_lr == lr  # a finder shows its chart's choice
-    assert w._range == (LO, HI)
+    assert w.swept_range == (LO, HI)
     assert lr is None or (type(lr) is float and math.isfinite(lr) and LO <= lr <= HI), lr
-    assert w._snap_box.value is w.snap
-    assert len(w._catcher.x) == 0  # every click on the plot is taken back
-    slider = w._slider
+    assert w.controls.snap_box.value is w.snap
+    assert len(w.marks.click_area.x) == 0  # every click on the plot is taken back
+    slider = w.controls.slider
     assert (slider.min, slider.max, slider.base) == (math.log10(LO), math.log10(HI), 10.0)
     check_range_consistent(w)
     if lr is None:
-        assert not w._rule.visible
+        assert not w.marks.rule.visible
         return
-    assert w._rule.visible and list(w._rule.x) == [lr, lr] and list(w._rule.y) == [0.0, 1.0]
+    assert (
+        w.marks.rule.visible
+        and list(w.marks.rule.x) == [lr, lr]
+        and list(w.marks.rule.y) == [0.0, 1.0]
+    )
     assert slider.value == pytest.approx(lr, rel=1e-12)
-    assert w._chooser.value == (lr if lr in CANDIDATE_LRS else None)
-    if w._chooser.index is not None:
-        assert w._chooser.options[w._chooser.index][1] == lr
-    if w._drag_lr is None:  # mid-drag, the handle is the user's
-        assert w._handle.visible and list(w._handle.x) == [lr]
-        assert list(w._handle.names) == [format_lr(lr)]
+    assert w.controls.candidate_menu.value == (lr if lr in CANDIDATE_LRS else None)
+    if w.controls.candidate_menu.index is not None:
+        assert w.controls.candidate_menu.options[w.controls.candidate_menu.index][1] == lr
+    if w.dragged_lr is None:  # mid-drag, the handle is the user's
+        assert w.marks.handle.visible and list(w.marks.handle.x) == [lr]
+        assert list(w.marks.handle.names) == [format_lr(lr)]
     else:
-        assert w._drag_lr == lr
+        assert w.dragged_lr == lr
 
 
 def check_range_consistent(w):
     picked = w.selected_range
-    assert w._range_box.value is (picked is not None)
+    assert w.controls.range_box.value is (picked is not None)
     if picked is None:
-        assert not w._band.visible and not w._band_edges.visible
+        assert not w.marks.range_strip.visible and not w.marks.range_edges.visible
         return
     low, high = picked
     assert type(low) is float and type(high) is float and LO <= low < high <= HI, picked
-    assert w._band.visible and list(w._band.x) == [low, low, high, high]
-    assert w._band_edges.visible and w._band_edges.x.tolist() == [[low, low], [high, high]]
-    if w._range_drag is None:  # mid-drag, the handles are the user's
-        assert w._range_handles.visible and list(w._range_handles.x) == [low, high]
+    assert w.marks.range_strip.visible and list(w.marks.range_strip.x) == [low, low, high, high]
+    assert w.marks.range_edges.visible and w.marks.range_edges.x.tolist() == [
+        [low, low],
+        [high, high],
+    ]
+    if w.dragged_range is None:  # mid-drag, the handles are the user's
+        assert w.marks.range_handles.visible and list(w.marks.range_handles.x) == [low, high]
 
 
 def core(w) -> list[ipywidgets.Widget]:
     """The widgets lrwidget reads or writes itself (drawn more often than layouts and styles)."""
     c = chart_of(w)
     parts = [c.figure, *c.figure.marks, c.x_scale, c.y_scale, *c.figure.axes]
-    parts += [c._chooser, c._slider, c._snap_box, c._range_box]
+    parts += [
+        c.controls.candidate_menu,
+        c.controls.slider,
+        c.controls.snap_box,
+        c.controls.range_box,
+    ]
     if isinstance(w, LRFinderWidget):
         parts += [w.run_button, w.stop_button, w.apply_button, w.progress]
     return parts
@@ -313,13 +325,13 @@ def send(w, tree, data):
         event = data.draw(st.sampled_from(events))
         if event in ("drag", "drag_end"):
             content = {"event": event, "point": {"x": lr, "y": 0.9}, "index": 0}
-            deliver(chart_of(w)._handle._handle_custom_msg, content, [])
+            deliver(chart_of(w).marks.handle._handle_custom_msg, content, [])
         elif event == "click":
-            deliver(chart_of(w)._catcher.set_state, {"x": [lr], "y": [0.5]})
+            deliver(chart_of(w).marks.click_area.set_state, {"x": [lr], "y": [0.5]})
         elif event == "slider":
-            deliver(chart_of(w)._slider.set_state, {"value": lr})
+            deliver(chart_of(w).controls.slider.set_state, {"value": lr})
         elif event == "range":
-            deliver(chart_of(w)._range_box.set_state, {"value": data.draw(st.booleans())})
+            deliver(chart_of(w).controls.range_box.set_state, {"value": data.draw(st.booleans())})
         elif event == "range_drag":
             kind = data.draw(st.sampled_from(["drag", "drag_end"]))
             content = {
@@ -327,7 +339,7 @@ def send(w, tree, data):
                 "point": {"x": lr, "y": 0.04},
                 "index": data.draw(st.integers(0, 1)),
             }
-            deliver(chart_of(w)._range_handles._handle_custom_msg, content, [])
+            deliver(chart_of(w).marks.range_handles._handle_custom_msg, content, [])
         else:
             assert w.pick(lr)
     else:
@@ -381,24 +393,25 @@ def test_the_tree_covers_every_part_of_the_chart():
         chart.figure,
         chart.x_scale,
         chart.y_scale,
-        chart._catcher,
-        chart._cand_mark,
-        chart._rule,
-        chart._handle,
-        chart._chooser,
-        chart._slider,
-        chart._snap_box,
+        chart.marks.click_area,
+        chart.marks.candidates,
+        chart.marks.rule,
+        chart.marks.handle,
+        chart.controls.candidate_menu,
+        chart.controls.slider,
+        chart.controls.snap_box,
         finder.run_button,
         finder.stop_button,
         finder.apply_button,
         finder.progress,
         *chart.figure.axes,
-        *[line for pair in chart._lines for line in pair],
+        *chart.marks.raw,
+        *chart.marks.smoothed,
     ]
     assert all(any(p is w for w in tree) for p in parts)
-    assert {"x", "y", "selected"} <= set(writable(chart._catcher))
-    assert {"min", "max", "value", "base"} <= set(writable(chart._slider))
-    assert "index" in writable(chart._chooser)
+    assert {"x", "y", "selected"} <= set(writable(chart.marks.click_area))
+    assert {"min", "max", "value", "base"} <= set(writable(chart.controls.slider))
+    assert "index" in writable(chart.controls.candidate_menu)
 
 
 def test_bools_are_no_learning_rates():
@@ -416,10 +429,10 @@ def test_bools_are_no_learning_rates():
 def test_a_foreign_write_to_the_selection_marks_is_put_back():
     chart = build_chart()
     lr = chart.selected_lr
-    chart._rule.set_state({"x": [0.5, 0.5], "visible": False})
-    chart._handle.set_state({"x": [math.nan], "names": ["hacked"]})
-    chart._slider.set_state({"min": -2.0})  # also clamps the value: a pick at 1e-2
-    chart._slider.set_state({"base": 0.0})
+    chart.marks.rule.set_state({"x": [0.5, 0.5], "visible": False})
+    chart.marks.handle.set_state({"x": [math.nan], "names": ["hacked"]})
+    chart.controls.slider.set_state({"min": -2.0})  # also clamps the value: a pick at 1e-2
+    chart.controls.slider.set_state({"base": 0.0})
     assert chart.selected_lr == max(lr, 1e-2)
     check_consistent(chart)
 
@@ -427,13 +440,13 @@ def test_a_foreign_write_to_the_selection_marks_is_put_back():
 def test_a_lost_drag_end_does_not_freeze_the_handle():
     chart = build_chart()
     drag = {"event": "drag", "point": {"x": 2e-3, "y": 0.9}, "index": 0}
-    chart._handle._handle_custom_msg(drag, [])
-    assert chart.selected_lr == pytest.approx(2e-3) and chart._drag_lr is not None
+    chart.marks.handle._handle_custom_msg(drag, [])
+    assert chart.selected_lr == pytest.approx(2e-3) and chart.dragged_lr is not None
     chart.selected_lr = 4e-2  # from Python: the drag is over, the handle follows
-    assert list(chart._handle.x) == [4e-2] and chart._drag_lr is None
-    chart._handle._handle_custom_msg(drag, [])
+    assert list(chart.marks.handle.x) == [4e-2] and chart.dragged_lr is None
+    chart.marks.handle._handle_custom_msg(drag, [])
     chart.set_results([RESULT])  # a new result pre-selects its suggestion
-    assert list(chart._handle.x) == [RESULT.suggestion]
+    assert list(chart.marks.handle.x) == [RESULT.suggestion]
 
 
 def test_an_lrchart_without_data_refuses_every_pick():
@@ -443,8 +456,10 @@ def test_an_lrchart_without_data_refuses_every_pick():
         {"event": "drag", "point": {"x": 0.01}},
         {"event": "element_click", "data": {"x": 0.01, "index": 0}},
     ):
-        target = chart._cand_mark if content["event"] == "element_click" else chart._handle
+        target = (
+            chart.marks.candidates if content["event"] == "element_click" else chart.marks.handle
+        )
         target._handle_custom_msg(content, [])
-    chart._catcher.set_state({"x": [0.01], "y": [0.5]})
-    chart._slider.set_state({"value": 0.01})
-    assert chart.selected_lr is None and not chart._rule.visible
+    chart.marks.click_area.set_state({"x": [0.01], "y": [0.5]})
+    chart.controls.slider.set_state({"value": 0.01})
+    assert chart.selected_lr is None and not chart.marks.rule.visible

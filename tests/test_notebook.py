@@ -132,7 +132,7 @@ def test_a_sweep_in_the_cells_thread_draws_live_and_returns_its_result(comms, di
         result = finder.run(background=False)
     assert result is finder.result and len(result) == 300 and not finder.running
     assert polls and set(polls) == {threading.main_thread()}  # answered from this thread
-    raw_line = finder.chart._lines[0][0]
+    raw_line = finder.chart.marks.raw[0]
     assert len(updates(raw_line, "y")) >= 2  # drawn while it ran, not only at the end
 
 
@@ -405,5 +405,5 @@ def test_in_a_real_kernel_a_drawn_sweep_redraws_the_picture_a_saved_notebook_kee
     assert updates_of(kernel.execute(pick)) == []
     # ... Save image does, so the notebook keeps what was saved.
     kernel.run("import os, tempfile\nos.chdir(tempfile.mkdtemp())")  # where the file goes
-    saved = updates_of(kernel.execute("finder.chart._on_save(None)"))
+    saved = updates_of(kernel.execute("finder.chart.controls.save_button.click()"))
     assert saved and "image/png" in saved[-1]

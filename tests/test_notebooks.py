@@ -1,9 +1,12 @@
 """Every notebook runs top to bottom in a real kernel (fast mode) and is committed clean."""
 
+import sys
+import types
 from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
@@ -55,9 +58,31 @@ def test_runs_headless_in_fast_mode(path, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_colab_cells_install_the_package_by_name_and_keep_colabs_ipywidgets(path):
+def test_colab_cells_install_a_wheel_beside_them_or_the_name_and_keep_colabs_ipywidgets(
+    path, tmp_path, monkeypatch
+):
     nb = nbformat.read(path, as_version=4)
     text = "\n".join(cell.source for cell in nb.cells)
     # No badge or install line may point at a repository location the project does not have.
     assert "github.com" not in text and "git+" not in text
-    assert '%pip install -q lrwidget "ipywidgets<8"' in text
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    install = TransformerManager().transform_cell(code[0])
+    asked = []
+
+    class Shell:  # what get_ipython() returns: records the %pip line, {names} expanded
+        def run_line_magic(self, magic, line):
+            asked.append((magic, line.format(**sys._getframe(1).f_locals)))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+
+    def run():
+        exec(install, {"get_ipython": Shell})
+        return asked.pop()
+
+    assert run() == ("pip", 'install -q lrwidget "ipywidgets<8"')  # no wheel: the name
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "lrwidget-0.1.0-py3-none-any.whl").touch()
+    assert run() == ("pip", 'install -q dist/lrwidget-0.1.0-py3-none-any.whl "ipywidgets<8"')
+    (tmp_path / "lrwidget-0.1.0-py3-none-any.whl").touch()  # uploaded beside the notebook
+    assert run() == ("pip", 'install -q lrwidget-0.1.0-py3-none-any.whl "ipywidgets<8"')

@@ -19,10 +19,11 @@ from sklearn.datasets import load_digits
 from traitlets import TraitError
 
 import lrwidget
-from lrwidget import chart as chart_module
 from lrwidget import runner as runner_module
-from lrwidget.chart import MAX_DISPLAY_POINTS, LRChart, format_lr, show
+from lrwidget.chart import LRChart, show
+from lrwidget.figure import HANDLE_Y, MAX_DISPLAY_POINTS, RANGE_Y
 from lrwidget.result import AnalysisSettings, SweepResult
+from lrwidget.style import format_lr
 from lrwidget.widget import LRFinderWidget
 
 # --- the front end, simulated ----------------------------------------------------------------
@@ -56,27 +57,27 @@ def frontend_event(mark, content):
 
 
 def click_candidate(chart, index):
-    x, y = chart._cand_mark.x, chart._cand_mark.y
+    x, y = chart.marks.candidates.x, chart.marks.candidates.y
     data = {"x": float(x[index]), "y": float(y[index]), "index": index}
-    frontend_event(chart._cand_mark, {"event": "element_click", "data": data})
+    frontend_event(chart.marks.candidates, {"event": "element_click", "data": data})
 
 
 def click_plot(chart, lr, y=0.5):
     """A click on the plot area: bqplot's 'add' interaction appends the point and syncs x/y."""
-    c = chart._catcher
+    c = chart.marks.click_area
     frontend_update(c, x=np.append(c.x, lr).astype(np.float64), y=np.append(c.y, y))
 
 
 def drag(chart, lr, end=False):
-    point = {"x": lr, "y": chart_module.HANDLE_Y}
+    point = {"x": lr, "y": HANDLE_Y}
     if end:  # the browser first syncs the moved point, then reports the end of the drag
         if isinstance(lr, float):
-            frontend_update(chart._handle, x=np.array([lr]))
-        frontend_event(chart._handle, {"event": "drag_end", "point": point, "index": 0})
+            frontend_update(chart.marks.handle, x=np.array([lr]))
+        frontend_event(chart.marks.handle, {"event": "drag_end", "point": point, "index": 0})
     else:
         origin = {"x": 100, "y": 10}
         frontend_event(
-            chart._handle, {"event": "drag", "origin": origin, "point": point, "index": 0}
+            chart.marks.handle, {"event": "drag", "origin": origin, "point": point, "index": 0}
         )
 
 
@@ -112,9 +113,9 @@ def test_candidate_click_selects_it_with_label_and_rule(comms, saved):
     target = saved.candidates[1]
     click_candidate(chart, 1)
     assert chart.selected_lr == target.lr
-    assert chart._handle.names[0] == format_lr(target.lr)
-    assert list(chart._rule.x) == [target.lr, target.lr]
-    assert chart._chooser.value == target.lr
+    assert chart.marks.handle.names[0] == format_lr(target.lr)
+    assert list(chart.marks.rule.x) == [target.lr, target.lr]
+    assert chart.controls.candidate_menu.value == target.lr
     assert f"selected {format_lr(target.lr)}" in chart.status.value
 
 
@@ -124,45 +125,47 @@ def test_click_anywhere_snaps_in_log_space_or_takes_exact_lr(comms, saved):
     geo_mid = math.sqrt(a * b)
     click_plot(chart, geo_mid * 0.9)  # nearer to a on a log axis, though nearer b linearly
     assert chart.selected_lr == a
-    assert len(chart._catcher.x) == 0  # the added point is taken back
+    assert len(chart.marks.click_area.x) == 0  # the added point is taken back
     click_plot(chart, geo_mid * 1.1)
     assert chart.selected_lr == b
     chart.snap = False
-    assert chart._snap_box.value is False  # the checkbox follows the trait
+    assert chart.controls.snap_box.value is False  # the checkbox follows the trait
     click_plot(chart, 3.3e-3)
     assert chart.selected_lr == pytest.approx(3.3e-3)
-    assert chart._chooser.value is None  # not a candidate
+    assert chart.controls.candidate_menu.value is None  # not a candidate
 
 
 def test_drag_follows_pointer_and_snaps_on_release(comms, saved):
     chart = show(saved)
     target = saved.candidates[0]
-    handle_msgs = len(updates(chart._handle, "x"))
+    handle_msgs = len(updates(chart.marks.handle, "x"))
     drag(chart, target.lr * 1.05)
     assert chart.selected_lr == pytest.approx(target.lr * 1.05)  # follows, not snapped yet
-    assert chart._rule.x[0] == pytest.approx(target.lr * 1.05)
-    assert len(updates(chart._handle, "x")) == handle_msgs  # the handle is left to the user
+    assert chart.marks.rule.x[0] == pytest.approx(target.lr * 1.05)
+    assert len(updates(chart.marks.handle, "x")) == handle_msgs  # the handle is left to the user
     drag(chart, target.lr * 1.05, end=True)
     assert chart.selected_lr == target.lr
-    assert chart._handle.x[0] == target.lr
-    assert updates(chart._handle, "x")[-1][1] == [8]  # the snapped position went back
+    assert chart.marks.handle.x[0] == target.lr
+    assert updates(chart.marks.handle, "x")[-1][1] == [8]  # the snapped position went back
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01, 0.0, "0.01x", None])
 def test_bad_front_end_values_are_refused(comms, saved, bad):
     chart = show(saved)
     before = chart.selected_lr
-    frontend_event(chart._handle, {"event": "drag_end", "point": {"x": bad, "y": 0}, "index": 0})
-    frontend_event(chart._handle, {"event": "drag", "point": {"x": bad}, "index": 0})
-    frontend_event(chart._handle, {"event": "drag_end"})  # malformed
+    frontend_event(
+        chart.marks.handle, {"event": "drag_end", "point": {"x": bad, "y": 0}, "index": 0}
+    )
+    frontend_event(chart.marks.handle, {"event": "drag", "point": {"x": bad}, "index": 0})
+    frontend_event(chart.marks.handle, {"event": "drag_end"})  # malformed
     if isinstance(bad, float):
         click_plot(chart, bad)
-    frontend_event(chart._cand_mark, {"event": "element_click", "data": {"index": 99}})
-    frontend_event(chart._cand_mark, {"event": "element_click", "data": {"index": "1"}})
-    frontend_event(chart._cand_mark, {"event": "element_click", "data": None})
+    frontend_event(chart.marks.candidates, {"event": "element_click", "data": {"index": 99}})
+    frontend_event(chart.marks.candidates, {"event": "element_click", "data": {"index": "1"}})
+    frontend_event(chart.marks.candidates, {"event": "element_click", "data": None})
     assert chart.selected_lr == before
-    assert chart._handle.x[0] == before and chart._rule.x[0] == before
-    assert chart._handle.names[0] == format_lr(before)
+    assert chart.marks.handle.x[0] == before and chart.marks.rule.x[0] == before
+    assert chart.marks.handle.names[0] == format_lr(before)
 
 
 def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
@@ -183,17 +186,17 @@ def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
 
 def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
     chart = show(saved)
-    frontend_update(chart._chooser, index=1)  # the dropdown syncs its index
+    frontend_update(chart.controls.candidate_menu, index=1)  # the dropdown syncs its index
     assert chart.selected_lr == saved.candidates[1].lr
-    assert chart._slider.value == pytest.approx(saved.candidates[1].lr)
-    assert chart._handle.x[0] == saved.candidates[1].lr
-    frontend_update(chart._slider, value=2.0e-4)  # typed or moved: exact, no snapping
+    assert chart.controls.slider.value == pytest.approx(saved.candidates[1].lr)
+    assert chart.marks.handle.x[0] == saved.candidates[1].lr
+    frontend_update(chart.controls.slider, value=2.0e-4)  # typed or moved: exact, no snapping
     assert chart.selected_lr == pytest.approx(2.0e-4)
-    assert chart._chooser.value is None
-    assert chart._handle.names[0] == "2.0e-4"
+    assert chart.controls.candidate_menu.value is None
+    assert chart.marks.handle.names[0] == "2.0e-4"
     click_candidate(chart, 0)
-    assert chart._chooser.value == saved.candidates[0].lr
-    assert format_lr(saved.candidates[0].lr) in chart._chooser.label
+    assert chart.controls.candidate_menu.value == saved.candidates[0].lr
+    assert format_lr(saved.candidates[0].lr) in chart.controls.candidate_menu.label
 
 
 def test_y_range_shows_the_valley_not_the_blow_up(comms):
@@ -209,10 +212,10 @@ def test_y_range_shows_the_valley_not_the_blow_up(comms):
 def test_long_sweeps_are_thinned_for_display_only(comms):
     r = valley_result(n=20_000, blow_up=False)
     chart = show(r)
-    for raw, smooth in chart._lines:
+    for raw, smooth in zip(chart.marks.raw, chart.marks.smoothed, strict=True):
         assert len(raw.x) == len(raw.y) == len(smooth.y) <= MAX_DISPLAY_POINTS
         assert raw.x[0] == r.lrs[0] and raw.x[-1] == r.lrs[-1]
-    sent = sum(sum(sizes) for d, sizes in updates(chart._lines[0][0], "y"))
+    sent = sum(sum(sizes) for d, sizes in updates(chart.marks.raw[0], "y"))
     assert 0 < sent <= MAX_DISPLAY_POINTS * (8 + 4)  # x float64, y float32, once
     assert len(r.lrs) == 20_000  # the data itself is whole
 
@@ -221,30 +224,31 @@ def test_show_overlays_several_results_with_a_legend(comms):
     a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
-    # The documented order (lrwidget/chart.py): catcher, raws, smooths, readout, band, its
-    # edges, suggestions, range handles, candidates, rule, handle.
+    # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, range
+    # strip, its edges, suggestions, range handles, candidates, rule, handle.
+    assert marks == chart.marks.in_order()
     assert len(marks) == 1 + 2 + 2 + 8
-    assert marks[0] is chart._catcher and marks[-8:] == [
-        chart._hover,
-        chart._band,
-        chart._band_edges,
-        chart._suggest_mark,
-        chart._range_handles,
-        chart._cand_mark,
-        chart._rule,
-        chart._handle,
+    assert marks[0] is chart.marks.click_area and marks[-8:] == [
+        chart.marks.readout,
+        chart.marks.range_strip,
+        chart.marks.range_edges,
+        chart.marks.suggestions,
+        chart.marks.range_handles,
+        chart.marks.candidates,
+        chart.marks.rule,
+        chart.marks.handle,
     ]
     # Each sweep's suggestion is marked and named for its owner.
-    assert list(chart._suggest_mark.x) == [a.suggestion, b.suggestion]
-    assert list(chart._suggest_mark.names) == ["suggested (batch 32)", "suggested (batch 128)"]
+    assert list(chart.marks.suggestions.x) == [a.suggestion, b.suggestion]
+    assert list(chart.marks.suggestions.names) == ["suggested (batch 32)", "suggested (batch 128)"]
     smooth = marks[3:5]
     assert [m.labels for m in smooth] == [["batch 32"], ["batch 128"]]
     assert all(m.display_legend for m in smooth)
     assert smooth[0].colors != smooth[1].colors
-    assert len(chart._cand_mark.x) == len(a.candidates) + len(b.candidates)
-    assert len(set(chart._cand_mark.colors)) == 2
+    assert len(chart.marks.candidates.x) == len(a.candidates) + len(b.candidates)
+    assert len(set(chart.marks.candidates.colors)) == 2
     assert "lrwidget-figure" in chart.figure._dom_classes
-    plotted = a.plot()  # SweepResult.plot goes through the same show()
+    plotted = show(a)  # one sweep, not in a list
     assert isinstance(plotted, LRChart) and plotted.selected_lr == pytest.approx(a.suggestion)
     with pytest.raises(TypeError):
         show([a, "not a result"])
@@ -293,13 +297,13 @@ def test_live_sweep_streams_coalesced_and_ends_on_the_suggestion(comms, digits, 
     x, y = digits
     finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=400, start_lr=1e-4)
     seen_live = []
-    finder.chart._cand_mark.observe(lambda ch: seen_live.append(finder.running), "x")
+    finder.chart.marks.candidates.observe(lambda ch: seen_live.append(finder.running), "x")
     started = time.perf_counter()
     result = finder.run(block=True)
     elapsed = time.perf_counter() - started
 
     assert result is finder.result and len(result) > 50
-    raw_updates = updates(finder.chart._lines[0][0], "y")
+    raw_updates = updates(finder.chart.marks.raw[0], "y")
     # Coalesced by time: about 10 a second, far fewer than points, plus the start and the end.
     assert 2 <= len(raw_updates) <= elapsed / runner_module.UPDATE_INTERVAL + 3
     assert len(raw_updates) < len(result) / 5
@@ -357,7 +361,7 @@ def test_a_pick_made_during_the_sweep_is_kept_and_a_new_sweep_starts_without_one
     finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=120, start_lr=1e-4)
 
     def slide_to(lr):  # the user moves the LR slider while the sweep runs
-        return lambda: finder.chart._slider.set_state({"value": lr})
+        return lambda: finder.chart.controls.slider.set_state({"value": lr})
 
     finder.sweep_args["callbacks"] = [StopDuring(60, slide_to(3e-3))]
     result = finder.run(block=True)
@@ -486,17 +490,21 @@ def test_a_picked_range_is_drawn_snapped_and_becomes_a_schedule_that_trains(comm
     chart = finder.chart
     with pytest.raises(ValueError, match="no range picked"):
         finder.one_cycle_schedule(100)
-    frontend_update(chart._range_box, value=True)  # the user ticks "pick a range"
+    frontend_update(chart.controls.range_box, value=True)  # the user ticks "pick a range"
     low, high = finder.selected_range
-    assert low < high and chart._band.visible and list(chart._range_handles.x) == [low, high]
+    assert (
+        low < high
+        and chart.marks.range_strip.visible
+        and list(chart.marks.range_handles.x) == [low, high]
+    )
     # Dragging the high end a little past the last candidate snaps it there on release.
     top = saved.candidates[-1].lr
-    point = {"x": top * 1.05, "y": chart_module.RANGE_Y}
-    frontend_event(chart._range_handles, {"event": "drag", "point": point, "index": 1})
+    point = {"x": top * 1.05, "y": RANGE_Y}
+    frontend_event(chart.marks.range_handles, {"event": "drag", "point": point, "index": 1})
     assert finder.selected_range[1] == pytest.approx(top * 1.05)  # follows the pointer
-    frontend_event(chart._range_handles, {"event": "drag_end", "point": point, "index": 1})
+    frontend_event(chart.marks.range_handles, {"event": "drag_end", "point": point, "index": 1})
     low, high = finder.selected_range
-    assert high == top and list(chart._band.x) == [low, low, high, high]
+    assert high == top and list(chart.marks.range_strip.x) == [low, low, high, high]
     with pytest.raises(TraitError):
         finder.selected_range = (high, low)  # refused: no width
     assert finder.selected_range == (low, high)
@@ -532,7 +540,7 @@ def test_the_chart_saves_as_png_or_svg_and_a_bad_suffix_is_named(comms, tmp_path
     assert chart.save_image(tmp_path / "other.png").read_bytes() != png
     # The Save button writes into the kernel's working directory and says where.
     monkeypatch.chdir(tmp_path)
-    chart._save_button.click()
+    chart.controls.save_button.click()
     assert (tmp_path / "lr_finder.png").is_file() and "saved" in chart.status_text
 
 

@@ -1,7 +1,7 @@
 // What the browser sees of an lrwidget chart, read from bqplot's SVG.
 //
 // bqplot 0.13 gives the mark groups no class: inside `svg.svg-figure`, the first `g > g` holds
-// one `g` per mark, in `figure.marks` order, then a `g.g_legend`. lrwidget/chart.py documents
+// one `g` per mark, in `figure.marks` order, then a `g.g_legend`. lrwidget/figure.py documents
 // the order: [0] click catcher, [1..n] raw loss lines, [n+1..2n] smoothed lines, (more marks),
 // [-3] candidate diamonds, [-2] selection rule, [-1] draggable handle.
 import { expect, Locator, Page, TestInfo } from '@playwright/test';

@@ -1,7 +1,7 @@
 // Picking a range on the real chart, and the hover readout, on a saved sweep (lrwidget.show):
 // the values are read back from the kernel.
 //
-// Marks from the end of figure.marks (lrwidget/chart.py): -5 suggestion, -4 range handles,
+// Marks from the end of figure.marks (lrwidget/figure.py): -5 suggestion, -4 range handles,
 // -3 candidates, -2 rule, -1 handle; the hover readout is mark 3 (one sweep: catcher, raw,
 // smoothed, readout).
 import { BrowserContext, expect, Page, test } from '@playwright/test';

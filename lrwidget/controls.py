@@ -1,0 +1,120 @@
+"""The row of controls under the chart and its status line.
+
+:class:`PickControls` holds the candidate menu, the log slider, the "snap" and "pick a range"
+boxes, the Save button and the status line; it shows what it is given and reports what the
+user does through the callbacks it was built with.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+
+class PickControls:
+    """The controls under the chart.
+
+    Parameters
+    ----------
+    on_value : callable
+        ``on_value(change)`` when the candidate menu's or the slider's value changes.
+    on_range_box : callable
+        ``on_range_box(change)`` when "pick a range" is ticked or cleared.
+    on_save : callable
+        ``on_save(button)`` on a click on Save image.
+    on_foreign_write : callable
+        Called after the front end wrote the slider's bounds, which only the chart sets.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_value: Callable[[dict], object],
+        on_range_box: Callable[[dict], object],
+        on_save: Callable[[object], object],
+        on_foreign_write: Callable[[dict], object],
+    ):
+        self.snap_box = widgets.Checkbox(
+            description="snap to candidates", indent=False, layout=widgets.Layout(width="auto")
+        )
+        self.range_box = widgets.Checkbox(
+            description="pick a range", indent=False, layout=widgets.Layout(width="auto")
+        )
+        self.range_box.observe(on_range_box, "value")
+        self.save_button = widgets.Button(
+            description="Save image", icon="download", layout=widgets.Layout(width="auto")
+        )
+        self.save_button.add_class("lrwidget-save")
+        self.save_button.on_click(on_save)
+        self.candidate_menu = widgets.Dropdown(
+            description="candidate",
+            options=[],
+            value=None,
+            layout=widgets.Layout(flex="0 1 auto", min_width="200px"),
+        )
+        self.candidate_menu.observe(on_value, "value")
+        self.slider = widgets.FloatLogSlider(
+            description="LR",
+            min=-7,
+            max=1,
+            step=0.01,
+            value=1e-3,
+            readout_format=".1e",
+            continuous_update=False,
+            disabled=True,  # until there is a range to pick in
+            readout=False,  # until something is selected: 1e-3 here would be no one's choice
+            layout=widgets.Layout(flex="1 1 300px", min_width="220px", max_width="480px"),
+        )
+        self.slider.observe(on_value, "value")
+        self.slider.observe(on_foreign_write, ["min", "max", "base"])
+        # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
+        self.status = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self.status.add_class("lrwidget-status")
+        # Wraps on a narrow notebook instead of squeezing the slider to its knob.
+        self.row = widgets.HBox(
+            [self.candidate_menu, self.slider, self.snap_box, self.range_box, self.save_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+
+    def widgets(self) -> tuple[widgets.Widget, ...]:
+        """The controls :meth:`show` writes."""
+        return (self.candidate_menu, self.slider, self.range_box)
+
+    def show(self, lr, swept, options, range_picked: bool):
+        """Show the selection ``lr`` (None: nothing selected), the swept range (None: none
+        yet), the candidate ``options`` (``(label, lr)`` pairs) and whether a range is picked.
+        Writes only what differs."""
+        slider = self.slider
+        if swept is not None:
+            bounds = (math.log10(swept[0]), math.log10(swept[1]), 10.0)
+            if (slider.min, slider.max, slider.base) != bounds:
+                # Validated together at the end, so a bound never crosses the old other one.
+                with slider.hold_trait_notifications():
+                    slider.min, slider.max, slider.base = bounds
+        # No number to read when nothing is picked; nothing to slide before a range.
+        slider.readout = lr is not None
+        slider.disabled = swept is None
+        if lr is not None:
+            slider.value = lr
+        self.range_box.value = range_picked
+        menu = self.candidate_menu
+        options = tuple(options)
+        if tuple(menu.options) != options:
+            menu.options = options
+        menu.value = lr if any(value == lr for _, value in options) else None
+
+    def set_status(self, text: str, detail: str | None = None):
+        """Show ``text`` in the status line (wrapped; ``detail`` on hover)."""
+        title = "" if detail is None else f' title="{html.escape(detail)}"'
+        self.status.value = (
+            f'<div style="white-space: normal; line-height: 1.4"{title}>{html.escape(text)}</div>'
+        )
+
+    @property
+    def status_text(self) -> str:
+        """What the status line says, as plain text."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))

@@ -1,0 +1,576 @@
+"""The bqplot figure of the chart: scales, axes and the marks by name.
+
+:class:`LossPlot` draws what it is given (sweeps as :class:`lrwidget.style.Series`, the
+selection, the picked range) and turns the front end's events into plain calls of the
+callbacks it was built with: it knows no chart and decides nothing about picks.
+
+Hooks for browser tests
+-----------------------
+The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (the order
+:meth:`Marks.in_order` gives and ``js/support/chart.ts`` relies on), with ``n`` sweeps shown::
+
+    click_area      invisible Scatter, interactions={"click": "add"}: a click on the plot
+    raw[0 .. n-1]   raw loss Lines, one per sweep (faint)
+    smoothed[...]   smoothed loss Lines, one per sweep (bold, legend when n > 1)
+    readout         invisible Scatter along the smoothed curves: tooltip LR / smoothed / raw loss
+    range_strip     the picked range: a shaded strip along the bottom (filled Lines)
+    range_edges     the picked range's two edges, dashed, full height
+    suggestions     a gold circle per sweep, labelled "suggested"
+    range_handles   two triangles at the bottom, draggable along x
+    candidates      diamonds, one per candidate, tooltip LR / loss
+    rule            a vertical dashed line at the selected LR
+    handle          a triangle at the top, draggable along x, labelled with the selected LR
+
+bqplot 0.13 gives the marks' SVG groups no class: they are the ``g`` children of
+``svg.svg-figure > g > g:first-of-type``, in this order, followed by a ``g.g_legend``. The x
+scale spans exactly the swept range (``allow_padding=False``); the rule, the handle, the range
+marks and the click area use a [0, 1] y scale of their own, so they stay put when the loss
+range changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+
+from . import style
+from .selection import to_float
+from .sync import WatchedLines, WatchedScatter, hold_sync, set_array
+
+MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
+HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
+RANGE_Y = 0.04  # where the range handles sit, near the bottom
+RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fraction
+
+
+def log_ticks(lo, hi, most: int = 7) -> list[float]:
+    """At most ``most`` x ticks from ``lo`` to ``hi``, few enough to read on a narrow notebook:
+    powers of ten (every k-th on a very wide range), else 1-2-5 or 1-3 steps, else evenly
+    spaced round values (zoomed in). Empty when there is no range: the axis then picks its own."""
+    if lo is None or hi is None or not (0 < lo < hi < math.inf):
+        return []
+    first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    if last - first + 1 >= 3:
+        k = math.ceil((last - first + 1) / most)
+        return [10.0**e for e in range(first, last + 1) if e % k == 0]
+    for mantissas in ((1, 2, 5), (1, 3)):
+        ticks = [m * 10.0**e for e in range(first - 1, last + 1) for m in mantissas]
+        ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+        if 3 <= len(ticks) <= most:
+            return ticks
+    span = math.floor(math.log10(hi - lo))
+    for step in sorted(m * 10.0**e for e in range(span - 2, span + 1) for m in (1, 2, 5)):
+        ticks = [i * step for i in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+        if len(ticks) <= most:
+            return ticks
+    return []
+
+
+def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
+    """At most ``limit`` indices spread evenly over ``range(n)``, first and last included."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def element_x(content):
+    """The x of a clicked point, from bqplot's element_click content (None if absent)."""
+    data = content.get("data") if isinstance(content, dict) else None
+    return data.get("x") if isinstance(data, dict) else None
+
+
+def point_x(content) -> float:
+    """The x of a drag event's pointer, from bqplot's drag content (NaN if absent)."""
+    point = content.get("point") if isinstance(content, dict) else None
+    return to_float(point.get("x")) if isinstance(point, dict) else math.nan
+
+
+def event_index(content):
+    """Which point of a mark an event is about (None if absent)."""
+    return content.get("index") if isinstance(content, dict) else None
+
+
+def _element_click(on_click, snap: bool | None):
+    """A mark's element_click handler that reports the clicked point's x to ``on_click``."""
+
+    def clicked(mark, content):
+        lr = element_x(content)
+        if lr is not None:
+            on_click(lr, snap)
+
+    return clicked
+
+
+def _data_marks(xy: dict, on_click) -> dict:
+    """The marks that show the sweeps: candidates, suggestions and the hover readout."""
+    candidates = bq.Scatter(
+        x=[],
+        y=[],
+        scales=xy,
+        marker="diamond",
+        default_size=110,
+        # A white rim sets the diamonds off the line they sit on, on light and dark themes.
+        stroke="white",
+        stroke_width=1.5,
+        colors=[style.series_color(0)],
+        tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
+    )
+    # The clicked point's LR, not its index: while a sweep runs the candidates change
+    # under the pointer, and the nearest current one is what the user meant.
+    candidates.on_element_click(_element_click(on_click, True))
+    readout = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        default_size=64,
+        opacities=[0.0],
+        display_names=False,
+        tooltip=bq.Tooltip(
+            fields=["x", "y", "name"],
+            formats=[".1e", ".4g", ""],
+            labels=["LR", "smoothed loss", "raw loss"],
+        ),
+    )
+    # The readout's points lie on the curve: a click there is a click on the plot.
+    readout.on_element_click(_element_click(on_click, None))
+    suggestions = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        marker="circle",
+        default_size=120,
+        colors=[style.SUGGESTION_COLOR],
+        stroke=style.SUGGESTION_RIM,
+        display_names=True,
+        tooltip=bq.Tooltip(
+            fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
+        ),
+    )
+    suggestions.on_element_click(_element_click(on_click, False))
+    return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
+
+
+def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_write) -> dict:
+    """The click area, and the rule and handle that show the selected LR."""
+    click_area = WatchedScatter(
+        x=[],
+        y=[],
+        scales=unit,
+        interactions={"click": "add"},
+        opacities=[0.0],
+        default_size=1,
+        after_front_end=on_click_area,
+    )
+    rule = WatchedLines(
+        x=[1.0, 1.0],
+        y=[0.0, 1.0],
+        scales=unit,
+        colors=[style.SELECTION_COLOR],
+        line_style="dashed",
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    handle = WatchedScatter(
+        x=[1.0],
+        y=[HANDLE_Y],
+        scales=unit,
+        marker="triangle-down",
+        default_size=160,
+        colors=[style.SELECTION_COLOR],
+        enable_move=True,
+        restrict_x=True,
+        names=[""],
+        display_names=True,
+        visible=False,
+        interactions={},
+        after_front_end=on_foreign_write,
+    )
+    handle.on_drag(lambda mark, content: on_drag(point_x(content)))
+    handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
+    return {"click_area": click_area, "rule": rule, "handle": handle}
+
+
+def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write) -> dict:
+    """The picked range: its shaded strip, its dashed edges and its two handles."""
+    # Only the edges span the full height: a filled band over the whole plot would take
+    # the clicks meant for the plot.
+    range_edges = WatchedLines(
+        x=[[1.0, 1.0], [1.0, 1.0]],
+        y=[[0.0, 1.0], [0.0, 1.0]],
+        scales=unit,
+        colors=[style.RANGE_COLOR],
+        line_style="dashed",
+        stroke_width=1,
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    range_strip = WatchedLines(
+        x=[1.0, 1.0, 1.0, 1.0],
+        y=[0.0, RANGE_STRIP, RANGE_STRIP, 0.0],
+        scales=unit,
+        fill="inside",
+        fill_colors=[style.RANGE_COLOR],
+        fill_opacities=[style.RANGE_OPACITY],
+        colors=[style.RANGE_COLOR],
+        stroke_width=0,
+        visible=False,
+        after_front_end=on_foreign_write,
+    )
+    range_handles = WatchedScatter(
+        x=[1.0, 1.0],
+        y=[RANGE_Y, RANGE_Y],
+        scales=unit,
+        marker="triangle-up",
+        default_size=140,
+        colors=[style.RANGE_COLOR],
+        enable_move=True,
+        restrict_x=True,
+        names=["", ""],
+        display_names=True,
+        visible=False,
+        interactions={},
+        after_front_end=on_foreign_write,
+    )
+    range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
+    range_handles.on_drag_end(lambda m, c: on_range_drag_end(event_index(c), point_x(c)))
+    return {
+        "range_strip": range_strip,
+        "range_edges": range_edges,
+        "range_handles": range_handles,
+    }
+
+
+def _figure(x_scale, y_scale) -> tuple[bq.Figure, bq.Axis]:
+    """The figure with its two axes, no marks yet; and its x axis."""
+    x_axis = bq.Axis(
+        # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
+        scale=x_scale,
+        label="learning rate",
+        tick_format=".2~e",
+    )
+    # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
+    y_axis = bq.Axis(scale=y_scale, orientation="vertical", label="loss", label_offset="48px")
+    figure = bq.Figure(
+        marks=[],
+        axes=[x_axis, y_axis],
+        animation_duration=0,
+        legend_location="top-right",
+        legend_style={
+            "fill": "var(--jp-layout-color1, white)",
+            "fill-opacity": 0.9,
+            "stroke": "var(--jp-border-color1, #bdbdbd)",
+        },
+        fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
+        # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
+        layout=widgets.Layout(width="auto", height="380px"),
+    )
+    figure.add_class("lrwidget-figure")
+    return figure, x_axis
+
+
+class Marks:
+    """The figure's marks by name (see the module docstring for what each shows)."""
+
+    def __init__(self, **marks):
+        self.raw: list[bq.Lines] = []
+        self.smoothed: list[bq.Lines] = []
+        self.click_area = marks.pop("click_area")
+        self.readout = marks.pop("readout")
+        self.range_strip = marks.pop("range_strip")
+        self.range_edges = marks.pop("range_edges")
+        self.suggestions = marks.pop("suggestions")
+        self.range_handles = marks.pop("range_handles")
+        self.candidates = marks.pop("candidates")
+        self.rule = marks.pop("rule")
+        self.handle = marks.pop("handle")
+        if marks:
+            raise TypeError(f"unknown marks {sorted(marks)}")
+
+    def in_order(self) -> list[bq.Mark]:
+        """The drawing order: the data under the pick marks, the handle on top."""
+        return [
+            self.click_area,
+            *self.raw,
+            *self.smoothed,
+            self.readout,
+            self.range_strip,
+            self.range_edges,
+            self.suggestions,
+            self.range_handles,
+            self.candidates,
+            self.rule,
+            self.handle,
+        ]
+
+
+class LossPlot:
+    """The loss-vs-LR figure (:attr:`figure`), its scales and its :attr:`marks`.
+
+    Parameters
+    ----------
+    lock : threading.RLock
+        The chart's lock, held while the plot resets a zoom.
+    on_click : callable
+        ``on_click(lr, snap)`` for a click on the plot area or the readout (``snap=None``: the
+        chart's own setting), on a candidate (``snap=True``) or on a suggestion (``False``).
+        ``lr`` is what the front end sent: anything.
+    on_drag, on_drag_end : callable
+        ``on_drag(x)`` while the handle moves, ``on_drag_end(x)`` on release (NaN: no x sent).
+    on_range_drag, on_range_drag_end : callable
+        The same for the range handles: ``(index, x)``, ``index`` as the front end sent it.
+    on_foreign_write : callable
+        ``on_foreign_write(mark)`` after the front end wrote into a mark only the chart draws
+        (the rule, the handle, the range marks).
+    """
+
+    def __init__(
+        self,
+        *,
+        lock: threading.RLock,
+        on_click: Callable[[object, bool | None], object],
+        on_drag: Callable[[float], object],
+        on_drag_end: Callable[[float], object],
+        on_range_drag: Callable[[object, float], object],
+        on_range_drag_end: Callable[[object, float], object],
+        on_foreign_write: Callable[[object], object],
+    ):
+        self.lock = lock
+        self._on_click = on_click
+        self.swept_range: tuple[float, float] | None = None
+        # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot
+        # 0.12 and 0.13; given to a mark it is silently ignored).
+        self.x_scale = bq.LogScale(allow_padding=False)
+        self.y_scale = bq.LinearScale()
+        self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
+        xy = {"x": self.x_scale, "y": self.y_scale}
+        unit = {"x": self.x_scale, "y": self.unit_scale}
+        self.marks = Marks(
+            **_data_marks(xy, on_click),
+            **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
+            **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
+        )
+        self._xy = xy
+        self.figure, self.x_axis = _figure(self.x_scale, self.y_scale)
+        # The x ticks follow the range shown: set from Python, or zoomed in the browser.
+        self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
+        self.figure.observe(ZoomReset(self).on_interaction, "interaction")
+        self.set_series_count(1)
+
+    # --- the front end's events ---------------------------------------------------------------
+    def _on_click_area(self, area):
+        # bqplot's "add" interaction appended the clicked point; take it and take it back.
+        x, y = area.x, area.y
+        if all(a is not None and a.size == 0 for a in (x, y)):
+            return  # nothing was added (or this is the reset below, echoed back)
+        lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
+        with area.hold_sync():
+            area.x, area.y = np.zeros(0), np.zeros(0)
+        self._on_click(lr, None)
+
+    def _draw_x_ticks(self, change=None):
+        ticks = log_ticks(self.x_scale.min, self.x_scale.max)
+        # As many digits as it takes for no two labels to read the same (deep zooms).
+        distinct = (d for d in range(2, 12) if len({f"{t:.{d}e}" for t in ticks}) == len(ticks))
+        digits = next(distinct, 12)
+        with self.x_axis.hold_sync():
+            set_array(self.x_axis, "tick_values", np.array(ticks, dtype=np.float64))
+            self.x_axis.tick_format = f".{digits}~e"
+
+    # --- drawing the data ------------------------------------------------------------------
+    def set_series_count(self, n: int):
+        """Make sure there are ``n`` raw/smoothed line pairs, and put the marks in order."""
+        marks = self.marks
+        while len(marks.raw) < n:
+            color = style.series_color(len(marks.raw))
+            raw = bq.Lines(
+                x=[],
+                y=[],
+                scales=self._xy,
+                colors=[color],
+                opacities=[style.RAW_OPACITY],
+                stroke_width=style.RAW_WIDTH,
+            )
+            smooth = bq.Lines(
+                x=[], y=[], scales=self._xy, colors=[color], stroke_width=style.SMOOTH_WIDTH
+            )
+            marks.raw.append(raw)
+            marks.smoothed.append(smooth)
+        del marks.raw[n:], marks.smoothed[n:]
+        for smooth in marks.smoothed:
+            smooth.display_legend = n > 1
+        order = marks.in_order()
+        if self.figure.marks != order:
+            self.figure.marks = order
+
+    def draw_curve(self, i: int, lrs, raw, smoothed):
+        """Draw sweep ``i``'s curves, thinned to ``MAX_DISPLAY_POINTS`` (NaN: a gap)."""
+        idx = thin_index(len(lrs))
+        x = np.asarray(lrs, dtype=np.float64)[idx]
+        for line, y in ((self.marks.raw[i], raw), (self.marks.smoothed[i], smoothed)):
+            with line.hold_sync():
+                set_array(line, "x", x)
+                set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
+
+    def draw_partial_curve(self, lrs, raw, smoothed):
+        """Draw a running sweep's curves: ``lrs`` is the whole plan, ``raw`` its losses (NaN:
+        not yet), ``smoothed`` the smoothed losses so far."""
+        n = len(smoothed)
+        raw = np.array(raw, dtype=np.float64)
+        full = np.full(len(lrs), np.nan)
+        full[:n] = smoothed
+        # The arrays span the whole plan (the LR grid goes out once) and NaN is a gap. But
+        # bqplot places each line's (hidden) label at its last point, where NaN is an invalid
+        # SVG transform: the last point repeats the newest value instead, a lone point with no
+        # segment to draw.
+        raw[-1], full[-1] = raw[n - 1], full[n - 1]
+        self.draw_curve(0, lrs, raw, full)
+
+    def draw_series(self, shown: list[style.Series]):
+        """Draw finished sweeps: both curves of each, the legend, suggestions and readout
+        (the candidates and the loss window are the caller's, see :meth:`draw_candidates`)."""
+        self.set_series_count(max(1, len(shown)))
+        for i, s in enumerate(shown):
+            self.draw_curve(i, s.lrs, s.raw, s.smoothed)
+            self.marks.smoothed[i].labels = [s.label]
+        self.draw_suggestions_and_readout(shown)
+
+    def draw_suggestions_and_readout(self, shown: list[style.Series]):
+        """The suggestion markers and the hover readout's points (before divergence)."""
+        sx, sy, names, hx, hy, hnames = [], [], [], [], [], []
+        per_series = MAX_DISPLAY_POINTS // max(len(shown), 1)
+        for s in shown:
+            if s.useful == 0:
+                continue
+            if s.suggestion is not None:
+                sx.append(s.suggestion[0])
+                sy.append(s.suggestion[1])
+                names.append(s.suggestion_name)
+            idx = thin_index(s.useful, per_series)
+            hx.append(s.lrs[idx])
+            hy.append(s.smoothed[idx])
+            hnames += [f"{v:.4g}" for v in s.raw[idx]]
+        suggestions, readout = self.marks.suggestions, self.marks.readout
+        with hold_sync(suggestions, readout):
+            suggestions.x, suggestions.y = np.array(sx), np.array(sy)
+            suggestions.names = names
+            readout.x = np.concatenate(hx) if hx else np.zeros(0)
+            readout.y = np.concatenate(hy) if hy else np.zeros(0)
+            readout.names = hnames
+
+    def draw_candidates(self, tagged):
+        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``."""
+        mark = self.marks.candidates
+        with mark.hold_sync():
+            mark.x = np.array([c.lr for c, _ in tagged], dtype=np.float64)
+            mark.y = np.array([c.loss for c, _ in tagged], dtype=np.float64)
+            mark.colors = [style.series_color(i) for _, i in tagged] or [style.series_color(0)]
+
+    def show_x(self, lo: float, hi: float):
+        """Show this LR range on the x axis."""
+        with self.x_scale.hold_sync():
+            self.x_scale.min, self.x_scale.max = float(lo), float(hi)
+
+    def set_swept_range(self, lo: float, hi: float) -> tuple[float, float]:
+        """The swept range (the x axis spans it); returns it, widened if it has no width."""
+        lo, hi = float(lo), float(hi)
+        if hi <= lo:
+            hi = lo * 1.0001
+        self.swept_range = (lo, hi)
+        self.show_x(lo, hi)
+        return self.swept_range
+
+    def set_y_window(self, window: tuple[float, float] | None):
+        """Show this loss range on the y axis (None: leave it)."""
+        if window is None:
+            return
+        with self.y_scale.hold_sync():
+            self.y_scale.min, self.y_scale.max = window
+
+    # --- drawing the selection ------------------------------------------------------------
+    def pick_marks(self) -> tuple[bq.Mark, ...]:
+        """The marks :meth:`draw_selection` and :meth:`draw_range` write."""
+        m = self.marks
+        return (m.rule, m.handle, m.range_strip, m.range_edges, m.range_handles)
+
+    def draw_selection(self, lr: float | None, handle_free: bool):
+        """The rule and the handle at ``lr`` (hidden for None). The handle's position is only
+        written when ``handle_free``: mid-drag it is the user's, and re-sending it would fight
+        the drag; its label follows the LR either way."""
+        rule, handle = self.marks.rule, self.marks.handle
+        visible = lr is not None
+        rule.visible = visible
+        set_array(rule, "y", np.array([0.0, 1.0]))
+        if visible:
+            set_array(rule, "x", np.array([lr, lr]))
+            handle.names = [style.format_lr(lr)]
+        if handle_free:
+            handle.visible = visible
+            if visible:
+                set_array(handle, "x", np.array([lr]))
+                set_array(handle, "y", np.array([HANDLE_Y]))
+
+    def draw_range(self, picked: tuple[float, float] | None, handles_free: bool):
+        """The strip, the edges and the two handles at ``picked`` (hidden for None); the
+        handles' positions only when ``handles_free`` (see :meth:`draw_selection`)."""
+        m = self.marks
+        m.range_strip.visible = m.range_edges.visible = picked is not None
+        set_array(m.range_strip, "y", np.array([0.0, RANGE_STRIP, RANGE_STRIP, 0.0]))
+        set_array(m.range_edges, "y", np.array([[0.0, 1.0], [0.0, 1.0]]))
+        if picked is None:
+            m.range_handles.visible = False
+            return
+        low, high = picked
+        set_array(m.range_strip, "x", np.array([low, low, high, high]))
+        set_array(m.range_edges, "x", np.array([[low, low], [high, high]]))
+        m.range_handles.names = [style.format_lr(low), style.format_lr(high)]
+        if handles_free:
+            m.range_handles.visible = True
+            set_array(m.range_handles, "x", np.array([low, high]))
+            set_array(m.range_handles, "y", np.array([RANGE_Y, RANGE_Y]))
+
+
+class ZoomReset:
+    """Keeps bqplot's toolbar in line with the kernel (:meth:`on_interaction`)."""
+
+    def __init__(self, plot: LossPlot):
+        self.plot = plot
+        self._homes: dict[str, list] = {}  # PanZoom model id -> the scales' home
+
+    def on_interaction(self, change):
+        """bqplot's toolbar: its PanZoom button makes a PanZoom in the browser that lists every
+        mark's scales (the shared x scale once per mark, which multiplies a wheel notch's zoom,
+        and the [0, 1] scale too); it gets the two data scales, once each. Its Reset puts the
+        scales back in the browser only and closes the PanZoom: the kernel's scales then go
+        back too, or they would keep the zoomed range."""
+        pz = change["new"]
+        if not isinstance(pz, bq.PanZoom) or pz.comm is None:
+            return
+        key = pz.model_id
+        if key not in self._homes:  # when the browser took its snapshot
+            self._homes[key] = [(s, s.min, s.max) for s in (self.plot.x_scale, self.plot.y_scale)]
+            pz.observe(self._one_scale_each, "scales")  # the browser may send them after this
+            pz.comm.on_close(lambda _msg: self._reset(self._homes.pop(key, [])))
+        self._one_scale_each({"owner": pz})
+
+    def _one_scale_each(self, change):
+        scales = {"x": [self.plot.x_scale], "y": [self.plot.y_scale]}
+        if change["owner"].scales != scales:
+            change["owner"].scales = scales
+
+    def _reset(self, home):
+        with self.plot.lock:
+            for scale, lo, hi in home:
+                if scale is self.plot.x_scale and self.plot.swept_range is not None:
+                    lo, hi = self.plot.swept_range  # the swept range, also if it changed meanwhile
+                if (scale.min, scale.max) == (lo, hi):
+                    scale.send_state(["min", "max"])  # the browser may hold other values
+                else:
+                    with scale.hold_sync():
+                        scale.min, scale.max = lo, hi

@@ -1,0 +1,178 @@
+"""How a sweep is shown, wherever it is shown: the live chart, the static picture, the terminal.
+
+Colours, line weights, the LR format, the loss window, the legend names and the points each
+sweep is drawn with (:func:`series`) are decided here once, so that the chart
+(:mod:`lrwidget.figure`), the picture (:mod:`lrwidget.image`) and the command line cannot
+disagree. Pure numpy: no widgets, no matplotlib, no Keras.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+SELECTION_COLOR = "crimson"
+SUGGESTION_COLOR = "#f2b01e"  # gold: apart from every series colour, on light and dark themes
+SUGGESTION_RIM = "#333333"
+RANGE_COLOR = "#7f7f7f"
+RANGE_OPACITY = 0.18  # the picked range's shading
+# The raw loss is faint by its width, not by transparency: at 0.85 the first colour still
+# contrasts 3:1 with a white and with a dark (#111) background.
+RAW_OPACITY = 0.85
+RAW_WIDTH = 1.0
+SMOOTH_WIDTH = 2.5
+SUGGESTED = "suggested"  # the suggestion's label
+
+
+def format_lr(lr: float | None) -> str:
+    """The label of an LR: two significant digits, written as the chart's axis and tooltips
+    write it (d3's ``.1e``), e.g. ``3.2e-2`` (``-`` for None)."""
+    if lr is None:
+        return "-"
+    mantissa, exponent = f"{lr:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def series_color(i: int) -> str:
+    """The colour of the ``i``-th sweep shown (its lines and its candidates)."""
+    return COLORS[i % len(COLORS)]
+
+
+def y_window(smoothed, raw=None) -> tuple[float, float] | None:
+    """The loss range worth looking at: from the lowest loss to a bit above the level the
+    curve falls from (its highest smoothed point before the minimum). What rises above it
+    later, the blow-up at high LRs, is clipped instead of squashing the valley flat; the
+    bottom leaves room for the raw losses around the minimum (all but the lowest 1 %)."""
+    s = np.asarray(smoothed, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if len(s) == 0:
+        return None
+    low = int(np.argmin(s))
+    bottom, top = float(s[low]), float(s[: low + 1].max())
+    if raw is not None:
+        r = np.asarray(raw, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        if len(r):
+            bottom = min(bottom, float(np.percentile(r, 1)))
+    span = top - bottom or abs(top) * 0.1 or 1.0
+    return bottom - 0.1 * span, top + 0.15 * span
+
+
+def result_window(result) -> tuple[float, float] | None:
+    """:func:`y_window` of a sweep's part before divergence."""
+    head = result.useful
+    return y_window(result.smoothed[:head], result.losses[:head])
+
+
+def joint_window(windows) -> tuple[float, float] | None:
+    """The smallest window holding every window given (None among them is skipped)."""
+    windows = [w for w in windows if w is not None]
+    if not windows:
+        return None
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def default_labels(results) -> list[str]:
+    """Legend names: "batch N" when overlaid sweeps carry their batch size, else "sweep i"."""
+    n = len(results)
+    labels = []
+    for i, result in enumerate(results):
+        batch = result.meta.get("batch_size") if isinstance(result.meta, dict) else None
+        labels.append(f"batch {batch}" if batch and n > 1 else f"sweep {i + 1}")
+    return labels
+
+
+def suggestion_point(result) -> tuple[float, float] | None:
+    """Where the suggestion sits: its LR and the smoothed loss there (interpolated on the log
+    axis over the part before divergence); None without a suggestion."""
+    head = result.useful
+    if result.suggestion is None or head == 0:
+        return None
+    lrs, smoothed = result.lrs[:head], result.smoothed[:head]
+    y = float(np.interp(np.log(result.suggestion), np.log(lrs), smoothed))
+    return float(result.suggestion), y
+
+
+@dataclass(frozen=True)
+class Series:
+    """One sweep as it is drawn: both curves over every step (the smoothed one as the analysis
+    defines it past divergence too; the loss window is read before it), its candidates, its
+    suggestion and the names on the legend and the suggestion."""
+
+    label: str
+    color: str
+    lrs: np.ndarray
+    raw: np.ndarray
+    smoothed: np.ndarray
+    useful: int  # steps before divergence: the hover readout and the window cover these
+    candidates: tuple  # analysis.Candidate, sorted by LR
+    suggestion: tuple[float, float] | None  # (lr, smoothed loss)
+    suggestion_name: str
+    window: tuple[float, float] | None
+
+
+def series(results, labels=None) -> list[Series]:
+    """What to draw for each of ``results`` (``labels`` default: :func:`default_labels`)."""
+    results = list(results)
+    labels = default_labels(results) if labels is None else [str(label) for label in labels]
+    if len(labels) != len(results):
+        raise ValueError(f"got {len(labels)} labels for {len(results)} results")
+    many = len(results) > 1
+    return [
+        Series(
+            label=label,
+            color=series_color(i),
+            lrs=r.lrs,
+            raw=r.losses,
+            smoothed=r.smoothed,
+            useful=r.useful,
+            candidates=tuple(r.candidates),
+            suggestion=suggestion_point(r),
+            suggestion_name=f"{SUGGESTED} ({label})" if many else SUGGESTED,
+            window=result_window(r),
+        )
+        for i, (r, label) in enumerate(zip(results, labels, strict=True))
+    ]
+
+
+def candidate_option(candidate, owner: str | None = None) -> str:
+    """A candidate as the menu under the chart lists it, e.g. ``steepest  3.2e-2  (loss
+    0.41)``, followed by whose it is when several sweeps are shown."""
+    text = f"{format_lr(candidate.lr)}  (loss {candidate.loss:.3g})"
+    if getattr(candidate, "label", ""):
+        text = f"{candidate.label}  {text}"
+    if owner is not None:
+        text += f"  · {owner}"
+    return text
+
+
+def menu_options(candidates, shown, owners=None) -> list[tuple[str, float]]:
+    """The candidate menu's ``(label, lr)`` options for ``candidates`` (sorted by LR);
+    ``shown`` is the ``(candidate, series index)`` list they came from and ``owners``, when
+    several sweeps are shown, the legend name for each of its entries."""
+    whose = {id(c): owners[k] for k, (c, _) in enumerate(shown)} if owners else {}
+    return [(candidate_option(c, whose.get(id(c))), c.lr) for c in candidates]
+
+
+def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
+    """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
+    if not results:
+        return ["no sweep shown"]
+    parts = []
+    first = results[0]
+    if len(results) == 1:
+        parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
+        parts.append(f"suggestion {format_lr(first.suggestion)}")
+        parts += first.notes  # e.g. the range ended too early, and how to widen it
+    else:
+        parts.append(f"{len(results)} sweeps")
+        parts.append(f"suggestion {format_lr(first.suggestion)} (of {labels[0]})")
+    parts.append(plural(n_candidates, "candidate"))
+    parts.append(f"selected {format_lr(selected_lr)}")
+    return parts
