@@ -168,7 +168,9 @@ def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
     first = results[0]
     if len(results) == 1:
         parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
-        parts.append(f"suggestion {format_lr(first.suggestion)}")
+        # The rule is named: bottom/3 serves fine-tuning and training from scratch alike,
+        # and rule=... (e.g. "steepest") reads the same curve another way.
+        parts.append(f"suggestion {format_lr(first.suggestion)} ({first.settings.rule})")
         parts += first.notes  # e.g. the range ended too early, and how to widen it
     else:
         parts.append(f"{len(results)} sweeps")

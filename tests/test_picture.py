@@ -66,3 +66,12 @@ def test_the_chart_and_the_picture_of_one_result_show_the_same(comms):
     assert ax.get_ylim() == pytest.approx((chart.y_scale.min, chart.y_scale.max))
     assert list(artist(ax, "rule").get_xdata()) == list(marks.rule.x)
     assert style.format_lr(chart.selected_lr) in [t.get_text() for t in ax.texts]
+
+
+def test_the_status_line_names_the_rule_the_suggestion_was_read_by():
+    r = blowing_up(0, 32)
+    steepest = r.with_settings(rule="steepest")
+    for result, rule in ((r, "bottom/3"), (steepest, "steepest")):
+        parts = style.status_parts([result], ["batch 32"], 2, result.suggestion)
+        line = [p for p in parts if p.startswith("suggestion ")]
+        assert line == [f"suggestion {style.format_lr(result.suggestion)} ({rule})"]

@@ -123,7 +123,7 @@ def test_click_anywhere_snaps_in_log_space_or_takes_exact_lr(comms, saved):
     chart = show(saved)
     a, b = saved.candidates[0].lr, saved.candidates[1].lr
     geo_mid = math.sqrt(a * b)
-    click_plot(chart, geo_mid * 0.9)  # nearer to a on a log axis, though nearer b linearly
+    click_plot(chart, geo_mid * 0.9)  # nearer to a on a log axis
     assert chart.selected_lr == a
     assert len(chart.marks.click_area.x) == 0  # the added point is taken back
     click_plot(chart, geo_mid * 1.1)
