@@ -256,16 +256,9 @@ def peer_valley(sweep):
     n = int(np.sum(np.isfinite(loss)))
     if n < 3:
         return None
-    lrs, loss = lrs[:n], loss[:n]
-    length, start = np.ones(n, dtype=int), np.arange(n)
-    for i in range(1, n):
-        higher = np.flatnonzero(loss[:i] > loss[i])
-        if len(higher):
-            j = higher[np.argmax(length[higher])]
-            length[i], start[i] = length[j] + 1, start[j]
-    end = int(np.argmax(length))
-    third = (end - start[end]) / 3
-    return float(lrs[start[end] + int(third) + int(third / 2)])
+    start, end = analysis.longest_descent(loss[:n])
+    third = (end - start) / 3
+    return float(lrs[start + int(third) + int(third / 2)])
 
 
 def peer_minimum(sweep):

@@ -373,19 +373,25 @@ def suggest_valley(lrs, smoothed) -> float | None:
     "valley"): the longest decreasing subsequence is found, and the LR halfway along it is
     returned, which sits past the noisy start and well before the blow-up."""
     lrs, smoothed = _clean(lrs, smoothed)
-    n = len(lrs)
-    if n < 3:
+    if len(lrs) < 3:
         return None
+    start, end = longest_descent(smoothed)
+    return float(lrs[(start + end) // 2])
+
+
+def longest_descent(values) -> tuple[int, int]:
+    """Where the longest strictly decreasing subsequence of ``values`` starts and ends."""
+    n = len(values)
     # length[i]: longest strictly decreasing subsequence ending at i; start[i]: where it began.
     length = np.ones(n, dtype=int)
     start = np.arange(n)
     for i in range(1, n):
-        higher = np.flatnonzero(smoothed[:i] > smoothed[i])
+        higher = np.flatnonzero(values[:i] > values[i])
         if len(higher):
             j = higher[np.argmax(length[higher])]
             length[i], start[i] = length[j] + 1, start[j]
     end = int(np.argmax(length))
-    return float(lrs[(start[end] + end) // 2])
+    return int(start[end]), end
 
 
 def suggest_from_candidates(lrs, smoothed, divisor: float = 4.0) -> float | None:
@@ -410,14 +416,11 @@ def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
     lrs, smoothed = _clean(lrs, smoothed)
     warm = len(lrs) // 10
     lrs, smoothed = lrs[warm:], smoothed[warm:]
-    if len(lrs) < 3:
+    bottom = _bottom(smoothed, 1.0 - fraction)
+    if bottom is None:
         return None
-    low = int(np.argmin(smoothed))
-    high = int(np.argmax(smoothed[: low + 1]))
-    if high == low:
-        return None
-    target = smoothed[high] - fraction * (smoothed[high] - smoothed[low])
-    return float(lrs[high + int(np.argmax(smoothed[high : low + 1] <= target))])
+    top, _, level = bottom
+    return float(lrs[_first_at_or_below(smoothed, level, top)])
 
 
 def _bottom(smoothed, fraction: float):
