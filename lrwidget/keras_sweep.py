@@ -214,7 +214,8 @@ def _check_model(model):
         )
 
 
-def _check_range(start_lr, end_lr, mode):
+def check_sweep_range(start_lr, end_lr, mode="exp"):
+    """Refuse a range a sweep cannot run, naming the argument (before anything changes)."""
     check_lr(start_lr, "start_lr")
     check_lr(end_lr, "end_lr")
     if end_lr <= start_lr:
@@ -301,7 +302,7 @@ def find_lr(
     SweepResult
     """
     _check_model(model)
-    _check_range(start_lr, end_lr, mode)
+    check_sweep_range(start_lr, end_lr, mode)
     settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)  # validates
     plan = plan_fit(x, y, batch_size=batch_size, num_steps=num_steps, sample_weight=sample_weight)
     settings = dataclasses.replace(settings, beta=analysis.effective_beta(beta, plan.num_steps))

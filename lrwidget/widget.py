@@ -25,7 +25,7 @@ import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
-from .keras_sweep import find_lr
+from .keras_sweep import check_sweep_range, find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
 from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner
@@ -101,6 +101,9 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
                 f"unknown sweep argument(s) {unknown}; LRFinderWidget takes those of find_lr: "
                 f"{', '.join(SWEEP_ARGS)}"
             )
+        start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
+        end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
+        check_sweep_range(start, end, sweep_args.get("mode", _FIND_LR["mode"].default))
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
         AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
         self.runner = SweepRunner(
@@ -132,8 +135,6 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
-        start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
-        end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
         self.chart.show_range(float(start), float(end))
         self._update_buttons()
         self.chart.update_status()

@@ -551,3 +551,18 @@ def test_a_displayed_chart_carries_a_picture_of_its_last_state(comms):
     assert "image/png" not in data  # nothing to draw yet
     data, _ = lrwidget.show(valley_result())._repr_mimebundle_()
     assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"start_lr": 1e-2, "end_lr": 1e-5}, "end_lr"),
+        ({"start_lr": -1.0}, "start_lr"),
+        ({"end_lr": float("nan")}, "end_lr"),
+        ({"mode": "cosine"}, "mode"),
+    ],
+)
+def test_a_range_the_sweep_cannot_run_is_refused_when_the_widget_is_built(digits, args, message):
+    x, y = digits
+    with pytest.raises((ValueError, TypeError), match=message):
+        LRFinderWidget(tiny_model(), x, y, **args)
