@@ -18,6 +18,12 @@ from .keras_state import lr_owner, lr_source, uses_schedule
 from .selection import check_lr
 
 
+def _config_repr(schedule) -> str:
+    """``OneCycle(max_lr=0.1, total_steps=1000, ...)``: what the schedule was built with."""
+    args = ", ".join(f"{name}={value!r}" for name, value in schedule.get_config().items())
+    return f"{type(schedule).__name__}({args})"
+
+
 @keras.saving.register_keras_serializable(package="lrwidget")
 class ConstantLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """A schedule that always returns the same LR (what replaces a user's schedule on request).
@@ -31,6 +37,8 @@ class ConstantLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         return keras.ops.convert_to_tensor(self.learning_rate, dtype="float32")
+
+    __repr__ = _config_repr
 
     def get_config(self):
         return {"learning_rate": self.learning_rate}
@@ -92,6 +100,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         falling = end + (top - end) * (1 + keras.ops.cos(math.pi * down)) / 2
         return keras.ops.where(step < warm, rising, falling)
 
+    __repr__ = _config_repr
+
     def get_config(self):
         return {
             "max_lr": self.max_lr,
@@ -124,6 +134,8 @@ class Cyclic(keras.optimizers.schedules.LearningRateSchedule):
         phase = step / self.step_size
         position = keras.ops.abs(phase - 2 * keras.ops.floor(phase / 2) - 1)
         return self.base_lr + (self.max_lr - self.base_lr) * (1 - position)
+
+    __repr__ = _config_repr
 
     def get_config(self):
         return {"base_lr": self.base_lr, "max_lr": self.max_lr, "step_size": self.step_size}
