@@ -1,5 +1,7 @@
 """The curve users read: it follows the data, and a curve of pure noise is not read as a fall."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -241,3 +243,54 @@ def test_smooth_adaptive_does_not_clip_the_last_or_first_points():
 def test_chance_dip_of_two_points_or_fewer():
     assert smoothing.chance_dip(2) == pytest.approx(2 * np.sqrt(2 * np.log(2)) + 0.5)
     assert smoothing.chance_dip(1) == smoothing.chance_dip(2) == smoothing.chance_dip(-5)
+
+
+def test_smooth_adaptive_clips_a_lone_low_outlier_too():
+    rng = np.random.default_rng(1)
+    flat = 2.0 + 0.1 * rng.standard_normal(200)
+    dipped = flat.copy()
+    dipped[60] -= 50.0  # one batch far below: no minimum to read there
+    clean, out = smoothing.smooth_adaptive(flat), smoothing.smooth_adaptive(dipped)
+    assert np.abs(out.values - clean.values).max() < 0.05
+
+
+def test_smooth_adaptive_reads_integer_losses_as_floats():
+    rng = np.random.default_rng(2)
+    counts = rng.integers(90, 110, 120)
+    counts[50] = 400  # clipped to a fractional value, which an integer array would truncate
+    out = smoothing.smooth_adaptive(counts)
+    np.testing.assert_array_equal(out.values, smoothing.smooth_adaptive(counts * 1.0).values)
+    assert smoothing.smooth_adaptive([3, 2]).values.dtype == np.float64
+
+
+def test_the_live_smoother_takes_a_beta_in_zero_to_one_excluding_one():
+    assert smoothing.Smoother().beta == 0.98
+    assert smoothing.Smoother(0.0).beta == 0.0
+    for beta in (1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=rf"^beta must be in \[0, 1\), got {beta}$"):
+            smoothing.Smoother(beta)
+
+
+def test_without_averaging_a_non_finite_loss_still_poisons_everything_after_it():
+    np.testing.assert_array_equal(
+        smoothing.smooth([1.0, 2.0, np.inf, 3.0, np.nan, 4.0], beta=0.0),
+        [1.0, 2.0, np.nan, np.nan, np.nan, np.nan],
+    )
+    np.testing.assert_array_equal(smoothing.smooth([1.0, 2.0], beta=0.0), [1.0, 2.0])
+
+
+def test_smoothing_a_blow_up_past_the_largest_float_warns_nothing():
+    losses = [1.0, 1e308, 1e308, np.inf, -np.inf, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for beta in (0.0, 0.5, 0.98):
+            out = smoothing.smooth(losses, beta)
+            assert out[0] == 1.0 and np.isnan(out[3:]).all(), beta
+
+
+def test_the_window_half_widths_grow_by_about_the_square_root_of_two_up_to_half_the_curve():
+    assert smoothing._half_widths(2) == smoothing._half_widths(3) == [1]
+    assert smoothing._half_widths(5) == [1, 2]
+    # int(sqrt(2) ** k): 3 and 6 are never tried (the docstrings list the rounded values).
+    assert smoothing._half_widths(44) == [1, 2, 4, 5, 8, 11, 16]
+    assert smoothing._half_widths(45) == [1, 2, 4, 5, 8, 11, 16, 22]
