@@ -337,3 +337,19 @@ def test_the_descent_for_the_tolerance_is_measured_up_to_the_lowest_point_only()
     smoothed = np.array([2.0, 1.5, 1.8, 1.0, 5.0])  # a blow-up right after the best
     # The descent is 2.0 - 1.0: 1.5 is half of it above the best, outside a tolerance of 0.25.
     assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.25)] == [3]
+
+
+# --- Pinned by mutation testing (docs/mutation.md) ---------------------------------------------
+
+
+def test_a_noisier_bottom_is_never_read_as_less_uncertain():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    smoothed = np.array([3.0, 2.9, 2.6, 2.0, 1.6, 1.3, 1.1, 1.0, 1.4])  # level: 1.0 + 0.2
+    spans = []
+    for se in (0.0, 0.01, 0.05, 0.1, 0.25, 1.0):
+        early, late = analysis.bottom_uncertainty(lrs, smoothed, np.full(9, se))
+        spans.append(late / early)
+    assert spans == sorted(spans), spans
+    # Two standard errors above itself the curve never comes within 10 % of its fall: the
+    # bottom may start as late as the lowest point.
+    assert analysis.bottom_uncertainty(lrs, smoothed, np.full(9, 0.25)) == (lrs[4], lrs[7])
