@@ -353,3 +353,103 @@ def test_a_noisier_bottom_is_never_read_as_less_uncertain():
     # Two standard errors above itself the curve never comes within 10 % of its fall: the
     # bottom may start as late as the lowest point.
     assert analysis.bottom_uncertainty(lrs, smoothed, np.full(9, 0.25)) == (lrs[4], lrs[7])
+
+
+TOO_EARLY = (
+    "the loss had not turned up by end_lr=0.1: the range ended too early, so the upper edge of "
+    "the usable LRs is unknown; pass a larger end_lr, e.g. end_lr=1"
+)
+
+
+def test_range_notes_say_in_whole_what_to_change_for_a_range_that_ended_too_early():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    falling = [3.0, 2.0, 1.5, 1.0]
+    assert analysis.range_notes(lrs, falling) == [TOO_EARLY]  # "completed" is the default
+    for reason, why in [("stopped", "was stopped"), ("data_exhausted", "ran out of data")] + [
+        ("failed", "ended")
+    ]:
+        assert analysis.range_notes(lrs, falling, stop_reason=reason) == [
+            f"the sweep {why} at lr 0.1 before the loss turned up, so the upper edge of the "
+            "usable LRs is unknown; run the whole range, or a larger end_lr"
+        ]
+    # Three points are enough to read; the end is the last LR, written with 3 digits.
+    assert analysis.range_notes(np.geomspace(1e-3, 0.0123456, 3), [3.0, 2.0, 1.0]) == [
+        "the loss had not turned up by end_lr=0.0123: the range ended too early, so the upper "
+        "edge of the usable LRs is unknown; pass a larger end_lr, e.g. end_lr=0.123"
+    ]
+    assert analysis.range_notes(lrs[:2], [3.0, 1.0]) == []
+
+
+def test_range_notes_read_a_rise_of_a_quarter_of_the_descent_as_turned_up():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    rose = [3.0, 1.0, 1.5, 1.6]  # 0.6 back up after a fall of 2.0: over a quarter
+    assert analysis.range_notes(lrs, rose) == []
+    assert analysis.range_notes(lrs, rose, tolerance=0.5) == [TOO_EARLY]
+
+
+def test_a_fall_under_two_percent_is_no_fall_however_clearly_it_beats_the_noise():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    barely = [2.0, 1.99, 1.985, 1.98]
+    message = (
+        "the loss never fell (by under 2% of its level): the curve shows no LR to train at; "
+        "sweep more steps (num_steps=...), or from a smaller start_lr if the loss rose from the "
+        "first steps"
+    )
+    assert analysis.range_notes(lrs, barely) == [message]
+    assert analysis.range_notes(lrs, barely, stderr=[1e-4] * 4) == [message]
+
+
+def test_a_fall_within_the_noise_gets_the_note_with_its_standard_errors():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    # A fall of 2.0 over hypot(0.4, 0.5) = 0.64 is 3.1 standard errors; 4 points need 3.8.
+    notes = analysis.range_notes(lrs, [3.0, 2.0, 1.5, 1.0], stderr=[0.4, 0.3, 0.3, 0.5])
+    assert notes == [
+        "the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "
+        "3.1 standard errors, 3.8 needed): the curve shows no LR to train at; sweep more steps "
+        "(num_steps=...) or with a larger batch_size"
+    ]
+
+
+def test_descent_reads_the_top_the_low_and_the_significance_of_the_fall():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    shape = analysis.descent(lrs, [3.0, 2.0, 1.0, 2.0], stderr=[0.3, 0.1, 0.4, 0.1])
+    assert shape == analysis.Descent(
+        top=0,
+        low=2,
+        depth=2.0,
+        fell=True,
+        turned_up=True,
+        significance=2.0 / 0.5,  # over hypot(0.3, 0.4): the errors at the top and the low
+        needed=analysis.chance_dip(4),
+    )
+    # Only the finite points count towards the length; a zero error is an infinite significance.
+    shape = analysis.descent(lrs, [3.0, np.nan, 1.0, 2.0], stderr=[0.0, 0.1, 0.0, 0.1])
+    assert shape.needed == analysis.chance_dip(3) and shape.significance == np.inf
+    # Without errors nothing is needed, and a rising curve has neither a fall nor a turn.
+    rising = analysis.descent(lrs[:3], [1.0, 2.0, 3.0])
+    assert (rising.top, rising.low, rising.depth, rising.needed) == (0, 0, 0.0, 0.0)
+    assert not rising.fell and not rising.turned_up
+    assert analysis.descent(lrs, [np.nan] * 4) is None
+
+
+def test_the_top_of_a_descent_is_the_highest_point_before_the_lowest_not_after():
+    lrs = np.geomspace(1e-4, 1e-1, 5)
+    shape = analysis.descent(lrs, [2.0, 3.0, 1.0, 9.0, 1.5])
+    assert (shape.top, shape.low, shape.depth) == (1, 2, 2.0)
+
+
+def test_a_fall_of_exactly_a_quarter_turns_up_and_one_of_two_percent_of_a_negative_loss_is_none():
+    lrs = np.geomspace(1e-4, 1e-1, 3)
+    assert analysis.descent(lrs, [2.0, 1.0, 1.25]).turned_up  # exactly tolerance * depth
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.2]).turned_up
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.2], tolerance=0.25).turned_up
+    assert analysis.descent(lrs, [2.0, 1.0, 1.2], diverged=True).turned_up
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.3], tolerance=0.5).turned_up
+    # A small fall turns up by a small rise too: the tolerance is a share of the depth.
+    assert analysis.descent(lrs, [1.5, 1.0, 1.2]).turned_up
+    # 1 % below -1.0: the scale is the loss's size, not its sign.
+    assert not analysis.descent(lrs, [-1.0, -1.01, -1.0]).fell
+    assert analysis.descent(lrs, [-1.0, -1.03, -1.0]).fell
+    assert analysis.descent(lrs, [2.0, 1.95, 1.96]).fell  # 2.5 % of 2.0
+    assert not analysis.descent(lrs, [50.0, 49.0, 49.5]).fell  # exactly 2 % is not over it
+    assert not analysis.descent(lrs, [50.0, 49.5, 49.6]).fell
