@@ -1,6 +1,7 @@
 """The pure-numpy analysis: ladders, smoothing, divergence, candidate minima and suggestions."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -453,3 +454,119 @@ def test_a_fall_of_exactly_a_quarter_turns_up_and_one_of_two_percent_of_a_negati
     assert analysis.descent(lrs, [2.0, 1.95, 1.96]).fell  # 2.5 % of 2.0
     assert not analysis.descent(lrs, [50.0, 49.0, 49.5]).fell  # exactly 2 % is not over it
     assert not analysis.descent(lrs, [50.0, 49.5, 49.6]).fell
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_divergence_fires_strictly_above_factor_times_a_positive_best(as_array):
+    def diverged(loss, smoothed, best, factor=4.0):
+        if as_array:
+            arrays = (np.array([v]) for v in (loss, smoothed, best))
+            return bool(analysis.is_diverged(*arrays, factor)[0])
+        return analysis.is_diverged(loss, smoothed, best, factor)
+
+    assert not diverged(1.0, 8.0, 2.0) and diverged(1.0, 8.5, 2.0)  # 4 x 2.0, not 4 / 2.0
+    assert not diverged(1.0, 1.9, 0.5) and diverged(1.0, 2.2, 0.5)  # 4 x 0.5, not 0.5 + 4 x 0.5
+    # A negative best: the rise above it against factor x its size (-2 + 4 x 2 = 6).
+    assert not diverged(6.0, 6.0, -2.0) and diverged(6.5, 6.5, -2.0)
+    assert not diverged(-1.0, -1.0, -0.5, 3.0) and diverged(1.5, 1.5, -0.5, 3.0)
+    # Any non-finite loss or smoothed loss is a divergence.
+    for loss, smoothed in [(np.nan, 1.0), (1.0, np.inf), (np.inf, 1.0), (1.0, np.nan)]:
+        assert diverged(loss, smoothed, 1.0)
+
+
+def test_the_live_divergence_check_on_floats_answers_a_plain_bool():
+    assert analysis.is_diverged(1.0, 1.0, 1.0, 4.0) is False
+    assert analysis.is_diverged(1.0, 9.0, 1.0, 4.0) is True
+    assert analysis.is_diverged(np.nan, 1.0, 1.0, 4.0) is True
+
+
+def test_divergence_on_arrays_with_infinities_and_huge_losses_warns_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = analysis.is_diverged(
+            np.array([1.0, 1.0, np.inf]),
+            np.array([np.inf, 1e308, np.inf]),
+            np.array([np.inf, 1e308, -np.inf]),
+            4.0,
+        )
+    assert got.tolist() == [True, False, True]
+    assert analysis.divergence_index([1.0, 2.0, 20.0], [1.0, 2.0, 20.0]) == 2
+
+
+def test_the_useful_length_uses_the_factor_given_and_four_by_default():
+    losses = [1.0, 1.0, 4.5, 6.0]
+    assert analysis.useful_length(losses, losses) == 2
+    assert analysis.useful_length(losses, losses, 5.0) == 3
+    assert analysis.useful_length(losses, losses, 10.0) == 4
+
+
+def _falling_on_powers_of_two(rise=None):
+    """A straight fall from 3 to 1 over LRs 1, 2, 4, ... 2048 (exact in binary), optionally
+    followed by one more point ``rise`` above the lowest."""
+    lrs, loss = 2.0 ** np.arange(12), np.linspace(3.0, 1.0, 12)
+    if rise is not None:
+        lrs, loss = np.append(lrs, 4096.0), np.append(loss, 1.0 + rise)
+    return lrs, loss
+
+
+def test_candidates_stay_clearance_times_below_the_end_of_a_curve_that_never_turned_up():
+    lrs, loss = _falling_on_powers_of_two()
+    # The suggestion: the bottom starts at 1024, / 3 is nearest 256; careful 256 / 1.5 -> 128.
+    expected = [(128.0, "careful"), (256.0, "suggested")]
+    for clearance in (2.0, 4.0):  # edges 1024 and 512: both candidates are below them
+        got = analysis.find_candidates(lrs, loss, clearance=clearance)
+        assert [(c.lr, c.label) for c in got] == expected
+    # At 8 the edge is 256 itself, which is no longer offered (nor 128, a suggestion's careful
+    # partner with no suggestion): nothing.
+    assert analysis.find_candidates(lrs, loss, clearance=8.0) == []
+    # A wider spacing lets the careful one reach past the last point offered: it alone stays.
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, spacing=1.5)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "careful")]
+    # Diverged right after, the curve turned up: the edge is the lowest point, not 8x below.
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, diverged=True)
+    assert [(c.lr, c.label) for c in got] == expected
+
+
+def test_a_rise_of_a_quarter_of_the_fall_is_a_turn_for_the_candidates_too():
+    lrs, loss = _falling_on_powers_of_two(rise=0.7)  # 0.7 after a fall of 2.0
+    got = analysis.find_candidates(lrs, loss, clearance=8.0)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "careful"), (256.0, "suggested")]
+    assert analysis.find_candidates(lrs, loss, clearance=8.0, tolerance=0.5) == []
+
+
+def test_candidates_exactly_spacing_apart_are_both_kept():
+    lrs, loss = _falling_on_powers_of_two()
+    got = analysis.find_candidates(lrs, loss, spacing=2.0)  # 128 and 256: 2x apart
+    assert [c.lr for c in got] == [128.0, 256.0]
+
+
+def test_candidates_centre_on_the_rule_asked_for():
+    lrs, loss = _falling_on_powers_of_two()
+    got = analysis.find_candidates(lrs, loss, rule="steepest")
+    assert analysis.suggest(lrs, loss, "steepest") == 128.0
+    assert [(c.lr, c.label) for c in got] == [(64.0, "careful"), (128.0, "suggested")]
+
+
+def test_a_descent_of_two_steps_offers_its_top_and_one_of_one_step_nothing():
+    lrs = np.array([1.0, 2.0, 4.0, 8.0, 16.0]) * 1e-3
+    got = analysis.find_candidates(lrs[:4], [3.0, 2.0, 1.0, 4.0], diverged=True)
+    assert [(c.lr, c.index, c.label) for c in got] == [(1e-3, 0, "suggested")]
+    assert analysis.find_candidates(lrs, [2.9, 3.0, 1.0, 4.0, 5.0], diverged=True) == []
+
+
+def test_a_rule_with_nothing_to_say_gives_no_candidates_rather_than_an_error():
+    # Cleaned of its NaNs the curve is 3, 1, 4: too short before its lowest point for the slope.
+    lrs = np.geomspace(1e-4, 1.0, 5)
+    loss = [3.0, np.nan, np.nan, 1.0, 4.0]
+    assert analysis.suggest(lrs, loss, "steepest") is None
+    assert analysis.find_candidates(lrs, loss, diverged=True, rule="steepest") == []
+
+
+def test_candidate_factor_messages_name_the_factor_and_the_value():
+    for name in ("careful", "clearance"):
+        message = rf"^{name} must be a finite number > 1, got 0.5$"
+        with pytest.raises(ValueError, match=message):
+            analysis.find_candidates([1.0], [1.0], **{name: 0.5})
+    with pytest.raises(ValueError, match=r"^spacing must be a finite number >= 1, got 0.5$"):
+        analysis.find_candidates([1.0], [1.0], spacing=0.5)
+    assert analysis.find_candidates([1.0], [1.0], spacing=1.0) == []  # 1 itself is allowed

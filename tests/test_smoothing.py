@@ -294,3 +294,9 @@ def test_the_window_half_widths_grow_by_about_the_square_root_of_two_up_to_half_
     # int(sqrt(2) ** k): 3 and 6 are never tried (the docstrings list the rounded values).
     assert smoothing._half_widths(44) == [1, 2, 4, 5, 8, 11, 16]
     assert smoothing._half_widths(45) == [1, 2, 4, 5, 8, 11, 16, 22]
+
+
+def test_a_curve_of_two_points_has_no_noise_to_read():
+    out = smoothing.smooth_adaptive([2.0, 1.0])
+    np.testing.assert_array_equal(out.noise, [0.0, 0.0])
+    assert out.values is not out.noise and out.stderr is not out.noise
