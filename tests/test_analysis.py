@@ -570,3 +570,92 @@ def test_candidate_factor_messages_name_the_factor_and_the_value():
     with pytest.raises(ValueError, match=r"^spacing must be a finite number >= 1, got 0.5$"):
         analysis.find_candidates([1.0], [1.0], spacing=0.5)
     assert analysis.find_candidates([1.0], [1.0], spacing=1.0) == []  # 1 itself is allowed
+
+
+def test_the_ladder_is_exponential_by_default_and_one_step_is_the_start():
+    decades = [1e-3, 1e-2, 1e-1, 1.0]
+    np.testing.assert_allclose(analysis.lr_ladder(1e-3, 1.0, 4), decades, rtol=1e-12)
+    np.testing.assert_array_equal(analysis.lr_ladder(1e-3, 1.0, 1), [1e-3])
+    np.testing.assert_array_equal(analysis.lr_ladder(1e-3, 1.0, 2), [1e-3, 1.0])
+    with pytest.raises(ValueError, match=r"^num_steps must be >= 1, got 0$"):
+        analysis.lr_ladder(1e-3, 1.0, 0)
+
+
+def test_steepest_is_per_decade_so_a_straight_fall_on_a_linear_ladder_reads_late():
+    lrs = np.linspace(0.01, 1.0, 100)  # equal steps of LR: a step is a far larger share early
+    loss = np.where(lrs < 0.8, 2.0 - lrs, 1.2 + 3.0 * (lrs - 0.8))
+    assert 0.5 < analysis.suggest_steepest(lrs, loss) < 0.8
+    # Three points up to the lowest are enough; two are not.
+    assert analysis.suggest_steepest([1e-3, 1e-2, 1e-1, 1.0], [3.0, 2.0, 1.0, 5.0]) == 1e-3
+    assert analysis.suggest_steepest([1e-3, 1e-2, 1e-1], [3.0, 1.0, 5.0]) is None
+
+
+def test_the_bottom_starts_at_the_first_point_at_or_within_a_tenth_of_the_fall():
+    lrs = 3.0 ** np.arange(4) * 1e-6
+    # The level is 1.0 + 0.1 * (2.0 - 1.0) = 1.1 exactly: 1.1 itself has reached it.
+    assert analysis.suggest_bottom(lrs, [2.0, 1.5, 1.1, 1.0], divisor=1.0) == lrs[2]
+    assert analysis.suggest_bottom(lrs, [2.0, 1.5, 1.1, 1.0]) == lrs[1]  # / 3, a point swept
+    # Three points are a curve; the top is before the lowest, never the blow-up after it.
+    assert analysis.suggest_bottom([1.0, 2.0, 4.0], [2.0, 1.0, 9.0], divisor=1.0) == 2.0
+    # A point below the level before the top (a dip on the flat start) is not the bottom.
+    curve = [1.02, 3.0, 2.0, 1.05, 1.0]
+    assert analysis.suggest_bottom(3.0 ** np.arange(5), curve, divisor=1.0) == 27.0
+
+
+def test_the_simple_rules_by_their_numbers():
+    lrs, loss = [1.0, 2.0, 4.0], [3.0, 1.0, 2.0]
+    assert analysis.suggest_minimum(lrs, loss) == 0.2  # the lowest / 10
+    assert analysis.suggest_from_candidates(lrs, loss) == 0.5  # the best minimum / 4
+    assert analysis.suggest_valley(lrs, [3.0, 2.0, 1.0]) == 2.0  # halfway along 3 points
+    assert analysis.suggest_valley(np.arange(1.0, 8.0), [5, 4, 3, 2, 1, 6, 7]) == 3.0
+    with pytest.raises(ValueError, match=r"^rule must be one of \['bottom/3', 'candidate/4', "):
+        analysis.suggest(lrs, loss, "x")
+    with pytest.raises(ValueError, match=r", 'valley'\], got 'x'$"):
+        analysis.suggest(lrs, loss, "x")
+
+
+def test_the_longest_descent_is_strictly_decreasing():
+    assert analysis.longest_descent(np.array([3.0, 3.0, 3.0, 3.0, 5.0, 4.0])) == (4, 5)
+    assert analysis.longest_descent(np.array([2.0, 1.0])) == (0, 1)
+    assert analysis.longest_descent(np.array([5.0, 4.0, 9.0, 3.0, 2.0])) == (0, 4)
+
+
+def test_the_descent_rule_skips_a_lucky_batch_in_the_first_tenth():
+    lrs = np.geomspace(1e-5, 1.0, 20)
+    loss = np.concatenate([[3.0, 0.5], np.linspace(3.0, 1.0, 17), [2.0]])  # 0.5: point 1 of 20
+    first = 2 + int(np.argmax(loss[2:] <= 1.0 + 2 / 3 * 2.0))  # a third of the fall 3 -> 1
+    assert analysis.suggest_descent(lrs, loss) == lrs[first]
+
+
+def test_unusable_points_and_uneven_lengths_are_left_out_of_every_reading():
+    # LR 0, a negative LR or an infinite one is no point of the curve, whatever its loss.
+    for lrs in ([0.0, 1.0, 2.0], [-1.0, 1.0, 2.0]):
+        assert analysis.suggest_minimum(lrs, [0.5, 1.0, 2.0]) == 0.1, lrs
+        assert [c.lr for c in analysis.find_minima(lrs, [0.5, 1.0, 2.0])] == [1.0], lrs
+    assert analysis.suggest_minimum([1.0, 2.0, np.inf], [2.0, 1.0, 0.5]) == 0.2
+    assert [c.lr for c in analysis.find_minima([1.0, 2.0, np.inf], [2.0, 1.0, 0.5])] == [2.0]
+    # The longer array is cut to the shorter one.
+    assert analysis.suggest_minimum([1.0, 2.0, 4.0, 8.0], [3.0, 1.0, 2.0]) == 0.2
+    assert [c.lr for c in analysis.find_minima([1.0, 2.0, 4.0, 8.0], [3.0, 1.0, 2.0])] == [2.0]
+    reach = analysis.bottom_uncertainty([1.0, 2.0, 4.0, 8.0], [3.0, 2.0, 1.0, 2.0], [0.0] * 3)
+    assert reach == (4.0, 4.0)
+
+
+def test_read_curve_knows_a_sweep_that_diverged_from_one_that_ran_out_of_range():
+    lrs = np.geomspace(1e-5, 1.0, 101)
+    falling = np.linspace(3.0, 1.0, 100)
+    ran_out = analysis.read_curve(lrs[:100], falling)
+    assert ran_out.useful == 100 and len(ran_out.notes) == 1 and "too early" in ran_out.notes[0]
+    assert ran_out.minima == []  # the open end is no minimum
+    blew_up = analysis.read_curve(lrs, np.append(falling, np.inf))
+    assert blew_up.useful == 100 and blew_up.notes == []
+    assert [m.index for m in blew_up.minima] == [99]  # it turned up right after its end
+    assert [c.label for c in blew_up.candidates] == ["careful", "suggested"]  # 1.2 apart or more
+
+
+def test_read_curve_judges_divergence_by_the_beta_and_factor_it_is_given():
+    lrs = np.geomspace(1e-5, 1.0, 60)
+    losses = np.concatenate([np.linspace(3.0, 1.0, 50), np.full(10, 4.5)])
+    assert analysis.read_curve(lrs, losses, beta=0.0).useful == 50  # 4.5 > 4 x 1.0 at once
+    assert analysis.read_curve(lrs, losses, beta=0.0, diverge_factor=5.0).useful == 60
+    assert analysis.read_curve(lrs, losses, beta=0.9).useful > 50  # the average lags
