@@ -659,3 +659,33 @@ def test_read_curve_judges_divergence_by_the_beta_and_factor_it_is_given():
     assert analysis.read_curve(lrs, losses, beta=0.0).useful == 50  # 4.5 > 4 x 1.0 at once
     assert analysis.read_curve(lrs, losses, beta=0.0, diverge_factor=5.0).useful == 60
     assert analysis.read_curve(lrs, losses, beta=0.9).useful > 50  # the average lags
+
+
+def test_the_bottom_is_uncertain_by_two_standard_errors_either_side_by_default():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    smoothed = np.array([3.0, 2.9, 2.6, 2.0, 1.6, 1.3, 1.1, 1.0, 1.4])  # level 1.2
+    stderr = np.full(9, 0.15)  # 1.6 is 0.4 above the level: under 2 errors, within 3
+    assert analysis.bottom_uncertainty(lrs, smoothed, stderr)[0] == lrs[5]
+    assert analysis.bottom_uncertainty(lrs, smoothed, stderr, z=3.0)[0] == lrs[4]
+
+
+def test_the_upper_band_reaching_the_level_exactly_has_reached_it():
+    lrs = 2.0 ** np.arange(4)
+    # Level 1.0 + 0.25 * 4.0 = 2.0; 1.5 + 2 * 0.25 = 2.0 exactly, at the point before the lowest.
+    got = analysis.bottom_uncertainty(lrs, [5.0, 1.5, 1.0, 3.0], [0, 0.25, 1.0, 0], fraction=0.25)
+    assert got == (2.0, 2.0)
+
+
+def test_a_descent_of_one_step_offers_nothing_even_where_spacing_would_reach_it():
+    got = analysis.find_candidates(
+        [1.0, 2.0, 3.0, 4.0, 5.0], [2.9, 3.0, 1.0, 4.0, 5.0], spacing=2.0
+    )
+    assert got == []
+
+
+def test_a_suggestion_exactly_spacing_above_the_last_point_offered_snaps_to_it():
+    lrs, loss = _falling_on_powers_of_two()
+    # The edge is 2048 / 8 = 256, so 128 is the last point offered; the suggestion, 256, is
+    # exactly 2x above it, so with a spacing of 2 it snaps there (and its careful one with it).
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, spacing=2.0)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "suggested")]
