@@ -689,3 +689,12 @@ def test_a_suggestion_exactly_spacing_above_the_last_point_offered_snaps_to_it()
     # exactly 2x above it, so with a spacing of 2 it snaps there (and its careful one with it).
     got = analysis.find_candidates(lrs, loss, clearance=8.0, spacing=2.0)
     assert [(c.lr, c.label) for c in got] == [(128.0, "suggested")]
+
+
+def test_a_suggestion_exactly_spacing_below_the_top_snaps_to_the_top():
+    lrs = 2.0 ** np.arange(6)
+    loss = [2.9, 3.0, 1.0, 0.9, 0.85, 4.0]  # a drop right after the top, at LR 2
+    assert analysis.suggest(lrs, loss) == 1.0  # bottom at 4, / 3 nearest 1: before the top
+    got = analysis.find_candidates(lrs, loss, spacing=2.0)
+    assert [(c.lr, c.label) for c in got] == [(2.0, "suggested")]
+    assert analysis.find_candidates(lrs, loss, spacing=1.9) == []
