@@ -470,7 +470,10 @@ def bottom_uncertainty(lrs, smoothed, stderr, fraction: float = BOTTOM, z: float
         return None
     top, low, level = bottom
     early = _first_at_or_below(smoothed[: low + 1] - z * stderr[: low + 1], level, top)
-    late = _first_at_or_below(smoothed[: low + 1] + z * stderr[: low + 1], level, top)
+    upper = smoothed[: low + 1] + z * stderr[: low + 1]
+    # Where even the lowest point's upper bound stays above the level, the bottom may start as
+    # late as the lowest point (not at the top, where argmax of no match would put it).
+    late = _first_at_or_below(upper, level, top) if (upper[top:] <= level).any() else low
     return float(lrs[early]), float(lrs[max(early, late)])
 
 

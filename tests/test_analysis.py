@@ -1,6 +1,7 @@
 """The pure-numpy analysis: ladders, smoothing, divergence, candidate minima and suggestions."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -337,3 +338,363 @@ def test_the_descent_for_the_tolerance_is_measured_up_to_the_lowest_point_only()
     smoothed = np.array([2.0, 1.5, 1.8, 1.0, 5.0])  # a blow-up right after the best
     # The descent is 2.0 - 1.0: 1.5 is half of it above the best, outside a tolerance of 0.25.
     assert [c.index for c in analysis.find_minima(lrs, smoothed, tolerance=0.25)] == [3]
+
+
+# --- Pinned by mutation testing (docs/mutation.md) ---------------------------------------------
+
+
+def test_a_noisier_bottom_is_never_read_as_less_uncertain():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    smoothed = np.array([3.0, 2.9, 2.6, 2.0, 1.6, 1.3, 1.1, 1.0, 1.4])  # level: 1.0 + 0.2
+    spans = []
+    for se in (0.0, 0.01, 0.05, 0.1, 0.25, 1.0):
+        early, late = analysis.bottom_uncertainty(lrs, smoothed, np.full(9, se))
+        spans.append(late / early)
+    assert spans == sorted(spans), spans
+    # Two standard errors above itself the curve never comes within 10 % of its fall: the
+    # bottom may start as late as the lowest point.
+    assert analysis.bottom_uncertainty(lrs, smoothed, np.full(9, 0.25)) == (lrs[4], lrs[7])
+
+
+TOO_EARLY = (
+    "the loss had not turned up by end_lr=0.1: the range ended too early, so the upper edge of "
+    "the usable LRs is unknown; pass a larger end_lr, e.g. end_lr=1"
+)
+
+
+def test_range_notes_say_in_whole_what_to_change_for_a_range_that_ended_too_early():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    falling = [3.0, 2.0, 1.5, 1.0]
+    assert analysis.range_notes(lrs, falling) == [TOO_EARLY]  # "completed" is the default
+    for reason, why in [("stopped", "was stopped"), ("data_exhausted", "ran out of data")] + [
+        ("failed", "ended")
+    ]:
+        assert analysis.range_notes(lrs, falling, stop_reason=reason) == [
+            f"the sweep {why} at lr 0.1 before the loss turned up, so the upper edge of the "
+            "usable LRs is unknown; run the whole range, or a larger end_lr"
+        ]
+    # Three points are enough to read; the end is the last LR, written with 3 digits.
+    assert analysis.range_notes(np.geomspace(1e-3, 0.0123456, 3), [3.0, 2.0, 1.0]) == [
+        "the loss had not turned up by end_lr=0.0123: the range ended too early, so the upper "
+        "edge of the usable LRs is unknown; pass a larger end_lr, e.g. end_lr=0.123"
+    ]
+    assert analysis.range_notes(lrs[:2], [3.0, 1.0]) == []
+
+
+def test_range_notes_read_a_rise_of_a_quarter_of_the_descent_as_turned_up():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    rose = [3.0, 1.0, 1.5, 1.6]  # 0.6 back up after a fall of 2.0: over a quarter
+    assert analysis.range_notes(lrs, rose) == []
+    assert analysis.range_notes(lrs, rose, tolerance=0.5) == [TOO_EARLY]
+
+
+def test_a_fall_under_two_percent_is_no_fall_however_clearly_it_beats_the_noise():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    barely = [2.0, 1.99, 1.985, 1.98]
+    message = (
+        "the loss never fell (by under 2% of its level): the curve shows no LR to train at; "
+        "sweep more steps (num_steps=...), or from a smaller start_lr if the loss rose from the "
+        "first steps"
+    )
+    assert analysis.range_notes(lrs, barely) == [message]
+    assert analysis.range_notes(lrs, barely, stderr=[1e-4] * 4) == [message]
+
+
+def test_a_fall_within_the_noise_gets_the_note_with_its_standard_errors():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    # A fall of 2.0 over hypot(0.4, 0.5) = 0.64 is 3.1 standard errors; 4 points need 3.8.
+    notes = analysis.range_notes(lrs, [3.0, 2.0, 1.5, 1.0], stderr=[0.4, 0.3, 0.3, 0.5])
+    assert notes == [
+        "the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "
+        "3.1 standard errors, 3.8 needed): the curve shows no LR to train at; sweep more steps "
+        "(num_steps=...) or with a larger batch_size"
+    ]
+
+
+def test_descent_reads_the_top_the_low_and_the_significance_of_the_fall():
+    lrs = np.geomspace(1e-4, 1e-1, 4)
+    shape = analysis.descent(lrs, [3.0, 2.0, 1.0, 2.0], stderr=[0.3, 0.1, 0.4, 0.1])
+    assert shape == analysis.Descent(
+        top=0,
+        low=2,
+        depth=2.0,
+        fell=True,
+        turned_up=True,
+        significance=2.0 / 0.5,  # over hypot(0.3, 0.4): the errors at the top and the low
+        needed=analysis.chance_dip(4),
+    )
+    # Only the finite points count towards the length; a zero error is an infinite significance.
+    shape = analysis.descent(lrs, [3.0, np.nan, 1.0, 2.0], stderr=[0.0, 0.1, 0.0, 0.1])
+    assert shape.needed == analysis.chance_dip(3) and shape.significance == np.inf
+    # Without errors nothing is needed, and a rising curve has neither a fall nor a turn.
+    rising = analysis.descent(lrs[:3], [1.0, 2.0, 3.0])
+    assert (rising.top, rising.low, rising.depth, rising.needed) == (0, 0, 0.0, 0.0)
+    assert not rising.fell and not rising.turned_up
+    assert analysis.descent(lrs, [np.nan] * 4) is None
+
+
+def test_the_top_of_a_descent_is_the_highest_point_before_the_lowest_not_after():
+    lrs = np.geomspace(1e-4, 1e-1, 5)
+    shape = analysis.descent(lrs, [2.0, 3.0, 1.0, 9.0, 1.5])
+    assert (shape.top, shape.low, shape.depth) == (1, 2, 2.0)
+
+
+def test_a_fall_of_exactly_a_quarter_turns_up_and_one_of_two_percent_of_a_negative_loss_is_none():
+    lrs = np.geomspace(1e-4, 1e-1, 3)
+    assert analysis.descent(lrs, [2.0, 1.0, 1.25]).turned_up  # exactly tolerance * depth
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.2]).turned_up
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.2], tolerance=0.25).turned_up
+    assert analysis.descent(lrs, [2.0, 1.0, 1.2], diverged=True).turned_up
+    assert not analysis.descent(lrs, [2.0, 1.0, 1.3], tolerance=0.5).turned_up
+    # A small fall turns up by a small rise too: the tolerance is a share of the depth.
+    assert analysis.descent(lrs, [1.5, 1.0, 1.2]).turned_up
+    # 1 % below -1.0: the scale is the loss's size, not its sign.
+    assert not analysis.descent(lrs, [-1.0, -1.01, -1.0]).fell
+    assert analysis.descent(lrs, [-1.0, -1.03, -1.0]).fell
+    assert analysis.descent(lrs, [2.0, 1.95, 1.96]).fell  # 2.5 % of 2.0
+    assert not analysis.descent(lrs, [50.0, 49.0, 49.5]).fell  # exactly 2 % is not over it
+    assert not analysis.descent(lrs, [50.0, 49.5, 49.6]).fell
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_divergence_fires_strictly_above_factor_times_a_positive_best(as_array):
+    def diverged(loss, smoothed, best, factor=4.0):
+        if as_array:
+            arrays = (np.array([v]) for v in (loss, smoothed, best))
+            return bool(analysis.is_diverged(*arrays, factor)[0])
+        return analysis.is_diverged(loss, smoothed, best, factor)
+
+    assert not diverged(1.0, 8.0, 2.0) and diverged(1.0, 8.5, 2.0)  # 4 x 2.0, not 4 / 2.0
+    assert not diverged(1.0, 1.9, 0.5) and diverged(1.0, 2.2, 0.5)  # 4 x 0.5, not 0.5 + 4 x 0.5
+    # A negative best: the rise above it against factor x its size (-2 + 4 x 2 = 6).
+    assert not diverged(6.0, 6.0, -2.0) and diverged(6.5, 6.5, -2.0)
+    assert not diverged(-1.0, -1.0, -0.5, 3.0) and diverged(1.5, 1.5, -0.5, 3.0)
+    # Any non-finite loss or smoothed loss is a divergence.
+    for loss, smoothed in [(np.nan, 1.0), (1.0, np.inf), (np.inf, 1.0), (1.0, np.nan)]:
+        assert diverged(loss, smoothed, 1.0)
+
+
+def test_the_live_divergence_check_on_floats_answers_a_plain_bool():
+    assert analysis.is_diverged(1.0, 1.0, 1.0, 4.0) is False
+    assert analysis.is_diverged(1.0, 9.0, 1.0, 4.0) is True
+    assert analysis.is_diverged(np.nan, 1.0, 1.0, 4.0) is True
+
+
+def test_divergence_on_arrays_with_infinities_and_huge_losses_warns_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = analysis.is_diverged(
+            np.array([1.0, 1.0, np.inf]),
+            np.array([np.inf, 1e308, np.inf]),
+            np.array([np.inf, 1e308, -np.inf]),
+            4.0,
+        )
+    assert got.tolist() == [True, False, True]
+    assert analysis.divergence_index([1.0, 2.0, 20.0], [1.0, 2.0, 20.0]) == 2
+
+
+def test_the_useful_length_uses_the_factor_given_and_four_by_default():
+    losses = [1.0, 1.0, 4.5, 6.0]
+    assert analysis.useful_length(losses, losses) == 2
+    assert analysis.useful_length(losses, losses, 5.0) == 3
+    assert analysis.useful_length(losses, losses, 10.0) == 4
+
+
+def _falling_on_powers_of_two(rise=None):
+    """A straight fall from 3 to 1 over LRs 1, 2, 4, ... 2048 (exact in binary), optionally
+    followed by one more point ``rise`` above the lowest."""
+    lrs, loss = 2.0 ** np.arange(12), np.linspace(3.0, 1.0, 12)
+    if rise is not None:
+        lrs, loss = np.append(lrs, 4096.0), np.append(loss, 1.0 + rise)
+    return lrs, loss
+
+
+def test_candidates_stay_clearance_times_below_the_end_of_a_curve_that_never_turned_up():
+    lrs, loss = _falling_on_powers_of_two()
+    # The suggestion: the bottom starts at 1024, / 3 is nearest 256; careful 256 / 1.5 -> 128.
+    expected = [(128.0, "careful"), (256.0, "suggested")]
+    for clearance in (2.0, 4.0):  # edges 1024 and 512: both candidates are below them
+        got = analysis.find_candidates(lrs, loss, clearance=clearance)
+        assert [(c.lr, c.label) for c in got] == expected
+    # At 8 the edge is 256 itself, which is no longer offered (nor 128, a suggestion's careful
+    # partner with no suggestion): nothing.
+    assert analysis.find_candidates(lrs, loss, clearance=8.0) == []
+    # A wider spacing lets the careful one reach past the last point offered: it alone stays.
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, spacing=1.5)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "careful")]
+    # Diverged right after, the curve turned up: the edge is the lowest point, not 8x below.
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, diverged=True)
+    assert [(c.lr, c.label) for c in got] == expected
+
+
+def test_a_rise_of_a_quarter_of_the_fall_is_a_turn_for_the_candidates_too():
+    lrs, loss = _falling_on_powers_of_two(rise=0.7)  # 0.7 after a fall of 2.0
+    got = analysis.find_candidates(lrs, loss, clearance=8.0)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "careful"), (256.0, "suggested")]
+    assert analysis.find_candidates(lrs, loss, clearance=8.0, tolerance=0.5) == []
+
+
+def test_candidates_exactly_spacing_apart_are_both_kept():
+    lrs, loss = _falling_on_powers_of_two()
+    got = analysis.find_candidates(lrs, loss, spacing=2.0)  # 128 and 256: 2x apart
+    assert [c.lr for c in got] == [128.0, 256.0]
+
+
+def test_candidates_centre_on_the_rule_asked_for():
+    lrs, loss = _falling_on_powers_of_two()
+    got = analysis.find_candidates(lrs, loss, rule="steepest")
+    assert analysis.suggest(lrs, loss, "steepest") == 128.0
+    assert [(c.lr, c.label) for c in got] == [(64.0, "careful"), (128.0, "suggested")]
+
+
+def test_a_descent_of_two_steps_offers_its_top_and_one_of_one_step_nothing():
+    lrs = np.array([1.0, 2.0, 4.0, 8.0, 16.0]) * 1e-3
+    got = analysis.find_candidates(lrs[:4], [3.0, 2.0, 1.0, 4.0], diverged=True)
+    assert [(c.lr, c.index, c.label) for c in got] == [(1e-3, 0, "suggested")]
+    assert analysis.find_candidates(lrs, [2.9, 3.0, 1.0, 4.0, 5.0], diverged=True) == []
+
+
+def test_a_rule_with_nothing_to_say_gives_no_candidates_rather_than_an_error():
+    # Cleaned of its NaNs the curve is 3, 1, 4: too short before its lowest point for the slope.
+    lrs = np.geomspace(1e-4, 1.0, 5)
+    loss = [3.0, np.nan, np.nan, 1.0, 4.0]
+    assert analysis.suggest(lrs, loss, "steepest") is None
+    assert analysis.find_candidates(lrs, loss, diverged=True, rule="steepest") == []
+
+
+def test_candidate_factor_messages_name_the_factor_and_the_value():
+    for name in ("careful", "clearance"):
+        message = rf"^{name} must be a finite number > 1, got 0.5$"
+        with pytest.raises(ValueError, match=message):
+            analysis.find_candidates([1.0], [1.0], **{name: 0.5})
+    with pytest.raises(ValueError, match=r"^spacing must be a finite number >= 1, got 0.5$"):
+        analysis.find_candidates([1.0], [1.0], spacing=0.5)
+    assert analysis.find_candidates([1.0], [1.0], spacing=1.0) == []  # 1 itself is allowed
+
+
+def test_the_ladder_is_exponential_by_default_and_one_step_is_the_start():
+    decades = [1e-3, 1e-2, 1e-1, 1.0]
+    np.testing.assert_allclose(analysis.lr_ladder(1e-3, 1.0, 4), decades, rtol=1e-12)
+    np.testing.assert_array_equal(analysis.lr_ladder(1e-3, 1.0, 1), [1e-3])
+    np.testing.assert_array_equal(analysis.lr_ladder(1e-3, 1.0, 2), [1e-3, 1.0])
+    with pytest.raises(ValueError, match=r"^num_steps must be >= 1, got 0$"):
+        analysis.lr_ladder(1e-3, 1.0, 0)
+
+
+def test_steepest_is_per_decade_so_a_straight_fall_on_a_linear_ladder_reads_late():
+    lrs = np.linspace(0.01, 1.0, 100)  # equal steps of LR: a step is a far larger share early
+    loss = np.where(lrs < 0.8, 2.0 - lrs, 1.2 + 3.0 * (lrs - 0.8))
+    assert 0.5 < analysis.suggest_steepest(lrs, loss) < 0.8
+    # Three points up to the lowest are enough; two are not.
+    assert analysis.suggest_steepest([1e-3, 1e-2, 1e-1, 1.0], [3.0, 2.0, 1.0, 5.0]) == 1e-3
+    assert analysis.suggest_steepest([1e-3, 1e-2, 1e-1], [3.0, 1.0, 5.0]) is None
+
+
+def test_the_bottom_starts_at_the_first_point_at_or_within_a_tenth_of_the_fall():
+    lrs = 3.0 ** np.arange(4) * 1e-6
+    # The level is 1.0 + 0.1 * (2.0 - 1.0) = 1.1 exactly: 1.1 itself has reached it.
+    assert analysis.suggest_bottom(lrs, [2.0, 1.5, 1.1, 1.0], divisor=1.0) == lrs[2]
+    assert analysis.suggest_bottom(lrs, [2.0, 1.5, 1.1, 1.0]) == lrs[1]  # / 3, a point swept
+    # Three points are a curve; the top is before the lowest, never the blow-up after it.
+    assert analysis.suggest_bottom([1.0, 2.0, 4.0], [2.0, 1.0, 9.0], divisor=1.0) == 2.0
+    # A point below the level before the top (a dip on the flat start) is not the bottom.
+    curve = [1.02, 3.0, 2.0, 1.05, 1.0]
+    assert analysis.suggest_bottom(3.0 ** np.arange(5), curve, divisor=1.0) == 27.0
+
+
+def test_the_simple_rules_by_their_numbers():
+    lrs, loss = [1.0, 2.0, 4.0], [3.0, 1.0, 2.0]
+    assert analysis.suggest_minimum(lrs, loss) == 0.2  # the lowest / 10
+    assert analysis.suggest_from_candidates(lrs, loss) == 0.5  # the best minimum / 4
+    assert analysis.suggest_valley(lrs, [3.0, 2.0, 1.0]) == 2.0  # halfway along 3 points
+    assert analysis.suggest_valley(np.arange(1.0, 8.0), [5, 4, 3, 2, 1, 6, 7]) == 3.0
+    with pytest.raises(ValueError, match=r"^rule must be one of \['bottom/3', 'candidate/4', "):
+        analysis.suggest(lrs, loss, "x")
+    with pytest.raises(ValueError, match=r", 'valley'\], got 'x'$"):
+        analysis.suggest(lrs, loss, "x")
+
+
+def test_the_longest_descent_is_strictly_decreasing():
+    assert analysis.longest_descent(np.array([3.0, 3.0, 3.0, 3.0, 5.0, 4.0])) == (4, 5)
+    assert analysis.longest_descent(np.array([2.0, 1.0])) == (0, 1)
+    assert analysis.longest_descent(np.array([5.0, 4.0, 9.0, 3.0, 2.0])) == (0, 4)
+
+
+def test_the_descent_rule_skips_a_lucky_batch_in_the_first_tenth():
+    lrs = np.geomspace(1e-5, 1.0, 20)
+    loss = np.concatenate([[3.0, 0.5], np.linspace(3.0, 1.0, 17), [2.0]])  # 0.5: point 1 of 20
+    first = 2 + int(np.argmax(loss[2:] <= 1.0 + 2 / 3 * 2.0))  # a third of the fall 3 -> 1
+    assert analysis.suggest_descent(lrs, loss) == lrs[first]
+
+
+def test_unusable_points_and_uneven_lengths_are_left_out_of_every_reading():
+    # LR 0, a negative LR or an infinite one is no point of the curve, whatever its loss.
+    for lrs in ([0.0, 1.0, 2.0], [-1.0, 1.0, 2.0]):
+        assert analysis.suggest_minimum(lrs, [0.5, 1.0, 2.0]) == 0.1, lrs
+        assert [c.lr for c in analysis.find_minima(lrs, [0.5, 1.0, 2.0])] == [1.0], lrs
+    assert analysis.suggest_minimum([1.0, 2.0, np.inf], [2.0, 1.0, 0.5]) == 0.2
+    assert [c.lr for c in analysis.find_minima([1.0, 2.0, np.inf], [2.0, 1.0, 0.5])] == [2.0]
+    # The longer array is cut to the shorter one.
+    assert analysis.suggest_minimum([1.0, 2.0, 4.0, 8.0], [3.0, 1.0, 2.0]) == 0.2
+    assert [c.lr for c in analysis.find_minima([1.0, 2.0, 4.0, 8.0], [3.0, 1.0, 2.0])] == [2.0]
+    reach = analysis.bottom_uncertainty([1.0, 2.0, 4.0, 8.0], [3.0, 2.0, 1.0, 2.0], [0.0] * 3)
+    assert reach == (4.0, 4.0)
+
+
+def test_read_curve_knows_a_sweep_that_diverged_from_one_that_ran_out_of_range():
+    lrs = np.geomspace(1e-5, 1.0, 101)
+    falling = np.linspace(3.0, 1.0, 100)
+    ran_out = analysis.read_curve(lrs[:100], falling)
+    assert ran_out.useful == 100 and len(ran_out.notes) == 1 and "too early" in ran_out.notes[0]
+    assert ran_out.minima == []  # the open end is no minimum
+    blew_up = analysis.read_curve(lrs, np.append(falling, np.inf))
+    assert blew_up.useful == 100 and blew_up.notes == []
+    assert [m.index for m in blew_up.minima] == [99]  # it turned up right after its end
+    assert [c.label for c in blew_up.candidates] == ["careful", "suggested"]  # 1.2 apart or more
+
+
+def test_read_curve_judges_divergence_by_the_beta_and_factor_it_is_given():
+    lrs = np.geomspace(1e-5, 1.0, 60)
+    losses = np.concatenate([np.linspace(3.0, 1.0, 50), np.full(10, 4.5)])
+    assert analysis.read_curve(lrs, losses, beta=0.0).useful == 50  # 4.5 > 4 x 1.0 at once
+    assert analysis.read_curve(lrs, losses, beta=0.0, diverge_factor=5.0).useful == 60
+    assert analysis.read_curve(lrs, losses, beta=0.9).useful > 50  # the average lags
+
+
+def test_the_bottom_is_uncertain_by_two_standard_errors_either_side_by_default():
+    lrs = np.geomspace(1e-4, 1.0, 9)
+    smoothed = np.array([3.0, 2.9, 2.6, 2.0, 1.6, 1.3, 1.1, 1.0, 1.4])  # level 1.2
+    stderr = np.full(9, 0.15)  # 1.6 is 0.4 above the level: under 2 errors, within 3
+    assert analysis.bottom_uncertainty(lrs, smoothed, stderr)[0] == lrs[5]
+    assert analysis.bottom_uncertainty(lrs, smoothed, stderr, z=3.0)[0] == lrs[4]
+
+
+def test_the_upper_band_reaching_the_level_exactly_has_reached_it():
+    lrs = 2.0 ** np.arange(4)
+    # Level 1.0 + 0.25 * 4.0 = 2.0; 1.5 + 2 * 0.25 = 2.0 exactly, at the point before the lowest.
+    got = analysis.bottom_uncertainty(lrs, [5.0, 1.5, 1.0, 3.0], [0, 0.25, 1.0, 0], fraction=0.25)
+    assert got == (2.0, 2.0)
+
+
+def test_a_descent_of_one_step_offers_nothing_even_where_spacing_would_reach_it():
+    got = analysis.find_candidates(
+        [1.0, 2.0, 3.0, 4.0, 5.0], [2.9, 3.0, 1.0, 4.0, 5.0], spacing=2.0
+    )
+    assert got == []
+
+
+def test_a_suggestion_exactly_spacing_above_the_last_point_offered_snaps_to_it():
+    lrs, loss = _falling_on_powers_of_two()
+    # The edge is 2048 / 8 = 256, so 128 is the last point offered; the suggestion, 256, is
+    # exactly 2x above it, so with a spacing of 2 it snaps there (and its careful one with it).
+    got = analysis.find_candidates(lrs, loss, clearance=8.0, spacing=2.0)
+    assert [(c.lr, c.label) for c in got] == [(128.0, "suggested")]
+
+
+def test_a_suggestion_exactly_spacing_below_the_top_snaps_to_the_top():
+    lrs = 2.0 ** np.arange(6)
+    loss = [2.9, 3.0, 1.0, 0.9, 0.85, 4.0]  # a drop right after the top, at LR 2
+    assert analysis.suggest(lrs, loss) == 1.0  # bottom at 4, / 3 nearest 1: before the top
+    got = analysis.find_candidates(lrs, loss, spacing=2.0)
+    assert [(c.lr, c.label) for c in got] == [(2.0, "suggested")]
+    assert analysis.find_candidates(lrs, loss, spacing=1.9) == []
