@@ -2,7 +2,8 @@
 
     pip install mutmut==3.8.1
     python benchmarks/mutate.py lrwidget/result.py tests/test_result.py
-    python benchmarks/mutate.py lrwidget/analysis.py tests/test_analysis.py tests/test_properties.py
+    python benchmarks/mutate.py lrwidget/analysis.py tests/test_analysis.py \
+        tests/test_smoothing.py -k "not real_sweep"
 
 Everything after the module is handed to pytest as the test selection: files or node ids
 first, then any pytest option (``tests/test_result.py -k "repr or malformed"``). The checkout

@@ -181,7 +181,7 @@ def local_slope(values, half: int) -> np.ndarray:
 def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
     """Smooth a finite curve with a local straight-line fit whose width adapts to the data.
 
-    At each point windows of growing half-width (1, 2, 3, 4, 6, 8, ... points) are fitted; the
+    At each point windows of growing half-width (1, 2, 4, 5, 8, 11, ... points) are fitted; the
     widest one kept is the last whose estimate still agrees, within ``gamma`` standard errors,
     with every narrower window's. Where the losses scatter and the curve is straight the window
     grows (more averaging); where it bends (a sharp drop, the minimum, a blow-up) it stays
@@ -226,7 +226,7 @@ def smooth_adaptive(losses, *, gamma: float = GAMMA) -> Smoothed:
 
 
 def _half_widths(n: int) -> list[int]:
-    """1, 2, 3, 4, 6, 8, 11, 16, ...: about sqrt(2) apart, up to half the curve."""
+    """1, 2, 4, 5, 8, 11, 16, 22, ...: powers of sqrt(2) rounded down, up to half the curve."""
     out, h = [], 1.0
     while int(h) <= max(1, (n - 1) // 2):
         if not out or int(h) > out[-1]:
