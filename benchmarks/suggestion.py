@@ -551,9 +551,10 @@ def task_table(rows: list[dict]):
     """Per task: regret of the suggestion, the default and Prodigy, and the seed spread."""
     print(
         "\n| group | task | opt | steps | best grid LR | suggestion (median) | regret | "
-        "spread over seeds | default LR's regret | Prodigy's regret | candidates' regret |"
+        "spread over seeds | 'too noisy' notes | default LR's regret | Prodigy's regret | "
+        "candidates' regret |"
     )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     keys = sorted({(r["case"], r["steps"]) for r in rows}, key=lambda k: [r["case"] for r in
                   rows].index(k[0]))  # fmt: skip
     for case, steps in keys:
@@ -569,7 +570,9 @@ def task_table(rows: list[dict]):
         print(
             f"| {r0['group']} | {r0['task']} | {r0['opt']} | {steps} "
             f"| {statistics.median(r['best_lr'] for r in rs):.2g} | {med} | {_mean(sug):.3f} "
-            f"| x{_spread(known):.1f} | {_mean(r['default'] for r in rs):.3f} "
+            f"| x{_spread(known):.1f} "
+            f"| {sum(any('too noisy' in n for n in r['notes']) for r in rs)} of {len(rs)} "
+            f"| {_mean(r['default'] for r in rs):.3f} "
             f"| {_mean(r['prodigy'] for r in rs):.3f} | {_mean(cands):.3f} |"
         )
 
