@@ -14,7 +14,8 @@ Three groups of tasks, all on data that ships with scikit-learn (no download):
 
 For each case (task, optimizer, seed): build the model from a fixed seed, run
 ``lrwidget.find_lr`` (its defaults: 1e-7 -> 10, one epoch but at least 300 steps; most
-tasks are also swept at 100 steps, to show what a short sweep reads), then train from the same initial weights and shuffling for ``BUDGET``
+tasks are also swept at 100 steps, to show what a short sweep reads), then train from the same
+initial weights and shuffling for ``BUDGET``
 steps at every LR of a half-decade grid (1e-5 .. 3.2), at every LR a rule or a candidate
 offers, at the optimizer's default LR, and once with an LR-free optimizer (Prodigy, Adam form,
 d0 = 1e-6, written from Mishchenko & Defazio 2024 in this file only); then evaluate on a
