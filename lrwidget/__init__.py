@@ -19,8 +19,10 @@ _EXPORTS = {
     "Candidate": "analysis",
     "LRFinder": "article",
     "LRFinderWidget": "widget",
+    "SweepFamily": "family",
     "SweepResult": "result",
     "find_lr": "keras_sweep",
+    "find_lr_family": "keras_family",
     "show": "chart",
 }
 __all__ = [
@@ -28,8 +30,10 @@ __all__ = [
     "Candidate",
     "LRFinder",
     "LRFinderWidget",
+    "SweepFamily",
     "SweepResult",
     "find_lr",
+    "find_lr_family",
     "show",
 ]
 
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from .analysis import Candidate
     from .article import LRFinder
     from .chart import show
+    from .family import SweepFamily
+    from .keras_family import find_lr_family
     from .keras_sweep import find_lr
     from .result import AnalysisSettings, SweepResult
     from .widget import LRFinderWidget
@@ -49,8 +55,10 @@ _MODULES = {
     "cli",
     "controls",
     "data",
+    "family",
     "figure",
     "image",
+    "keras_family",
     "keras_state",
     "keras_sweep",
     "notebook",

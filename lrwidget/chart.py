@@ -32,6 +32,7 @@ from traitlets import Bool, TraitError, observe, validate
 
 from . import image, selection, style
 from .controls import PickControls
+from .family import SweepFamily
 from .figure import LossPlot
 from .notebook import NotebookDisplay, enable_colab_widgets
 from .result import SweepResult
@@ -442,8 +443,9 @@ def show(results, labels=None, **kwargs) -> LRChart:
 
     Parameters
     ----------
-    results : SweepResult or list of SweepResult
-        One sweep, or several to overlay (e.g. two batch sizes, with a legend).
+    results : SweepResult, list of SweepResult or SweepFamily
+        One sweep, or several to overlay (e.g. two batch sizes, with a legend), or a family's
+        members (legend: ``weight_decay=1e-4`` ...).
     labels : list of str, optional
         Legend names, one per result.
     **kwargs
@@ -457,6 +459,9 @@ def show(results, labels=None, **kwargs) -> LRChart:
     """
     if isinstance(results, SweepResult):
         results = [results]
+    if isinstance(results, SweepFamily):
+        labels = results.labels if labels is None else labels
+        results = results.results
     results = list(results)
     for r in results:
         if not isinstance(r, SweepResult):

@@ -86,10 +86,14 @@ RULES = {
     "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
     "schedules": (3, {"keras_state", "selection"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
+    "family": (3, {"data", "result"}, KERAS | VIEW),  # a sweep family: pick, spread, JSON
+    # 4: a family on Keras
+    "keras_family": (4, {"data", "family", "keras_state", "keras_sweep"}, VIEW),
     # 4: the chart
     "chart": (
         4,
-        {"controls", "figure", "image", "notebook", "result", "selection", "style", "sync"},
+        {"controls", "figure", "image", "notebook", "result", "selection", "style", "sync"}
+        | {"family"},
         KERAS,
     ),
     # 5: what a user calls
@@ -103,7 +107,12 @@ RULES = {
     "cli": (5, {"chart", "keras_sweep", "result", "style"}, set()),
     "__main__": (6, {"cli"}, KERAS | VIEW),
     # The public names, loaded on first use (importlib); the TYPE_CHECKING imports name them.
-    "__init__": (6, {"analysis", "article", "chart", "keras_sweep", "result", "widget"}, set()),
+    "__init__": (
+        6,
+        {"analysis", "article", "chart", "family", "keras_family", "keras_sweep", "result"}
+        | {"widget"},
+        set(),
+    ),
 }
 PACKAGE = ROOT / "lrwidget"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))

@@ -1,0 +1,244 @@
+"""A sweep family on a Keras 3 model: one :func:`~lrwidget.find_lr` per member, one after another.
+
+Each member's optimizer settings are set on the optimizer before its sweep and the user's own
+values put back after the family. Keras reads them (``weight_decay``, ``momentum``,
+``beta_1`` ...) as Python numbers when it traces the train step, so they are baked into it as
+constants: the sweep's traced step is kept per setting (:class:`~lrwidget.keras_state.SweepStep`
+holds one per group size; here one such set per distinct setting), so a setting is traced once
+per family and again only when it changes, never per step. Every member starts from exactly the
+model's starting state: ``find_lr`` restores the model and optimizer bitwise after each member,
+and Keras's global RNGs are seeded the same before each (another seed for a ``seed`` member,
+whose dropout stream is also moved on).
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from .data import plan_fit
+from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
+from .keras_state import SweepStep, lr_owner
+from .keras_sweep import check_sweep_range, find_lr
+
+_FIND_LR = inspect.signature(find_lr).parameters
+# Optimizer arguments a family cannot vary: the LR is what the sweep varies, and these make
+# variables when the optimizer is built, or are not settings of the update at all.
+NOT_VARIABLE = {
+    "learning_rate",
+    "name",
+    "amsgrad",
+    "centered",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+}
+SEED_STRIDE = 1_000_003  # how far a seed member moves each dropout stream's counter
+
+
+def optimizer_settings(optimizer) -> list[str]:
+    """The settings of ``optimizer`` a family can vary: its constructor's arguments held as a
+    number, a bool or None (e.g. SGD's ``momentum``, ``nesterov``, ``weight_decay``)."""
+    owner = lr_owner(optimizer)
+    names = set()
+    for cls in type(owner).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            names |= set(inspect.signature(init).parameters)
+    return sorted(
+        name
+        for name in names - NOT_VARIABLE
+        if name in dir(owner)
+        and (getattr(owner, name) is None or isinstance(getattr(owner, name), int | float))
+    )
+
+
+def _check_family(model, x, y, vary, kwargs):
+    """Everything ``find_lr_family`` can refuse, refused before anything changes."""
+    unknown = sorted(set(kwargs) - set(_FIND_LR) - {"on_start", "on_point"})
+    if unknown:
+        raise TypeError(f"unknown argument(s) {unknown} for find_lr_family (see find_lr)")
+    if not isinstance(model, keras.Model) or getattr(model, "optimizer", None) is None:
+        raise ValueError("model must be a compiled keras.Model (model.compile(optimizer=...))")
+    vary = check_vary(vary)
+    both = sorted(set(vary) & set(kwargs))
+    if both:
+        raise ValueError(f"{both[0]} is given both in vary and as an argument: give it once")
+    settings = optimizer_settings(model.optimizer)
+    for name in vary:
+        if name not in NOT_OPTIMIZER and name not in settings:
+            raise ValueError(
+                f"vary[{name!r}]: {type(lr_owner(model.optimizer)).__name__} has no setting "
+                f"{name!r}; it can vary {settings} and the sweep's batch_size, num_steps, seed"
+            )
+    check_sweep_range(
+        kwargs.get("start_lr", _FIND_LR["start_lr"].default),
+        kwargs.get("end_lr", _FIND_LR["end_lr"].default),
+        kwargs.get("mode", _FIND_LR["mode"].default),
+    )
+    members = family_members(vary)
+    for args in {tuple((k, m[k]) for k in SWEEP_ARGS if k in m) for m in members}:
+        plan = plan_fit(
+            x,
+            y,
+            batch_size=dict(args).get("batch_size", kwargs.get("batch_size")),
+            num_steps=dict(args).get("num_steps", kwargs.get("num_steps")),
+            sample_weight=kwargs.get("sample_weight"),
+        )
+        if plan.kind == "generator":
+            raise TypeError(
+                "a family sweeps the data once per member, and a Python generator yields it "
+                "once: pass arrays, a tf.data.Dataset or a keras.utils.PyDataset"
+            )
+    return vary, members
+
+
+class _Settings:
+    """The optimizer settings and traced steps of the members, and the user's to put back."""
+
+    def __init__(self, model, names):
+        self.model = model
+        self.owner = lr_owner(model.optimizer)
+        self.names = names
+        self.own = {name: getattr(self.owner, name) for name in names}
+        self.traced: dict[tuple, tuple] = {}  # setting -> (SweepStep, its functions)
+        self._remember(self._key(self.own))
+        self.seeds = [
+            v for v in model.variables if v.path.endswith("seed_generator_state")
+        ]  # the dropout streams' states
+        self.seed_values = [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.seeds]
+        self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002 (the global one, seeded per member)
+
+    def _key(self, values) -> tuple:
+        return tuple((name, values[name]) for name in self.names)
+
+    def _remember(self, key):
+        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
+        if kept is not None:
+            self.traced[key] = (kept, kept.functions)
+
+    def apply(self, member, seed: int):
+        """Set ``member``'s optimizer settings and the traced steps that bake them in."""
+        values = {**self.own, **{k: v for k, v in member.items() if k in self.names}}
+        for name, value in values.items():
+            setattr(self.owner, name, value)
+        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
+        if kept is not None:
+            step, functions = self.traced.get(self._key(values), (None, None))
+            kept.functions = functions if step is kept else {}
+        keras.utils.set_random_seed(seed)
+        for v, value in zip(self.seeds, self.seed_values, strict=True):
+            if SEED in member:  # another dropout stream for another repeat
+                value = value + np.array([0, SEED_STRIDE * member[SEED]], dtype=value.dtype)
+            v.assign(value)
+
+    def done(self, member):
+        values = {**self.own, **{k: v for k, v in member.items() if k in self.names}}
+        self._remember(self._key(values))
+
+    def restore(self):
+        """The user's own settings, traced steps, dropout streams and Python/numpy RNGs."""
+        for name, value in self.own.items():
+            setattr(self.owner, name, value)
+        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
+        if kept is not None:
+            step, functions = self.traced.get(self._key(self.own), (None, None))
+            kept.functions = functions if step is kept else {}
+        for v, value in zip(self.seeds, self.seed_values, strict=True):
+            v.assign(value)
+        random.setstate(self.rng[0])
+        np.random.set_state(self.rng[1])  # noqa: NPY002
+
+
+def find_lr_family(
+    model,
+    x,
+    y=None,
+    *,
+    vary,
+    seed: int = 0,
+    on_member: Callable[[int, dict], object] | None = None,
+    stop_event: threading.Event | None = None,
+    **find_lr_kwargs,
+) -> SweepFamily:
+    """One LR range test per member of a family, each from the model's starting state.
+
+    A family of K members costs about K sweeps (each is a full :func:`lrwidget.find_lr`, at
+    its per-step cost); the train step is traced once per distinct optimizer setting.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model. Its variables, its optimizer's variables, LR and settings are the
+        same afterwards (bitwise), also after a Stop or an exception in any member.
+    x, y
+        The data, as for ``find_lr`` (not a Python generator: each member reads it again).
+    vary : dict
+        Setting name -> list of values; several names sweep their product. A name is an
+        optimizer setting by its Keras name (``weight_decay``, ``momentum``, ``beta_1``, ...),
+        a sweep argument (``batch_size``, ``num_steps``), or ``seed``: the same sweep repeated
+        with another batch order and dropout stream, to measure how stable the answer is.
+    seed : int
+        Keras's global RNGs are seeded with it before each member (so every member sees the
+        same batch order), or with the member's own ``seed``. Python's and numpy's global
+        RNG states are put back afterwards.
+    on_member : callable, optional
+        ``on_member(index, member)`` before each member's sweep.
+    stop_event : threading.Event, optional
+        Set it to end the family after the current batch; the members finished before are
+        kept (the stopped member is not).
+    **find_lr_kwargs
+        Any other argument of :func:`lrwidget.find_lr` (``start_lr``, ``end_lr``,
+        ``batch_size``, ``num_steps``, ``on_start``, ``on_point``, ...), for every member.
+
+    Returns
+    -------
+    SweepFamily
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad ``vary`` (an unknown name, a setting the optimizer lacks, an empty list, a
+        negative weight decay, a batch size of 0 ...), before anything changes. An exception
+        in a member is raised after the model is restored, with the family of the members
+        finished before it as its ``family`` attribute.
+    """
+    vary, members = _check_family(model, x, y, vary, find_lr_kwargs)
+    names = [name for name in vary if name not in NOT_OPTIMIZER]
+    stop_event = stop_event or threading.Event()
+    settings = _Settings(model, names)
+    results, started, stop_reason = [], time.perf_counter(), "completed"
+
+    def family(reason):
+        meta = {"stop_reason": reason, "seed": seed, "seconds": time.perf_counter() - started}
+        return SweepFamily(vary, members, results, meta)
+
+    try:
+        for index, member in enumerate(members):
+            if stop_event.is_set():
+                stop_reason = "stopped"
+                break
+            settings.apply(member, member.get(SEED, seed))
+            if on_member is not None:
+                on_member(index, dict(member))
+            args = {**find_lr_kwargs, **{k: member[k] for k in SWEEP_ARGS if k in member}}
+            result = find_lr(model, x, y, stop_event=stop_event, **args)
+            settings.done(member)
+            if result.stop_reason == "stopped":
+                stop_reason = "stopped"
+                break
+            results.append(result)
+    except Exception as exc:
+        exc.family = family("error")
+        raise
+    finally:
+        settings.restore()
+    return family(stop_reason)

@@ -1,0 +1,292 @@
+"""Sweep families: the check of ``vary``, members from one starting state, settings that take
+effect in the compiled step, bitwise restore after a family, a Stop and an error, the pick."""
+
+import threading
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_same_state, make_model, state
+
+import lrwidget
+from lrwidget import family
+from lrwidget.family import SweepFamily, check_vary, family_members, member_label
+from lrwidget.result import SweepResult
+
+SHORT = dict(batch_size=64, num_steps=30, start_lr=1e-3, end_lr=1.0)
+
+
+def trained_model(optimizer=None, **kwargs):
+    """A model whose optimizer is built and has momenta (so a lost update would show)."""
+    model = make_model(optimizer, **kwargs)
+    model.optimizer.build(model.trainable_variables)
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((128, 64), "float32"), rng.integers(0, 10, 128), verbose=0)
+    return model
+
+
+# --- the check of vary, before anything changes ----------------------------------------------
+@pytest.mark.parametrize(
+    ("vary", "named"),
+    [
+        ({"nope": [1, 2]}, "'nope'"),
+        ({"beta_1": [0.9]}, "'beta_1'"),  # SGD has no beta_1
+        ({"weight_decay": []}, "empty list"),
+        ({"weight_decay": [0, -1e-4]}, "-0.0001"),
+        ({"batch_size": [32, 0]}, "holds 0"),
+        ({"momentum": [0.5, 1.5]}, "1.5"),
+        ({"learning_rate": [0.1]}, "learning_rate"),
+        ({}, "non-empty"),
+    ],
+)
+def test_bad_vary_is_refused_naming_the_value_before_anything_changes(digits, vary, named):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    with pytest.raises((ValueError, TypeError), match=named):
+        lrwidget.find_lr_family(model, x, y, vary=vary, **SHORT)
+    assert_same_state(before, state(model))
+    assert model.optimizer.weight_decay is None and model.optimizer.momentum == 0.9
+
+
+def test_a_generator_is_refused_because_each_member_reads_the_data_again(digits):
+    x, y = digits
+    batches = ((x[i : i + 32], y[i : i + 32]) for i in range(0, 320, 32))
+    with pytest.raises(TypeError, match="generator"):
+        lrwidget.find_lr_family(
+            trained_model(), batches, vary={"weight_decay": [0, 1e-3]}, num_steps=10
+        )
+
+
+def test_members_are_the_product_of_the_values_and_labelled_by_their_settings():
+    vary = check_vary({"weight_decay": [0, 1e-4], "momentum": [0.5, 0.9]})
+    members = family_members(vary)
+    assert members == [
+        {"weight_decay": 0, "momentum": 0.5},
+        {"weight_decay": 0, "momentum": 0.9},
+        {"weight_decay": 1e-4, "momentum": 0.5},
+        {"weight_decay": 1e-4, "momentum": 0.9},
+    ]
+    assert member_label(members[3]) == "weight_decay=1e-4, momentum=0.9"
+    assert member_label({"weight_decay": 0.02, "seed": 3}) == "weight_decay=0.02, seed=3"
+
+
+# --- the sweeps ------------------------------------------------------------------------------
+def test_every_member_starts_from_the_same_state_and_its_weight_decay_takes_effect(digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    fam = lrwidget.find_lr_family(model, x, y, vary={"weight_decay": [0, 0.5]}, **SHORT)
+    assert fam.labels == ["weight_decay=0", "weight_decay=0.5"]
+    plain, decayed = fam.results
+    # Same weights, same first batch: the same first loss, bit for bit.
+    assert plain.losses[0] == decayed.losses[0]
+    # The decay is in the compiled step: the next losses differ.
+    assert np.abs(plain.losses[2:] - decayed.losses[2:]).max() > 1e-4
+    assert_same_state(before, state(model))
+    assert model.optimizer.weight_decay is None  # the user's own value is back
+
+
+def test_a_momentum_member_runs_with_its_momentum_and_the_users_comes_back(digits):
+    x, y = digits
+    model = trained_model()
+    fam = lrwidget.find_lr_family(model, x, y, vary={"momentum": [0.0, 0.9]}, **SHORT)
+    still, moving = fam.results
+    assert still.losses[0] == moving.losses[0]
+    assert np.abs(still.losses[3:] - moving.losses[3:]).max() > 1e-3
+    assert model.optimizer.momentum == 0.9
+
+
+def test_a_setting_is_traced_once_not_once_per_member(digits):
+    x, y = digits
+    model = trained_model()
+    traces, at_member = [], []
+    train_step = model.train_step
+
+    def counting(data):
+        traces.append(1)  # Python runs here only while tracing
+        return train_step(data)
+
+    model.train_step = counting
+    lrwidget.find_lr_family(
+        model,
+        x,
+        y,
+        vary={"weight_decay": [0, 0.1], "num_steps": [20, 30]},
+        on_member=lambda i, m: at_member.append(len(traces)),
+        batch_size=64,
+        start_lr=1e-3,
+        end_lr=1.0,
+    )
+    at_member.append(len(traces))
+    per_member = np.diff(at_member)
+    assert per_member[2] > 0  # a new weight decay: traced again
+    assert per_member[3] == 0  # the same weight decay, a longer sweep: its step reused
+
+
+def test_batch_size_and_num_steps_are_sweep_arguments(digits):
+    x, y = digits
+    model = trained_model()
+    fam = lrwidget.find_lr_family(
+        model,
+        x,
+        y,
+        vary={"batch_size": [32, 128], "num_steps": [12, 20]},
+        start_lr=1e-3,
+        end_lr=1e-2,
+        diverge_factor=1e9,
+    )
+    assert [r.meta["batch_size"] for r in fam.results] == [32, 32, 128, 128]
+    assert [len(r) for r in fam.results] == [12, 20, 12, 20]
+
+
+def test_seed_members_see_another_batch_order_and_the_same_seed_repeats_exactly(digits):
+    x, y = digits
+    model = trained_model(dropout=True)
+    before = state(model)
+    fam = lrwidget.find_lr_family(model, x, y, vary={"seed": [0, 1, 2]}, **SHORT)
+    firsts = [r.losses[0] for r in fam.results]
+    assert len(set(firsts)) == 3
+    again = lrwidget.find_lr_family(model, x, y, vary={"seed": [1]}, **SHORT)
+    np.testing.assert_array_equal(again.results[0].losses, fam.results[1].losses)
+    assert any("between repeats" in note for note in fam.notes)
+    assert fam.spread is None or fam.spread >= 1
+    assert_same_state(before, state(model))
+
+
+def test_a_stop_in_member_two_keeps_member_one_and_restores_everything(digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    stop, member = threading.Event(), []
+
+    def on_point(step, lr, loss):
+        if member[-1] == 1 and step == 5:
+            stop.set()
+
+    fam = lrwidget.find_lr_family(
+        model,
+        x,
+        y,
+        vary={"weight_decay": [0, 1e-3, 1e-2]},
+        on_member=lambda i, m: member.append(i),
+        on_point=on_point,
+        stop_event=stop,
+        **SHORT,
+    )
+    assert member == [0, 1] and len(fam.results) == 1 and fam.meta["stop_reason"] == "stopped"
+    assert any("1 of 3 members swept" in n for n in fam.notes)
+    assert_same_state(before, state(model))
+    assert model.optimizer.weight_decay is None
+
+
+def test_an_error_in_member_three_restores_everything_and_carries_the_finished_two(digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    member = []
+
+    def on_point(step, lr, loss):
+        if member[-1] == 2 and step == 3:
+            raise RuntimeError("boom in member 3")
+
+    with pytest.raises(RuntimeError, match="boom") as info:
+        lrwidget.find_lr_family(
+            model,
+            x,
+            y,
+            vary={"weight_decay": [0, 1e-3, 1e-2]},
+            on_member=lambda i, m: member.append(i),
+            on_point=on_point,
+            **SHORT,
+        )
+    kept = info.value.family
+    assert kept.labels == ["weight_decay=0", "weight_decay=1e-3"]
+    assert kept.meta["stop_reason"] == "error"
+    assert_same_state(before, state(model))
+    assert model.optimizer.weight_decay is None
+    # The model still trains as the user compiled it (their own traced step is back).
+    model.fit(x[:64], y[:64], verbose=0)
+
+
+def test_a_family_saves_and_loads_with_the_same_pick_and_shows_as_an_overlay(digits, tmp_path):
+    x, y = digits
+    fam = lrwidget.find_lr_family(trained_model(), x, y, vary={"weight_decay": [0, 1e-2]}, **SHORT)
+    back = SweepFamily.load(fam.save(tmp_path / "family.json"))
+    assert back.labels == fam.labels and back.members == fam.members
+    assert back.pick == fam.pick and back.spread == fam.spread
+    for a, b in zip(back.results, fam.results, strict=True):
+        np.testing.assert_array_equal(a.losses, b.losses)
+    chart = lrwidget.show(back)
+    assert len(chart.results) == 2 and chart._labels == fam.labels
+
+
+def test_a_file_that_is_no_family_is_refused(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"format": "lrwidget.sweep"}')
+    with pytest.raises(ValueError, match="not an lrwidget family"):
+        SweepFamily.load(path)
+    path.write_text(
+        '{"format": "lrwidget.family", "version": 1, "vary": {"seed": [0]}, '
+        '"members": [{"seed": 5}], "results": []}'
+    )
+    with pytest.raises(ValueError, match="not the product"):
+        SweepFamily.load(path)
+
+
+# --- the pick and the spread, on curves made to order -----------------------------------------
+LRS = np.geomspace(1e-4, 10, 200)
+
+
+def curve(bottom, low_from, low_to, top=2.3):
+    """A loss that falls from ``top`` to ``bottom`` at ``low_from`` and blows up past
+    ``low_to`` (log-LR positions)."""
+    t = np.log10(LRS)
+    fall = 1 / (1 + np.exp(-(t - np.log10(low_from)) * 8))
+    rise = np.exp(np.clip((t - np.log10(low_to)) * 6, None, 3))
+    return top - (top - bottom) * fall + (rise - 1) * 0.3
+
+
+def result(losses):
+    return SweepResult(lrs=LRS, losses=losses, stop_reason="completed")
+
+
+def test_the_pick_is_the_low_curve_that_stays_low_to_the_largest_lr():
+    members = family_members(check_vary({"weight_decay": [0, 1e-4, 1e-3]}))
+    results = [
+        result(curve(0.30, 1e-2, 0.1)),  # low, but blows up early
+        result(curve(0.31, 1e-2, 1.0)),  # as low, and stays low ten times further
+        result(curve(0.80, 1e-2, 5.0)),  # stays longest, but never gets low
+    ]
+    pick = family.pick_group(members, results)
+    assert pick.setting == {"weight_decay": 1e-4} and pick.members == (1,)
+    assert pick.lr == results[1].suggestion
+    assert family.spread(results) >= 1
+
+
+def test_repeats_of_a_setting_are_picked_together_at_their_median_suggestion():
+    members = family_members(check_vary({"seed": [0, 1, 2]}))
+    results = [result(curve(0.3, low, 1.0)) for low in (3e-3, 1e-2, 3e-2)]
+    fam = SweepFamily(check_vary({"seed": [0, 1, 2]}), members, results)
+    suggestions = sorted(r.suggestion for r in results)
+    assert fam.pick.lr == pytest.approx(suggestions[1])
+    assert fam.pick.setting == {} and fam.pick.members == (0, 1, 2)
+    assert fam.repeat_spread == pytest.approx(suggestions[2] / suggestions[0])
+    assert fam.spread > family.UNSTABLE
+    assert any("moves x" in n and "sweep longer" in n for n in fam.notes)
+
+
+def test_a_member_with_a_flat_curve_gets_a_note_and_is_never_picked():
+    members = family_members(check_vary({"weight_decay": [0, 1e-2]}))
+    flat = result(2.3 + 0.001 * np.random.default_rng(0).standard_normal(len(LRS)))
+    fam = SweepFamily({"weight_decay": [0, 1e-2]}, members, [result(curve(0.3, 1e-2, 1.0)), flat])
+    assert fam.pick.setting == {"weight_decay": 0}
+    assert any(n.startswith("weight_decay=0.01: no suggestion") for n in fam.notes)
+
+
+def test_unknown_optimizer_settings_are_listed_in_the_refusal(digits):
+    x, y = digits
+    model = trained_model(keras.optimizers.Adam(1e-3))
+    with pytest.raises(ValueError, match="beta_1") as info:
+        lrwidget.find_lr_family(model, x, y, vary={"momentum": [0.9]}, **SHORT)
+    assert "Adam has no setting 'momentum'" in str(info.value)
