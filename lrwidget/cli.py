@@ -14,12 +14,16 @@ from __future__ import annotations
 import argparse
 import base64
 import math
+import os
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from .family import SweepFamily, check_vary
 from .result import SweepResult
 from .style import format_lr
 
@@ -57,6 +61,28 @@ def _fraction(text):
     return value
 
 
+def _number(text: str):
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(lowered)
+    except ValueError:
+        pass
+    try:
+        return float(lowered)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
+
+
+def _vary(text: str) -> tuple[str, list]:
+    """``--vary weight_decay=0,1e-4,1e-3`` -> ``("weight_decay", [0, 0.0001, 0.001])``."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=V1,V2,..., got {text!r}")
+    return name.strip(), [_number(v) for v in values.split(",") if v.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lrwidget`` argument parser with its ``demo`` and ``find`` commands."""
     common = _Parser(add_help=False)
@@ -75,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive(int),
         metavar="N",
         help="batches in the sweep (demo: 400; find: an epoch, >= 100)",
+    )
+    sweep.add_argument(
+        "--vary",
+        type=_vary,
+        action="append",
+        metavar="NAME=V1,V2,...",
+        help="sweep a family, one sweep per value (repeat for their product): an optimizer "
+        "setting (weight_decay, momentum, beta_1 ...), batch_size, num_steps or seed; "
+        "writes family.json and family.png",
     )
     common.add_argument(
         "--out-dir",
@@ -125,17 +160,19 @@ class Progress:
         self._last: tuple | None = None  # (step, lr, loss) of the latest point
         self._drawn = -1  # the step last printed (plain lines)
         self._bar = self._task = None
+        self.label = "sweep"  # what runs: "member 2/4" in a family
 
     def start(self, lrs, settings=None):
         self.total = len(lrs)
         self._started = time.monotonic()
+        self._last, self._drawn = None, -1
         if self.tty:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
             self._bar = Bar(
-                TextColumn("sweep"),
+                TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("lr {task.fields[lr]}  loss {task.fields[loss]}"),
@@ -169,7 +206,7 @@ class Progress:
         eta = elapsed / done * (self.total - done)
         self._drawn = step
         self.stream.write(
-            f"sweep {done:>{len(str(self.total))}}/{self.total}  lr {fields['lr']}  "
+            f"{self.label} {done:>{len(str(self.total))}}/{self.total}  lr {fields['lr']}  "
             f"loss {fields['loss']}  {fields['rate']}  ETA {eta:.0f} s\n"
         )
         self.stream.flush()
@@ -177,35 +214,81 @@ class Progress:
     def close(self):
         if self._bar is not None:
             self._bar.stop()
+            self._bar = None
         elif self._last is not None and self._drawn != self._last[0]:
             self._print()
 
 
-def _sweep(model, x, y, args, validation_data=None) -> SweepResult:
-    from .keras_sweep import find_lr
-
+def _sweep(model, x, y, args, validation_data=None) -> SweepResult | SweepFamily:
     progress = Progress()
+    kwargs = dict(
+        batch_size=args.batch_size,
+        start_lr=args.start_lr,
+        end_lr=args.end_lr,
+        num_steps=args.num_steps,
+        validation_data=validation_data,
+        on_start=progress.start,
+        on_point=progress.point,
+    )
     try:
-        return find_lr(
-            model,
-            x,
-            y,
-            batch_size=args.batch_size,
-            start_lr=args.start_lr,
-            end_lr=args.end_lr,
-            num_steps=args.num_steps,
-            validation_data=validation_data,
-            on_start=progress.start,
-            on_point=progress.point,
-        )
+        if args.vary:
+            from .keras_family import find_lr_family
+
+            vary = dict(args.vary)
+            size = math.prod(len(values) for values in vary.values())
+
+            def on_member(index, member):
+                progress.close()
+                progress.label = f"member {index + 1}/{size}"
+
+            for name in set(vary) & set(kwargs):  # --vary batch_size=... beats --batch-size
+                kwargs.pop(name)
+            return find_lr_family(model, x, y, vary=vary, on_member=on_member, **kwargs)
+        from .keras_sweep import find_lr
+
+        return find_lr(model, x, y, **kwargs)
     finally:
         progress.close()
 
 
+@contextmanager
+def _quiet_start_up(quiet: bool):
+    """TensorFlow's start-up log lines (oneDNN, CUDA probing) silenced: they are written to the
+    process's stderr while its libraries load, before any log level applies, so that stream is
+    set aside meanwhile (and shown if the import fails); later ones obey
+    ``TF_CPP_MIN_LOG_LEVEL``, set to 3. Nothing is silenced when ``quiet`` is False (the user
+    set ``TF_CPP_MIN_LOG_LEVEL`` themselves)."""
+    if not quiet or "keras" in sys.modules:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as aside:
+        os.dup2(aside.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            aside.seek(0)
+            sys.stderr.write(aside.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _import_keras(args):
+    with _quiet_start_up(getattr(args, "quiet_tf", False)):
+        import keras
+    return keras
+
+
 def _demo(args) -> SweepResult:
     """Digits as flat 64-pixel vectors, a small MLP, SGD with Nesterov momentum."""
-    import keras
     from sklearn.datasets import load_digits
+
+    keras = _import_keras(args)
 
     x, y = load_digits(return_X_y=True)
     x, y = (x / 16.0).astype("float32"), y.astype("int32")
@@ -253,7 +336,7 @@ def _find(args) -> SweepResult:
         if not 0 < cut < len(x):
             raise UsageError(f"--val-split {args.val_split:g} leaves no training or no val data")
         x, y, validation = x[:cut], y[:cut], (x[cut:], y[cut:])
-    import keras  # only now: a usage error should not wait for TensorFlow to load
+    keras = _import_keras(args)  # only now: a usage error should not wait for TensorFlow
 
     # Only read: the sweep restores the model in memory, the file is never written.
     model = keras.models.load_model(args.model)
@@ -296,6 +379,54 @@ def _report(result: SweepResult, out_dir: Path, stream) -> None:
     print(f"wrote {json_path}\nwrote {png_path}\nwrote {html_path}", file=stream)
 
 
+def _check_vary_args(args):
+    if not args.vary:
+        return
+    names = [name for name, _ in args.vary]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UsageError(f"--vary {twice[0]} is given twice: give its values once, comma-separated")
+    try:
+        check_vary(dict(args.vary))
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--vary: {exc}") from None
+
+
+def _report_family(family: SweepFamily, out_dir: Path, stream) -> None:
+    """One line per member, the pick, the spread and the notes; ``family.json`` and
+    ``family.png`` (the members' curves overlaid)."""
+    from .chart import show
+
+    width = max(len(label) for label in family.labels) if family.results else 0
+    for label, r in zip(family.labels, family.results, strict=True):
+        head = r.smoothed[: r.useful]
+        low = f"{np.nanmin(head):.4g}" if r.useful else "-"
+        print(
+            f"{label:<{width}}  suggestion {format_lr(r.suggestion):>7}  lowest loss {low}  "
+            f"{r.stop_reason} after {len(r)} steps",
+            file=stream,
+        )
+    pick = family.pick
+    if pick is None:
+        print("pick: none (no member's curve gives a suggestion)", file=stream)
+    else:
+        print(
+            f"pick: {pick.label or 'any'} at lr {format_lr(pick.lr)} (the lowest curve that "
+            f"stays low to the largest LR: {format_lr(pick.reach)})",
+            file=stream,
+        )
+    if family.spread is not None:
+        print(f"spread: the members' suggestions lie x{family.spread:.2g} apart", file=stream)
+    for note in family.notes:
+        print(f"note: {note}", file=stream)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = family.save(out_dir / "family.json")
+    lines = [f"wrote {json_path}"]
+    if family.results:
+        lines.append(f"wrote {show(family).save_image(out_dir / 'family.png')}")
+    print("\n".join(lines), file=stream)
+
+
 def main(argv=None) -> int:
     """Run the ``lrwidget`` command line and return its exit status."""
     parser = build_parser()
@@ -303,8 +434,13 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.end_lr <= args.start_lr:
             raise UsageError(f"--end-lr ({args.end_lr:g}) must be larger than --start-lr")
+        _check_vary_args(args)
+        args.quiet_tf = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
         result = args.run(args)
-        _report(result, args.out_dir, sys.stdout)
+        if isinstance(result, SweepFamily):
+            _report_family(result, args.out_dir, sys.stdout)
+        else:
+            _report(result, args.out_dir, sys.stdout)
     except SystemExit as exc:  # --help
         return exc.code or 0
     except UsageError as exc:

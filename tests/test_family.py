@@ -290,3 +290,75 @@ def test_unknown_optimizer_settings_are_listed_in_the_refusal(digits):
     with pytest.raises(ValueError, match="beta_1") as info:
         lrwidget.find_lr_family(model, x, y, vary={"momentum": [0.9]}, **SHORT)
     assert "Adam has no setting 'momentum'" in str(info.value)
+
+
+# --- the command line ------------------------------------------------------------------------
+@pytest.fixture
+def saved(tmp_path, digits):
+    x, y = digits
+    model_path, data_path = tmp_path / "model.keras", tmp_path / "data.npz"
+    model = make_model()
+    model.fit(x[:64], y[:64], verbose=0)
+    model.save(model_path)
+    np.savez(data_path, x=x[:400], y=y[:400])
+    return model_path, data_path
+
+
+def test_the_command_line_sweeps_a_family_prints_a_line_per_member_and_writes_it(
+    saved, tmp_path, capsys
+):
+    from lrwidget.cli import main
+
+    model_path, data_path = saved
+    out = tmp_path / "out"
+    argv = ["find", str(model_path), str(data_path), "--num-steps", "30", "--out-dir", str(out)]
+    assert main([*argv, "--vary", "weight_decay=0,1e-4,1e-3"]) == 0
+    stdout, stderr = capsys.readouterr()
+    fam = SweepFamily.load(out / "family.json")
+    assert fam.labels == ["weight_decay=0", "weight_decay=1e-4", "weight_decay=1e-3"]
+    lines = stdout.splitlines()
+    for label, line in zip(fam.labels, lines, strict=False):
+        assert line.startswith(label + " ") and "suggestion" in line
+    assert any(line.startswith("pick: ") for line in lines)
+    assert "member 3/3" in stderr
+    assert (out / "family.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("vary", "message"),
+    [
+        ("weight_decay=", "empty list"),
+        ("weight_decay=0,-1", "holds -1"),
+        ("batch_size=0,32", "holds 0"),
+        ("weight_decay", "NAME=V1"),
+    ],
+)
+def test_bad_vary_on_the_command_line_is_one_line_and_exit_2(saved, vary, message, capsys):
+    from lrwidget.cli import main
+
+    model_path, data_path = saved
+    assert main(["find", str(model_path), str(data_path), "--vary", vary]) == 2
+    stderr = capsys.readouterr().err
+    assert len(stderr.strip().splitlines()) == 1 and message in stderr
+
+
+def test_the_command_line_silences_tensorflows_start_up_lines_unless_the_user_set_the_level(
+    saved, tmp_path
+):
+    import os
+    import subprocess
+    import sys
+
+    model_path, data_path = saved
+    argv = [sys.executable, "-m", "lrwidget", "find", str(model_path), str(data_path)]
+    argv += ["--num-steps", "20", "--out-dir", str(tmp_path)]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "oneDNN" not in quiet.stderr and "absl" not in quiet.stderr
+    assert "cuda" not in quiet.stderr.lower()
+    assert all(line.startswith("sweep ") for line in quiet.stderr.strip().splitlines())
+    loud = subprocess.run(
+        argv, capture_output=True, text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"}
+    )
+    assert loud.returncode == 0 and "oneDNN" in loud.stderr
