@@ -56,6 +56,7 @@ _MODULES = {
     "controls",
     "data",
     "family",
+    "family_live",
     "figure",
     "image",
     "keras_family",

@@ -418,9 +418,9 @@ class LossPlot:
                 set_array(line, "x", x)
                 set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
 
-    def draw_partial_curve(self, lrs, raw, smoothed):
-        """Draw a running sweep's curves: ``lrs`` is the whole plan, ``raw`` its losses (NaN:
-        not yet), ``smoothed`` the smoothed losses so far."""
+    def draw_partial_curve(self, lrs, raw, smoothed, index: int = 0):
+        """Draw a running sweep's curves as series ``index``: ``lrs`` is the whole plan,
+        ``raw`` its losses (NaN: not yet), ``smoothed`` the smoothed losses so far."""
         n = len(smoothed)
         raw = np.array(raw, dtype=np.float64)
         full = np.full(len(lrs), np.nan)
@@ -430,7 +430,7 @@ class LossPlot:
         # SVG transform: the last point repeats the newest value instead, a lone point with no
         # segment to draw.
         raw[-1], full[-1] = raw[n - 1], full[n - 1]
-        self.draw_curve(0, lrs, raw, full)
+        self.draw_curve(index, lrs, raw, full)
 
     def draw_series(self, shown: list[style.Series]):
         """Draw finished sweeps: both curves of each, the legend, suggestions and readout

@@ -26,6 +26,7 @@ from .data import plan_fit
 from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
 from .keras_state import SweepStep, lr_owner
 from .keras_sweep import check_sweep_range, find_lr
+from .result import SweepResult
 
 _FIND_LR = inspect.signature(find_lr).parameters
 # Optimizer arguments a family cannot vary: the LR is what the sweep varies, and these make
@@ -61,9 +62,10 @@ def optimizer_settings(optimizer) -> list[str]:
     )
 
 
-def _check_family(model, x, y, vary, kwargs):
-    """Everything ``find_lr_family`` can refuse, refused before anything changes."""
-    unknown = sorted(set(kwargs) - set(_FIND_LR) - {"on_start", "on_point"})
+def check_family(model, x, y, vary, kwargs):
+    """Everything ``find_lr_family`` can refuse, refused before anything changes; returns
+    ``(vary, members)``, checked."""
+    unknown = sorted(set(kwargs) - set(_FIND_LR))
     if unknown:
         raise TypeError(f"unknown argument(s) {unknown} for find_lr_family (see find_lr)")
     if not isinstance(model, keras.Model) or getattr(model, "optimizer", None) is None:
@@ -166,6 +168,7 @@ def find_lr_family(
     vary,
     seed: int = 0,
     on_member: Callable[[int, dict], object] | None = None,
+    on_member_end: Callable[[int, SweepResult], object] | None = None,
     stop_event: threading.Event | None = None,
     **find_lr_kwargs,
 ) -> SweepFamily:
@@ -192,6 +195,8 @@ def find_lr_family(
         RNG states are put back afterwards.
     on_member : callable, optional
         ``on_member(index, member)`` before each member's sweep.
+    on_member_end : callable, optional
+        ``on_member_end(index, result)`` after each member that finished (not a stopped one).
     stop_event : threading.Event, optional
         Set it to end the family after the current batch; the members finished before are
         kept (the stopped member is not).
@@ -211,7 +216,7 @@ def find_lr_family(
         in a member is raised after the model is restored, with the family of the members
         finished before it as its ``family`` attribute.
     """
-    vary, members = _check_family(model, x, y, vary, find_lr_kwargs)
+    vary, members = check_family(model, x, y, vary, find_lr_kwargs)
     names = [name for name in vary if name not in NOT_OPTIMIZER]
     stop_event = stop_event or threading.Event()
     settings = _Settings(model, names)
@@ -236,9 +241,31 @@ def find_lr_family(
                 stop_reason = "stopped"
                 break
             results.append(result)
+            if on_member_end is not None:
+                on_member_end(index, result)
     except Exception as exc:
         exc.family = family("error")
         raise
     finally:
         settings.restore()
     return family(stop_reason)
+
+
+def apply_settings(model, member: dict) -> str:
+    """Set ``member``'s optimizer settings on ``model``'s optimizer for training, and say so:
+    ``"; weight_decay=0.0001 set; not set: batch_size=64 (...)"``. ``batch_size``,
+    ``num_steps`` and ``seed`` are no optimizer settings: they are for the user's own ``fit``
+    call. The next ``fit`` traces its step anew, since Keras bakes these settings into it."""
+    owner = lr_owner(model.optimizer)
+    done = {k: v for k, v in member.items() if k not in NOT_OPTIMIZER}
+    skipped = {k: v for k, v in member.items() if k in NOT_OPTIMIZER}
+    for name, value in done.items():
+        setattr(owner, name, value)
+    message = ""
+    if done:
+        model.train_function = None
+        message += "; " + ", ".join(f"{k}={v}" for k, v in done.items()) + " set"
+    if skipped:
+        listed = ", ".join(f"{k}={v}" for k, v in skipped.items())
+        message += f"; not set: {listed} (pass it to your own fit call)"
+    return message

@@ -25,6 +25,8 @@ import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
+from .family_live import FamilyLive
+from .keras_family import apply_settings, check_family, find_lr_family
 from .keras_sweep import check_sweep_range, find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
@@ -62,6 +64,12 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         its learning rate).
     x, y
         The training data, as for :func:`lrwidget.find_lr`.
+    vary : dict, optional
+        Sweep a family, as :func:`lrwidget.find_lr_family` does (e.g. ``{"weight_decay":
+        [0, 1e-4, 1e-3]}``): the members one after another into one chart, each in its own
+        colour with a legend; a click on a member's curve picks that member
+        (``finder.selected``), and :meth:`apply` sets its optimizer settings too. A family of
+        K members takes about K sweeps' time.
     **sweep_args
         Any other argument of :func:`lrwidget.find_lr` (``batch_size``, ``start_lr``,
         ``end_lr``, ``num_steps``, ``validation_data``, ``callbacks``, ...), except the
@@ -94,7 +102,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         help="True from run() until the sweep has ended and the chart shows its result.",
     )
 
-    def __init__(self, model, x, y=None, **sweep_args):
+    def __init__(self, model, x, y=None, *, vary=None, **sweep_args):
         unknown = sorted(set(sweep_args) - set(SWEEP_ARGS))
         if unknown:
             raise TypeError(
@@ -106,6 +114,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         check_sweep_range(start, end, sweep_args.get("mode", _FIND_LR["mode"].default))
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
         AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
+        if vary is not None:
+            check_family(model, x, y, vary, self.sweep_args)
         self.runner = SweepRunner(
             self._find_lr,
             on_start=self._on_start,
@@ -115,6 +125,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         )
         # This widget is the one shown: its status line and its picture.
         self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
+        # A family's members, drawn into the chart; None for one sweep.
+        self.family = None if vary is None else FamilyLive(self.chart, vary)
         self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
         self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
         self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
@@ -235,22 +247,37 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def _find_lr(self, **hooks) -> SweepResult:
         # Reads sweep_args when the sweep starts: a change between runs counts.
+        if self.family is not None:
+            family_args = self.family.start()
+            return find_lr_family(
+                self.model, self.x, self.y, **family_args, **self.sweep_args, **hooks
+            )
         return find_lr(self.model, self.x, self.y, **self.sweep_args, **hooks)
 
     # Called in the sweeping thread: data goes out from here, the rest is handed over.
     def _on_start(self, live: LiveCurve):
-        call_in_kernel_thread(functools.partial(self.chart.begin_live, live.lrs))
+        if self.family is not None:
+            begin = functools.partial(self.family.begin_member, self.family.index, live.lrs)
+        else:
+            begin = functools.partial(self.chart.begin_live, live.lrs)
+        call_in_kernel_thread(begin)
         self._on_update(live)
 
     def _on_update(self, live: LiveCurve):
-        so_far = self.chart.draw_live(live)
+        view = self.chart if self.family is None else self.family
+        so_far = view.draw_live(live)
         self._draw_progress(live.n, len(live.lrs), live.eta())
-        call_in_kernel_thread(functools.partial(self.chart.refresh_live, so_far))
+        call_in_kernel_thread(functools.partial(view.refresh_live, so_far))
 
     def _on_end(self, result: SweepResult | None, error: BaseException | None):
+        if self.family is not None:  # the members finished before an error are kept
+            result = result if error is None else getattr(error, "family", None)
         call_in_kernel_thread(functools.partial(self._show_end, result))
 
     def _show_end(self, result: SweepResult | None):
+        if self.family is not None:
+            self._show_family_end(result)
+            return
         try:
             if result is not None:
                 # The suggestion is pre-selected, unless the user picked during the sweep.
@@ -263,12 +290,35 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         if result is not None:
             self.refresh_static()  # last: Run is ready again before matplotlib draws
 
+    def _show_family_end(self, family):
+        try:
+            self.family.show_family(family)
+            if family is not None and family.results:
+                last = family.results[-1]
+                reason = family.meta.get("stop_reason", "completed")
+                self._draw_progress(len(last), last.meta.get("num_steps", len(last)), None, reason)
+        finally:
+            self.set_trait("running", False)
+            self.chart.update_status()
+        if family is not None:
+            self.refresh_static()
+
+    @property
+    def selected(self) -> dict:
+        """The pick as a dict: ``{"learning_rate": ...}``, and for a family the picked
+        member's settings too (e.g. ``{"learning_rate": 0.03, "weight_decay": 0.0001}``)."""
+        if self.family is not None:
+            return self.family.selected
+        return {"learning_rate": self.selected_lr}
+
     def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
         """``done / total`` steps, then the time left or, once over, why it ended."""
         with hold_sync(self.progress, self.progress_text):
             self.progress.max = max(total, 1)
             self.progress.value = done
             text = f"{done} / {total}"
+            if self.family is not None:
+                text = self.family.progress_prefix() + text
             if ended is not None:
                 text += f" · {ended}"
             elif eta is not None:
@@ -304,6 +354,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         if self.selected_lr is None:
             raise ValueError(NO_LR)
         message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
+        if self.family is not None and self.family.member:
+            message += apply_settings(self.model, self.family.member)
         self.chart.set_status(message)
         return message
 
@@ -391,6 +443,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + [f"selected {format_lr(self.selected_lr)}"]
+        if self.family is not None:
+            return self.family.status_parts()
         if not chart.results:
             return ["press Run to start the sweep"]
         return chart.default_status_parts()

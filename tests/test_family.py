@@ -362,3 +362,104 @@ def test_the_command_line_silences_tensorflows_start_up_lines_unless_the_user_se
         argv, capture_output=True, text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"}
     )
     assert loud.returncode == 0 and "oneDNN" in loud.stderr
+
+
+# --- the widget ------------------------------------------------------------------------------
+def curve_point(result, lr):
+    """A point on ``result``'s smoothed curve at ``lr``, as a click on it reports it."""
+    head = result.useful
+    loss = np.interp(np.log(lr), np.log(result.lrs[:head]), result.smoothed[:head])
+    return {"data": {"x": float(lr), "y": float(loss)}, "index": 0}
+
+
+def test_the_widget_sweeps_a_family_into_one_chart_and_a_click_picks_a_member(comms, digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    finder = lrwidget.LRFinderWidget(
+        model, x, y, vary={"weight_decay": [0, 0.05], "batch_size": [32, 64]}, **SHORT_WIDGET
+    )
+    progress = []
+    finder.progress_text.observe(lambda ch: progress.append(ch["new"]), "value")
+    fam = finder.run(block=True)
+    assert isinstance(fam, SweepFamily) and len(fam) == 4
+    assert_same_state(before, state(model))
+    # One line per member, each in its own colour, named on the legend.
+    chart = finder.chart
+    assert [m.labels[0] for m in chart.marks.smoothed] == fam.labels
+    assert len({m.colors[0] for m in chart.marks.smoothed}) == 4
+    assert all(m.display_legend for m in chart.marks.smoothed)
+    assert any(p.startswith("member 2/4 · ") for p in progress)
+    # The family's pick is selected: its member and its LR.
+    assert finder.selected == {"learning_rate": fam.pick.lr, **fam.pick.setting}
+    assert finder.selected_lr == fam.pick.lr
+    # A click on a point of the third member's curve picks that member.
+    third = fam.results[2]
+    lr = third.lrs[third.useful // 2]
+    chart.marks.readout._handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "custom",
+                    "content": {"event": "element_click", **curve_point(third, lr)},
+                }
+            },
+            "buffers": [],
+        }
+    )
+    assert finder.selected["weight_decay"] == 0.05 and finder.selected["batch_size"] == 32
+    assert finder.selected["learning_rate"] == finder.selected_lr
+    assert finder.selected_lr in [c.lr for c in third.candidates] or not third.candidates
+    assert "pick " in chart.status_text and "weight_decay=0.05, batch_size=32" in chart.status_text
+    message = finder.apply()
+    assert model.optimizer.weight_decay == 0.05
+    assert float(model.optimizer.learning_rate) == pytest.approx(finder.selected_lr)
+    assert "not set: batch_size=32" in message
+
+
+SHORT_WIDGET = dict(num_steps=30, start_lr=1e-3, end_lr=1.0)
+
+
+def test_stop_in_the_widget_ends_the_family_and_keeps_the_finished_members(comms, digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    finder = lrwidget.LRFinderWidget(
+        model, x, y, vary={"weight_decay": [0, 1e-3, 1e-2]}, batch_size=64, num_steps=3000
+    )
+    finder.run()
+    deadline = threading.Event()
+    for _ in range(600):
+        if finder.family.index == 1 and finder.result is not None and len(finder.result) > 5:
+            break
+        deadline.wait(0.05)
+    finder.stop()
+    assert finder.wait(60)
+    fam = finder.result
+    assert isinstance(fam, SweepFamily) and fam.labels == ["weight_decay=0"]
+    assert fam.meta["stop_reason"] == "stopped"
+    assert_same_state(before, state(model))
+    assert len(finder.chart.marks.smoothed) == 1 and "stopped" in finder.progress_text.value
+
+
+def test_a_seed_family_is_drawn_as_its_median_with_a_band_and_says_its_spread(comms, digits):
+    x, y = digits
+    finder = lrwidget.LRFinderWidget(
+        trained_model(), x, y, vary={"seed": [0, 1, 2]}, batch_size=64, **SHORT_WIDGET
+    )
+    fam = finder.run(block=True)
+    chart = finder.chart
+    assert len(chart.marks.smoothed) == 1
+    assert chart.marks.smoothed[0].labels == ["median of 3 repeats"]
+    band = chart.marks.raw[0]
+    assert band.fill == "between" and np.asarray(band.y).shape[0] == 2
+    assert np.all(np.asarray(band.y)[0] <= np.asarray(band.y)[1])
+    if fam.spread is not None:
+        assert f"x{fam.spread:.2g} between repeats" in chart.status_text
+
+
+def test_the_widget_refuses_bad_vary_before_anything_changes(digits):
+    x, y = digits
+    model = trained_model()
+    with pytest.raises(ValueError, match="-0.1"):
+        lrwidget.LRFinderWidget(model, x, y, vary={"weight_decay": [-0.1]})

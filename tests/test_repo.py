@@ -87,8 +87,13 @@ RULES = {
     "schedules": (3, {"keras_state", "selection"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
     "family": (3, {"data", "result"}, KERAS | VIEW),  # a sweep family: pick, spread, JSON
-    # 4: a family on Keras
-    "keras_family": (4, {"data", "family", "keras_state", "keras_sweep"}, VIEW),
+    # 4: a family on Keras, and drawn live into a chart
+    "family_live": (
+        4,
+        {"family", "figure", "result", "selection", "style"},
+        KERAS | {"matplotlib"},
+    ),
+    "keras_family": (4, {"data", "family", "keras_state", "keras_sweep", "result"}, VIEW),
     # 4: the chart
     "chart": (
         4,
@@ -100,7 +105,7 @@ RULES = {
     "widget": (
         5,
         {"chart", "keras_sweep", "notebook", "result", "runner", "schedules", "selection"}
-        | {"style", "sync"},
+        | {"style", "sync", "family_live", "keras_family"},
         KERAS,
     ),
     "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),
