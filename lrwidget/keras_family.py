@@ -22,7 +22,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from .data import plan_fit
+from .data import plan_fit, sample_inputs
 from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
 from .keras_state import SweepStep, lr_owner
 from .keras_sweep import check_sweep_range, find_lr
@@ -81,13 +81,14 @@ def check_family(model, x, y, vary, kwargs):
                 f"vary[{name!r}]: {type(lr_owner(model.optimizer)).__name__} has no setting "
                 f"{name!r}; it can vary {settings} and the sweep's batch_size, num_steps, seed"
             )
+    _check_momentum(model.optimizer, vary)
     check_sweep_range(
         kwargs.get("start_lr", _FIND_LR["start_lr"].default),
         kwargs.get("end_lr", _FIND_LR["end_lr"].default),
         kwargs.get("mode", _FIND_LR["mode"].default),
     )
     members = family_members(vary)
-    for args in {tuple((k, m[k]) for k in SWEEP_ARGS if k in m) for m in members}:
+    for args in sorted({tuple((k, m[k]) for k in SWEEP_ARGS if k in m) for m in members}):
         plan = plan_fit(
             x,
             y,
@@ -100,7 +101,29 @@ def check_family(model, x, y, vary, kwargs):
                 "a family sweeps the data once per member, and a Python generator yields it "
                 "once: pass arrays, a tf.data.Dataset or a keras.utils.PyDataset"
             )
-    return vary, members
+    return vary, members, plan
+
+
+def _check_momentum(optimizer, vary):
+    """SGD built with ``momentum=0`` has no momentum variables, so no member can use one."""
+    owner = lr_owner(optimizer)
+    if isinstance(owner, keras.optimizers.SGD) and owner.momentum == 0:
+        moving = [v for v in vary.get("momentum", ()) if v != 0]
+        if moving:
+            raise ValueError(
+                f"vary['momentum'] holds {moving[0]!r}, but this SGD was made with momentum=0, "
+                "so it keeps no momentum to use: compile with SGD(momentum=0.9) (any value "
+                "but 0; the family puts it back afterwards) to vary momentum"
+            )
+
+
+def _build(model, plan):
+    """Build the model and its optimizer with the user's own settings, as the first sweep
+    would: a member's settings must not decide which variables the optimizer makes."""
+    if not model.built:
+        model(sample_inputs(plan))
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 class _Settings:
@@ -216,7 +239,8 @@ def find_lr_family(
         in a member is raised after the model is restored, with the family of the members
         finished before it as its ``family`` attribute.
     """
-    vary, members = check_family(model, x, y, vary, find_lr_kwargs)
+    vary, members, plan = check_family(model, x, y, vary, find_lr_kwargs)
+    _build(model, plan)
     names = [name for name in vary if name not in NOT_OPTIMIZER]
     stop_event = stop_event or threading.Event()
     settings = _Settings(model, names)

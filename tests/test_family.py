@@ -49,6 +49,21 @@ def test_bad_vary_is_refused_naming_the_value_before_anything_changes(digits, va
     assert model.optimizer.weight_decay is None and model.optimizer.momentum == 0.9
 
 
+def test_an_unbuilt_model_is_built_with_the_users_momentum_before_a_member_sets_its_own(digits):
+    x, y = digits
+    model = make_model()  # neither the model nor its optimizer built
+    fam = lrwidget.find_lr_family(model, x, y, vary={"momentum": [0.0, 0.9]}, **SHORT)
+    assert len(fam) == 2 and model.optimizer.momentum == 0.9
+
+
+def test_momentum_cannot_be_varied_on_an_sgd_made_without_it(digits):
+    x, y = digits
+    model = make_model(keras.optimizers.SGD(0.01))
+    with pytest.raises(ValueError, match="holds 0.9.*SGD.momentum=0.9."):
+        lrwidget.find_lr_family(model, x, y, vary={"momentum": [0.0, 0.9]}, **SHORT)
+    assert not model.optimizer.built
+
+
 def test_a_generator_is_refused_because_each_member_reads_the_data_again(digits):
     x, y = digits
     batches = ((x[i : i + 32], y[i : i + 32]) for i in range(0, 320, 32))
