@@ -43,6 +43,17 @@ NOT_VARIABLE = {
     "gradient_accumulation_steps",
 }
 SEED_STRIDE = 1_000_003  # how far a seed member moves each dropout stream's counter
+_MISSING = object()
+
+
+def _own_train_step(model):
+    """``model.train_step`` as a function of its own: JAX traces it anew."""
+    method = model.train_step
+
+    def train_step(*args, **kwargs):
+        return method(*args, **kwargs)
+
+    return train_step
 
 
 def optimizer_settings(optimizer) -> list[str]:
@@ -140,7 +151,12 @@ class _Settings:
             v for v in model.variables if v.path.endswith("seed_generator_state")
         ]  # the dropout streams' states
         self.seed_values = [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.seeds]
-        self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002 (the global one, seeded per member)
+        # The global states, which set_random_seed reseeds before each member.
+        self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002
+        # JAX reuses a traced step for an equal function (a model's bound train_step is equal
+        # to itself), settings baked in: each setting gets a train_step of its own there.
+        self.steps: dict[tuple, Callable] = {}
+        self.own_step = model.__dict__.get("train_step", _MISSING)
 
     def _key(self, values) -> tuple:
         return tuple((name, values[name]) for name in self.names)
@@ -159,6 +175,11 @@ class _Settings:
         if kept is not None:
             step, functions = self.traced.get(self._key(values), (None, None))
             kept.functions = functions if step is kept else {}
+        if keras.backend.backend() == "jax" and self.names:
+            key = self._key(values)
+            if key not in self.steps:
+                self.steps[key] = _own_train_step(self.model)
+            object.__setattr__(self.model, "train_step", self.steps[key])
         keras.utils.set_random_seed(seed)
         for v, value in zip(self.seeds, self.seed_values, strict=True):
             if SEED in member:  # another dropout stream for another repeat
@@ -179,6 +200,10 @@ class _Settings:
             kept.functions = functions if step is kept else {}
         for v, value in zip(self.seeds, self.seed_values, strict=True):
             v.assign(value)
+        if self.own_step is _MISSING:
+            self.model.__dict__.pop("train_step", None)
+        else:
+            object.__setattr__(self.model, "train_step", self.own_step)
         random.setstate(self.rng[0])
         np.random.set_state(self.rng[1])  # noqa: NPY002
 

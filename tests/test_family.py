@@ -478,3 +478,33 @@ def test_the_widget_refuses_bad_vary_before_anything_changes(digits):
     model = trained_model()
     with pytest.raises(ValueError, match="-0.1"):
         lrwidget.LRFinderWidget(model, x, y, vary={"weight_decay": [-0.1]})
+
+
+# --- every backend -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("backend", "package"), [("jax", "jax"), ("torch", "torch"), ("tensorflow", "tensorflow")]
+)
+def test_a_family_takes_its_settings_and_restores_on_every_backend(backend, package):
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed (CI installs it: see .ci/run)")
+    script = Path(__file__).with_name("family_backend_check.py")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == backend
+    for case in ("weight_decay", "momentum"):
+        got = out[case]
+        assert got["members"] == 2 and got["first_losses_agree"] and got["restored"], got
+        assert got["later_losses_differ"] > 1e-4, got  # the setting took effect in the step
+    assert out["own_settings_back"]
+    assert out["stopped"] == {"kept": 1, "restored": True}
