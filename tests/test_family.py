@@ -508,3 +508,17 @@ def test_a_family_takes_its_settings_and_restores_on_every_backend(backend, pack
         assert got["later_losses_differ"] > 1e-4, got  # the setting took effect in the step
     assert out["own_settings_back"]
     assert out["stopped"] == {"kept": 1, "restored": True}
+
+
+def test_the_widget_sweeps_a_family_in_the_cells_own_thread_too(comms, digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    finder = lrwidget.LRFinderWidget(
+        model, x, y, vary={"weight_decay": [0, 1e-2]}, batch_size=64, **SHORT_WIDGET
+    )
+    fam = finder.run(block=True, background=False)
+    assert fam.labels == ["weight_decay=0", "weight_decay=0.01"]
+    assert [m.labels[0] for m in finder.chart.marks.smoothed] == fam.labels
+    assert not finder.running and finder.progress_text.value.startswith("member 2/2 · ")
+    assert_same_state(before, state(model))
