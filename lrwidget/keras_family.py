@@ -138,72 +138,86 @@ def _build(model, plan):
 
 
 class _Settings:
-    """The optimizer settings and traced steps of the members, and the user's to put back."""
+    """The optimizer settings and traced steps of the members, and the user's to put back.
+
+    The sweep's traced steps are kept per setting of every optimizer setting (not only the
+    varied ones) on the model, next to its :class:`~lrwidget.keras_state.SweepStep`, so that a
+    later family with the same settings traces nothing anew.
+    """
+
+    ATTRIBUTE = "_lrwidget_family_steps"
 
     def __init__(self, model, names):
         self.model = model
         self.owner = lr_owner(model.optimizer)
         self.names = names
         self.own = {name: getattr(self.owner, name) for name in names}
-        self.traced: dict[tuple, tuple] = {}  # setting -> (SweepStep, its functions)
-        self._remember(self._key(self.own))
+        self.every = optimizer_settings(model.optimizer)
+        # setting -> (the SweepStep, its traced functions, the JAX train_step they were traced on)
+        self.traced: dict[tuple, tuple] = model.__dict__.get(self.ATTRIBUTE) or {}
+        object.__setattr__(model, self.ATTRIBUTE, self.traced)
+        self.own_key = self._key()
+        self._remember()
         self.seeds = [
             v for v in model.variables if v.path.endswith("seed_generator_state")
         ]  # the dropout streams' states
         self.seed_values = [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.seeds]
         # The global states, which set_random_seed reseeds before each member.
         self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002
-        # JAX reuses a traced step for an equal function (a model's bound train_step is equal
-        # to itself), settings baked in: each setting gets a train_step of its own there.
-        self.steps: dict[tuple, Callable] = {}
         self.own_step = model.__dict__.get("train_step", _MISSING)
 
-    def _key(self, values) -> tuple:
-        return tuple((name, values[name]) for name in self.names)
+    def _key(self) -> tuple:
+        """The optimizer's settings now: what a traced step has baked in."""
+        return tuple((name, getattr(self.owner, name)) for name in self.every)
 
-    def _remember(self, key):
+    def _remember(self, jax_step=None):
         kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
         if kept is not None:
-            self.traced[key] = (kept, kept.functions)
+            self.traced[self._key()] = (kept, kept.functions, jax_step)
+
+    def _use_traced(self, own: bool):
+        """The kept sweep step's functions traced with the settings now (none: trace anew)."""
+        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
+        step, functions, jax_step = self.traced.get(self._key(), (None, None, None))
+        if kept is not None:
+            kept.functions = functions if step is kept else {}
+        if keras.backend.backend() == "jax" and not own:
+            # JAX reuses a traced step for an equal function (a model's bound train_step is
+            # equal to itself), settings baked in: each setting gets a train_step of its own.
+            jax_step = jax_step if step is kept and jax_step else _own_train_step(self.model)
+            object.__setattr__(self.model, "train_step", jax_step)
+        return jax_step
 
     def apply(self, member, seed: int):
         """Set ``member``'s optimizer settings and the traced steps that bake them in."""
         values = {**self.own, **{k: v for k, v in member.items() if k in self.names}}
         for name, value in values.items():
             setattr(self.owner, name, value)
-        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
-        if kept is not None:
-            step, functions = self.traced.get(self._key(values), (None, None))
-            kept.functions = functions if step is kept else {}
-        if keras.backend.backend() == "jax" and self.names:
-            key = self._key(values)
-            if key not in self.steps:
-                self.steps[key] = _own_train_step(self.model)
-            object.__setattr__(self.model, "train_step", self.steps[key])
+        self._put_back_train_step()
+        self.jax_step = self._use_traced(own=self._key() == self.own_key)
         keras.utils.set_random_seed(seed)
         for v, value in zip(self.seeds, self.seed_values, strict=True):
             if SEED in member:  # another dropout stream for another repeat
                 value = value + np.array([0, SEED_STRIDE * member[SEED]], dtype=value.dtype)
             v.assign(value)
 
-    def done(self, member):
-        values = {**self.own, **{k: v for k, v in member.items() if k in self.names}}
-        self._remember(self._key(values))
+    def done(self):
+        self._remember(self.jax_step)
+
+    def _put_back_train_step(self):
+        if self.own_step is _MISSING:
+            self.model.__dict__.pop("train_step", None)
+        else:
+            object.__setattr__(self.model, "train_step", self.own_step)
 
     def restore(self):
         """The user's own settings, traced steps, dropout streams and Python/numpy RNGs."""
         for name, value in self.own.items():
             setattr(self.owner, name, value)
-        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
-        if kept is not None:
-            step, functions = self.traced.get(self._key(self.own), (None, None))
-            kept.functions = functions if step is kept else {}
+        self._put_back_train_step()
+        self._use_traced(own=True)
         for v, value in zip(self.seeds, self.seed_values, strict=True):
             v.assign(value)
-        if self.own_step is _MISSING:
-            self.model.__dict__.pop("train_step", None)
-        else:
-            object.__setattr__(self.model, "train_step", self.own_step)
         random.setstate(self.rng[0])
         np.random.set_state(self.rng[1])  # noqa: NPY002
 
@@ -285,7 +299,7 @@ def find_lr_family(
                 on_member(index, dict(member))
             args = {**find_lr_kwargs, **{k: member[k] for k in SWEEP_ARGS if k in member}}
             result = find_lr(model, x, y, stop_event=stop_event, **args)
-            settings.done(member)
+            settings.done()
             if result.stop_reason == "stopped":
                 stop_reason = "stopped"
                 break

@@ -47,6 +47,9 @@ def main():
     model.fit(x[:256], y[:256], batch_size=64, verbose=0)
     out = {"backend": keras.backend.backend()}
     out["weight_decay"] = family_case(model, x, y, {"weight_decay": [0.0, 0.5]})
+    # Again, on the steps traced the first time: the same curves, bit for bit.
+    again = family_case(model, x, y, {"weight_decay": [0.0, 0.5]})
+    out["repeat_identical"] = again == out["weight_decay"]
     out["momentum"] = family_case(model, x, y, {"momentum": [0.0, 0.9]})
     out["own_settings_back"] = model.optimizer.weight_decay is None and (
         model.optimizer.momentum == 0.9

@@ -137,6 +137,12 @@ def test_a_setting_is_traced_once_not_once_per_member(digits):
     per_member = np.diff(at_member)
     assert per_member[2] > 0  # a new weight decay: traced again
     assert per_member[3] == 0  # the same weight decay, a longer sweep: its step reused
+    # A later family with the same settings traces nothing anew.
+    before = len(traces)
+    lrwidget.find_lr_family(
+        model, x, y, vary={"weight_decay": [0, 0.1]}, num_steps=30, batch_size=64, start_lr=1e-3
+    )
+    assert len(traces) == before
 
 
 def test_batch_size_and_num_steps_are_sweep_arguments(digits):
@@ -506,7 +512,7 @@ def test_a_family_takes_its_settings_and_restores_on_every_backend(backend, pack
         got = out[case]
         assert got["members"] == 2 and got["first_losses_agree"] and got["restored"], got
         assert got["later_losses_differ"] > 1e-4, got  # the setting took effect in the step
-    assert out["own_settings_back"]
+    assert out["own_settings_back"] and out["repeat_identical"]
     assert out["stopped"] == {"kept": 1, "restored": True}
 
 
