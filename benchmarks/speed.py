@@ -20,6 +20,10 @@ between two calls, per step, which a stall can hardly move: the steadiest figure
 cost, though it leaves out what a sweep costs once); the same in CPU time (this process's
 user + system time, less hurt by other load than the wall time).
 
+The family row times ``lrwidget.find_lr_family`` with a weight decay per member (``FAMILY``)
+over the same steps, per member (its time divided by its members), against the same fit: a
+member's per-step cost is a sweep's, and its setting is traced once, in the warm-up run.
+
 Three models on the TensorFlow backend, with steps from about as short as TensorFlow's get
 here to about 15 ms (the table gives the step time measured), and the shortest on JAX and on
 torch. Each backend runs in its own process with ``KERAS_BACKEND`` set (a backend is chosen at
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import time
 
+FAMILY = [0.0, 1e-4]  # the family row's weight decays: a setting per member, traced once each
 # name: (input shape, filters of the two conv layers or None for an MLP, batch size). The MLP's
 # step is about as short as a TensorFlow step gets here; "cnn" is the small CNN and
 # "cnn-large" the one the README measured before.
@@ -173,7 +178,22 @@ def time_size(keras, size, steps, repeats, breakdown):
         last["group"] = res.meta["steps_per_call"]
         return res.meta["step_seconds"]
 
-    arms = {"fit": plain, "find_lr": sweep}
+    def family():
+        fam = lrwidget.find_lr_family(
+            model,
+            x,
+            y,
+            vary={"weight_decay": FAMILY},
+            batch_size=batch,
+            num_steps=steps,
+            start_lr=LR,
+            end_lr=LR * 1.001,
+        )
+        assert [len(r) for r in fam.results] == [steps] * len(FAMILY), fam
+        return statistics.median(r.meta["step_seconds"] or float("nan") for r in fam.results)
+
+    arms = {"fit": plain, "find_lr": sweep, "find_lr_family, per member": family}
+    members = {"find_lr_family, per member": len(FAMILY)}
     if breakdown and size == "mlp":
         lrs = lrwidget.analysis.lr_ladder(LR, LR * 1.001, steps)
         for name, cbs in breakdown_callbacks(keras, lrs).items():
@@ -184,9 +204,10 @@ def time_size(keras, size, steps, repeats, breakdown):
         start, start_cpu = time.perf_counter(), time.process_time()
         step = arms[arm]()
         wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        return wall, cpu, step
+        n = members.get(arm, 1)  # a family's time per member: one sweep's worth
+        return wall / n, cpu / n, float("nan") if step is None else step
 
-    timed("fit")  # traces fit's step
+    timed("fit")  # traces fit's step (the family's members trace theirs in the warm-up below)
     first = timed("find_lr")[0]  # the first sweep on this model: one step per call
     second = timed("find_lr")[0]  # the second: in groups where the backend allows, traced here
     group = last["group"]

@@ -411,7 +411,7 @@ def _report_family(family: SweepFamily, out_dir: Path, stream) -> None:
         print("pick: none (no member's curve gives a suggestion)", file=stream)
     else:
         print(
-            f"pick: {pick.label or 'any'} at lr {format_lr(pick.lr)} (the lowest curve that "
+            f"pick: {pick.label} at lr {format_lr(pick.lr)} (the lowest curve that "
             f"stays low to the largest LR: {format_lr(pick.reach)})",
             file=stream,
         )

@@ -230,7 +230,8 @@ def pick_group(members, results) -> Pick | None:
         return None
     (group_reach, _), key, indices, lr = best
     setting = dict(key)
-    return Pick(setting, lr, member_label(setting), group_reach, tuple(indices))
+    label = member_label(setting) if setting else "the repeats' median"
+    return Pick(setting, lr, label, group_reach, tuple(indices))
 
 
 def spread(results) -> float | None:
@@ -343,7 +344,7 @@ class SweepFamily:
 
     def __repr__(self) -> str:
         pick = self.pick
-        said = "None" if pick is None else f"{pick.label or 'sweep'} at lr {pick.lr:.3g}"
+        said = "None" if pick is None else f"{pick.label} at lr {pick.lr:.3g}"
         return f"SweepFamily({len(self)}/{len(self.members)} members, pick={said})"
 
     # --- JSON ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ the running member's data marks only; everything else runs in the kernel's threa
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import selection, style
@@ -117,9 +119,9 @@ class FamilyLive:
             line.fill_colors = [style.series_color(i)]
             line.fill_opacities = [BAND_OPACITY]
 
-    def begin_member(self, index: int, lrs):
-        """Show the finished members and make room for member ``index`` (kernel thread)."""
-        chart, plot = self.chart, self.chart.plot
+    def begin_member(self, lrs):
+        """Show the finished members and make room for the one starting (kernel thread)."""
+        chart, plot, index = self.chart, self.chart.plot, self.index
         with plot.lock:
             finished = list(self.finished[:index])
             if not finished:
@@ -144,11 +146,12 @@ class FamilyLive:
         windows = [style.result_window(r) for _, r in self._shown] + [style.result_window(so_far)]
         self.chart.plot.set_y_window(style.joint_window(windows))
 
-    def show_family(self, family: SweepFamily | None):
-        """Draw a finished (or stopped) family and select its pick (kernel thread)."""
+    def show_family(self, family: SweepFamily | None) -> SweepResult | None:
+        """Draw a finished (or stopped) family and select its pick (kernel thread); returns
+        its last member's sweep, stopped if the family was, for the progress line."""
         self._running_series = None
         if family is None:
-            return
+            return None
         self.family = family
         with self.chart.plot.lock:
             self._draw_finished(family.results, keep_selection=False)
@@ -156,6 +159,11 @@ class FamilyLive:
             if pick is not None:
                 self.chart.selected_lr = pick.lr
                 self.member = dict(pick.setting)
+        if not family.results:
+            return None
+        last = family.results[-1]
+        stopped = family.meta.get("stop_reason") == "stopped"
+        return dataclasses.replace(last, stop_reason="stopped") if stopped else last
 
     # --- which member a pick belongs to -------------------------------------------------------
     def _on_curve_click(self, mark, content):
@@ -198,7 +206,7 @@ class FamilyLive:
         parts = [f"{len(family)}/{len(family.members)} members"]
         pick = family.pick
         if pick is not None:
-            parts.append(f"pick {pick.label or 'any'} at {format_lr(pick.lr)}")
+            parts.append(f"pick {pick.label} at {format_lr(pick.lr)}")
         if family.spread is not None:
             what = "between repeats" if self.repeats else "between members"
             parts.append(f"suggestion spread x{family.spread:.2g} {what}")

@@ -65,11 +65,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     x, y
         The training data, as for :func:`lrwidget.find_lr`.
     vary : dict, optional
-        Sweep a family, as :func:`lrwidget.find_lr_family` does (e.g. ``{"weight_decay":
-        [0, 1e-4, 1e-3]}``): the members one after another into one chart, each in its own
-        colour with a legend; a click on a member's curve picks that member
-        (``finder.selected``), and :meth:`apply` sets its optimizer settings too. A family of
-        K members takes about K sweeps' time.
+        Sweep a family (:func:`lrwidget.find_lr_family`, about K sweeps' time for K members)
+        into one chart; see :class:`lrwidget.family_live.FamilyLive`.
     **sweep_args
         Any other argument of :func:`lrwidget.find_lr` (``batch_size``, ``start_lr``,
         ``end_lr``, ``num_steps``, ``validation_data``, ``callbacks``, ...), except the
@@ -256,11 +253,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     # Called in the sweeping thread: data goes out from here, the rest is handed over.
     def _on_start(self, live: LiveCurve):
-        if self.family is not None:
-            begin = functools.partial(self.family.begin_member, self.family.index, live.lrs)
-        else:
-            begin = functools.partial(self.chart.begin_live, live.lrs)
-        call_in_kernel_thread(begin)
+        begin = self.chart.begin_live if self.family is None else self.family.begin_member
+        call_in_kernel_thread(functools.partial(begin, live.lrs))
         self._on_update(live)
 
     def _on_update(self, live: LiveCurve):
@@ -275,13 +269,13 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         call_in_kernel_thread(functools.partial(self._show_end, result))
 
     def _show_end(self, result: SweepResult | None):
-        if self.family is not None:
-            self._show_family_end(result)
-            return
         try:
-            if result is not None:
+            if self.family is not None:  # drawn, its pick selected; its last member: progress
+                result = self.family.show_family(result)
+            elif result is not None:
                 # The suggestion is pre-selected, unless the user picked during the sweep.
                 self.chart.set_results([result], keep_selection=True, picture=False)
+            if result is not None:
                 planned = result.meta.get("num_steps", len(result))
                 self._draw_progress(len(result), planned, None, result.stop_reason)
         finally:  # never stay "running", even if drawing failed
@@ -290,26 +284,10 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         if result is not None:
             self.refresh_static()  # last: Run is ready again before matplotlib draws
 
-    def _show_family_end(self, family):
-        try:
-            self.family.show_family(family)
-            if family is not None and family.results:
-                last = family.results[-1]
-                reason = family.meta.get("stop_reason", "completed")
-                self._draw_progress(len(last), last.meta.get("num_steps", len(last)), None, reason)
-        finally:
-            self.set_trait("running", False)
-            self.chart.update_status()
-        if family is not None:
-            self.refresh_static()
-
     @property
     def selected(self) -> dict:
-        """The pick as a dict: ``{"learning_rate": ...}``, and for a family the picked
-        member's settings too (e.g. ``{"learning_rate": 0.03, "weight_decay": 0.0001}``)."""
-        if self.family is not None:
-            return self.family.selected
-        return {"learning_rate": self.selected_lr}
+        """``{"learning_rate": ...}``, with a family's picked member's settings."""
+        return {"learning_rate": self.selected_lr} if self.family is None else self.family.selected
 
     def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
         """``done / total`` steps, then the time left or, once over, why it ended."""

@@ -292,6 +292,7 @@ def test_repeats_of_a_setting_are_picked_together_at_their_median_suggestion():
     suggestions = sorted(r.suggestion for r in results)
     assert fam.pick.lr == pytest.approx(suggestions[1])
     assert fam.pick.setting == {} and fam.pick.members == (0, 1, 2)
+    assert fam.pick.label == "the repeats' median"
     assert fam.repeat_spread == pytest.approx(suggestions[2] / suggestions[0])
     assert fam.spread > family.UNSTABLE
     assert any("moves x" in n and "sweep longer" in n for n in fam.notes)
