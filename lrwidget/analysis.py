@@ -507,7 +507,8 @@ def range_notes(
     """What the curve says about the swept range itself: empty when it shows a full descent.
 
     Two cases are named, each with what to change: the loss never fell (then there is no
-    candidate), and the sweep ended before the loss turned up, so where it turns (the upper
+    candidate; after a Stop, only that it was stopped too early), and the sweep ended before
+    the loss turned up, so where it turns (the upper
     edge of the usable LRs) is unknown and no candidate is offered near the end. A running
     sweep (``stop_reason="running"``) gets no note: its curve is not done.
     """
@@ -517,6 +518,11 @@ def range_notes(
     shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance, stderr=stderr)
     if shape is None:
         return []
+    if not shape.fell and stop_reason == "stopped":  # not a failure: the user ended it early
+        return [
+            f"stopped at lr {lrs[-1]:.3g}, before the loss had fallen enough to show an LR to "
+            "train at: Run again and let the sweep go further (or start it at a larger start_lr)"
+        ]
     if not shape.fell and shape.significance <= shape.needed:
         return [
             f"the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "

@@ -100,6 +100,85 @@ def test_a_second_sweep_on_the_same_model_is_refused_while_the_first_runs(comms,
     assert free_again.stop_reason == "completed" and len(free_again) == 30
 
 
+class Slow(keras.callbacks.Callback):
+    """Sleeps after every batch and says when batch ``at`` is done: a sweep long enough to be
+    replaced while it runs."""
+
+    def __init__(self, at=3, seconds=0.02):
+        super().__init__()
+        self.at, self.seconds, self.reached = at, seconds, threading.Event()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch >= self.at:
+            self.reached.set()
+        threading.Event().wait(self.seconds)
+
+
+def test_a_new_finder_on_the_model_stops_the_sweep_of_the_one_it_replaces(comms, data):
+    # Re-running the cell `finder = LRFinderWidget(model, ...)` during a sweep: the old view is
+    # gone, so the new finder stops the old sweep, and the model is free and bitwise restored.
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    old = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    old.run()
+    assert slow.reached.wait(60) and old.running
+    new = LRFinderWidget(model, x, y, batch_size=16, num_steps=30)
+    assert not old.runner.running  # stopped before the constructor returned
+    assert_same_state(before, state(model))
+    assert "stopped the earlier finder's sweep on model" in new.chart.status_text
+    old.wait(60)
+    assert old.result.stop_reason == "stopped" and len(old.result) < 5000
+    assert "replaced this one" in old.chart.status_text
+    result = new.run(block=True)  # the model is free: no refusal
+    assert result.stop_reason in ("completed", "diverged") and len(result) > 10
+    assert "stopped the earlier" not in new.chart.status_text  # said once, until the next Run
+
+
+def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_stops_it(
+    comms, data
+):
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    waiting = LRFinderWidget(model, x, y, batch_size=16, num_steps=30)  # made before the sweep
+    running = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    running.run()
+    assert slow.reached.wait(60)
+    try:
+        with pytest.raises(RuntimeError, match=r"stop_other=True") as refused:
+            waiting.run()
+        assert "another LRFinderWidget" in str(refused.value) and running.runner.running
+        waiting.run_button.click()  # the button: refused, and it offers to stop the other one
+        assert waiting.run_button.description == "Stop other & run"
+        assert "Stop other & run" in waiting.chart.status_text
+        waiting.run_button.click()  # the second click stops the other sweep and starts this one
+        assert waiting.run_button.description == "Run"
+        assert waiting.wait(60) and waiting.result.stop_reason in ("completed", "diverged")
+    finally:
+        running.stop()
+    running.wait(60)
+    assert running.result.stop_reason == "stopped"
+    assert "stopped by another LRFinderWidget" in running.chart.status_text
+    assert_same_state(before, state(model))
+
+
+def test_closing_a_finder_stops_its_sweep(comms, data):
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    finder = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    finder.run()
+    assert slow.reached.wait(60)
+    finder.close()
+    assert finder.runner.join(60)
+    assert finder.runner.result.stop_reason == "stopped" and len(finder.runner.result) < 5000
+    assert_same_state(before, state(model))
+
+
 @pytest.fixture
 def kernel_loop(monkeypatch):
     """A stand-in for the kernel's event loop that never runs anything by itself: work handed
