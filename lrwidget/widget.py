@@ -460,8 +460,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         notes = [n for n in (self._notice, self.runner.stop_note) if n]
         if not chart.results:
             return [*notes, "press Run to start the sweep"]
-        last = self.runner.result
-        if last is not None and last.meta.get("interrupted"):
+        if chart.results[0].meta.get("interrupted"):
             notes.append("interrupted (Jupyter's interrupt): the curve so far is kept")
         return notes + chart.default_status_parts()
 

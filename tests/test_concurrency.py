@@ -136,9 +136,7 @@ def test_a_new_finder_on_the_model_stops_the_sweep_of_the_one_it_replaces(comms,
     assert "stopped the earlier" not in new.chart.status_text  # said once, until the next Run
 
 
-def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_stops_it(
-    comms, data
-):
+def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_stops_it(comms, data):
     x, y = data
     model = built_model()
     before = state(model)
