@@ -62,6 +62,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
         Redraws the notebook's static picture of the widget shown (default: this chart's),
         when a sweep is drawn or saved; never on a pick (JupyterLab rebuilds a widget's
         views on each update of its output, which loses the keyboard focus).
+    image_stem : str
+        The Save button's file name without suffix (the finder uses its model's name). The
+        first click writes the first free name in the kernel's working directory (``stem.png``,
+        ``stem-2.png``, ...): one file per chart, never another chart's; later clicks update it.
     """
 
     selected_lr = LearningRate(
@@ -93,6 +97,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         selected_lr=None,
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
+        image_stem: str = "lr_finder",
         **kwargs,
     ):
         enable_colab_widgets()
@@ -106,6 +111,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
         self._on_picture = on_picture or self.refresh_static
+        self._image_stem = image_stem
+        self._image_path: Path | None = None  # where Save wrote, chosen on its first click
         self.plot = LossPlot(
             lock=self._lock,
             on_click=self.pick,
@@ -428,12 +435,19 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._draw_selection()
 
     def _on_save(self, _button):
+        # The kernel's side: a file next to the notebook's work (a report, a remote or Colab
+        # machine); the toolbar's save icon downloads the view to the browser instead.
         try:
-            path = self.save_image()
+            if self._image_path is None:
+                self._image_path = image.free_path(self._image_stem).resolve()
+            path = self.save_image(self._image_path)
         except Exception as exc:  # a click never raises into the front end
             self.set_status(f"not saved: {exc}")
             return
-        self.set_status(f"saved {path.resolve()}")
+        self.set_status(
+            f"saved {path} (in the kernel's working directory; the toolbar's save icon "
+            "downloads the picture through the browser instead)"
+        )
         self._on_picture()  # and the notebook keeps this picture
 
 
