@@ -65,7 +65,7 @@ class PickControls:
             description="LR",
             min=-7,
             max=1,
-            step=0.01,
+            step=0.05,  # an arrow key moves 1/20 of a decade (x1.12)
             value=1e-3,
             readout_format=".1e",
             continuous_update=False,

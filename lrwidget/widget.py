@@ -100,7 +100,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         None,
         allow_none=True,
         help="The chosen learning rate, as the chart holds it (clicks, drags, dropdown, "
-        "slider, or set from Python: validated and clamped by the chart). None: none yet.",
+        "slider, or set from Python: validated by the chart, refused outside the swept range). "
+        "None: none yet.",
     )
     selected_range = LearningRateRange(
         None,

@@ -169,20 +169,40 @@ def test_bad_front_end_values_are_refused(comms, saved, bad):
     assert chart.marks.handle.names[0] == format_lr(before)
 
 
-def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
+def test_picks_past_the_range_are_clamped_and_python_values_outside_it_refused(comms, saved):
     chart = show(saved)
     chart.snap = False
     drag(chart, 50.0, end=True)
     assert chart.selected_lr == saved.lrs[-1]
     click_plot(chart, 1e-9)
     assert chart.selected_lr == saved.lrs[0]
-    chart.selected_lr = 1e3
+    chart.selected_lr = float(saved.lrs[-1]) * (1 + 1e-12)  # rounding's worth: clamped
+    assert chart.selected_lr == saved.lrs[-1]
+    with pytest.raises(TraitError, match=r"outside the swept range 1.0e-5 .. 1.0e0: pick"):
+        chart.selected_lr = 5.0  # from Python: said, not silently moved to the end
     assert chart.selected_lr == saved.lrs[-1]
     for bad in (math.nan, math.inf, -1.0, 0.0, "0.1", [0.1]):
         with pytest.raises(TraitError):
             chart.selected_lr = bad
     assert chart.selected_lr == saved.lrs[-1]  # unchanged by the refused values
     assert "finite" in LRChart.class_traits()["selected_lr"].help
+
+
+def test_the_slider_steps_a_twentieth_of_a_decade_and_pan_zoom_says_clicks_do_not_pick(
+    comms, saved
+):
+    import bqplot as bq
+
+    chart = show(saved)
+    assert chart.controls.slider.step == pytest.approx(0.05)  # ArrowRight: x1.12, not x1.02
+    panzoom = bq.PanZoom()
+    chart.figure.interaction = panzoom  # the toolbar's pan/zoom button
+    assert chart.status_text.startswith("pan/zoom is on: clicks and drags move the view")
+    click_candidate(chart, 1)  # picks made otherwise keep the hint until pan/zoom is off
+    assert chart.status_text.startswith("pan/zoom is on")
+    chart.figure.interaction = None
+    panzoom.close()
+    assert "pan/zoom" not in chart.status_text and "selected" in chart.status_text
 
 
 def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
