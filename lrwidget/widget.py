@@ -234,7 +234,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         Returns
         -------
         SweepResult or None
-            None when the sweep goes on in the background (see :meth:`wait` and ``result``).
+            None when the sweep goes on in the background (see :meth:`wait` and ``result``);
+            an error it ends with is then shown under Run, and :meth:`wait` raises it.
 
         Raises
         ------
