@@ -704,7 +704,9 @@ def test_a_stopped_sweep_whose_loss_had_not_fallen_yet_says_it_was_stopped_not_t
     lrs = np.geomspace(1e-7, 1e-5, 200)
     flat = 2.3 + np.random.default_rng(0).normal(0, 0.01, 200)
     (stopped,) = analysis.range_notes(lrs, analysis.smooth(flat, 0.9), stop_reason="stopped")
-    assert stopped.startswith("stopped at lr 1e-05") and "Run again" in stopped
+    assert (
+        stopped.startswith("stopped at lr 1e-05, before the loss fell") and "Run again" in stopped
+    )
     assert "never fell" not in stopped and "num_steps" not in stopped
     (completed,) = analysis.range_notes(lrs, analysis.smooth(flat, 0.9))
     assert "never fell" in completed  # a sweep that ran its course did fail to show one
