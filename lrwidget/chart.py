@@ -43,6 +43,12 @@ from .sync import hold_sync
 __all__ = ["LRChart", "format_lr", "show"]
 
 OUTSIDE = 1e-9  # how far past the swept range a value may be and count as rounding
+# Save writes on the kernel's side (next to the notebook's work, also on a remote or Colab
+# machine); the toolbar's save icon downloads the view to the browser instead.
+SAVED = (
+    "saved {path} (in the kernel's working directory; the toolbar's save icon downloads the "
+    "picture through the browser instead)"
+)
 PANNING = (
     "pan/zoom is on: clicks and drags move the view, not the pick; click the toolbar's "
     "pan/zoom button again to pick (the menu and the slider still pick)"
@@ -69,10 +75,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
         Redraws the notebook's static picture of the widget shown (default: this chart's),
         when a sweep is drawn or saved; never on a pick (JupyterLab rebuilds a widget's
         views on each update of its output, which loses the keyboard focus).
-    image_stem : str
-        The Save button's file name without suffix (the finder uses its model's name). The
-        first click writes the first free name in the kernel's working directory (``stem.png``,
-        ``stem-2.png``, ...): one file per chart, never another chart's; later clicks update it.
     """
 
     selected_lr = LearningRate(
@@ -104,7 +106,6 @@ class LRChart(NotebookDisplay, widgets.VBox):
         selected_lr=None,
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
-        image_stem: str = "lr_finder",
         **kwargs,
     ):
         enable_colab_widgets()
@@ -118,8 +119,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
         self._on_picture = on_picture or self.refresh_static
-        self._image_stem = image_stem
-        self._image_path: Path | None = None  # where Save wrote, chosen on its first click
+        self._image: Path | None = None  # Save's file, chosen on its first click
         self.plot = LossPlot(
             lock=self._lock,
             on_click=self.pick,
@@ -184,10 +184,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.controls.set_status(text, detail)
 
     def update_status(self):
-        parts = self._status_parts(self)
-        if self.plot.panning:  # clicks on the plot pick nothing then: say why, and the way out
-            parts = [PANNING, *parts]
-        self.set_status(" · ".join(parts))
+        hint = [PANNING] if self.plot.panning else []  # clicks pick nothing then: say so
+        self.set_status(" · ".join(hint + self._status_parts(self)))
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
@@ -306,18 +304,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     @validate("selected_lr")
     def _check_selected_lr(self, proposal):
-        # An LR already (the trait type checks it). Picks on the chart are clamped before they
-        # get here; a value set from Python outside the swept range is refused, not moved.
-        lr, swept = proposal["value"], self.swept_range
-        if lr is None or swept is None:
-            return lr
-        if not swept[0] * (1 - OUTSIDE) <= lr <= swept[1] * (1 + OUTSIDE):
-            raise TraitError(
-                f"selected_lr {lr!r} is outside the swept range {format_lr(swept[0])} .. "
-                f"{format_lr(swept[1])}: pick an LR inside it, or sweep a wider range "
-                "(start_lr=..., end_lr=...)"
-            )
-        return self._clamp(lr)  # only rounding's worth
+        return _inside(proposal["value"], self.swept_range)  # picks are clamped before
 
     @validate("selected_range")
     def _check_selected_range(self, proposal):
@@ -456,20 +443,34 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._draw_selection()
 
     def _on_save(self, _button):
-        # The kernel's side: a file next to the notebook's work (a report, a remote or Colab
-        # machine); the toolbar's save icon downloads the view to the browser instead.
         try:
-            if self._image_path is None:
-                self._image_path = image.free_path(self._image_stem).resolve()
-            path = self.save_image(self._image_path)
+            self._image = self._image or image.free_path(_image_stem(self._results)).resolve()
+            path = self.save_image(self._image)
         except Exception as exc:  # a click never raises into the front end
             self.set_status(f"not saved: {exc}")
             return
-        self.set_status(
-            f"saved {path} (in the kernel's working directory; the toolbar's save icon "
-            "downloads the picture through the browser instead)"
-        )
+        self.set_status(SAVED.format(path=path))
         self._on_picture()  # and the notebook keeps this picture
+
+
+def _image_stem(results) -> str:
+    """Save's file name: after the model swept (``lr_finder_sequential``), one file per chart
+    (``-2``, ``-3``... when taken)."""
+    model = results[0].meta.get("model") if results else None
+    return "lr_finder" if not model else f"lr_finder_{model}"
+
+
+def _inside(lr, swept):
+    """``selected_lr`` as set from Python: refused outside the swept range, not moved."""
+    if lr is None or swept is None:
+        return lr
+    if not swept[0] * (1 - OUTSIDE) <= lr <= swept[1] * (1 + OUTSIDE):
+        raise TraitError(
+            f"selected_lr {lr!r} is outside the swept range {format_lr(swept[0])} .. "
+            f"{format_lr(swept[1])}: pick an LR inside it, or sweep a wider range "
+            "(start_lr=..., end_lr=...)"
+        )
+    return selection.clamp(lr, swept)  # only rounding's worth
 
 
 def show(results, labels=None, **kwargs) -> LRChart:

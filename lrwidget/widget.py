@@ -140,11 +140,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         )
         self._notice = _take_over(model)  # said in the status line until the next Run
         # This widget is the one shown: its status line and its picture.
-        self.chart = LRChart(
-            status_parts=self._status_parts,
-            on_picture=self.refresh_static,
-            image_stem="lr_finder" if model is None else f"lr_finder_{model.name}",
-        )
+        self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
         self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
         self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
         self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)

@@ -639,9 +639,7 @@ def test_the_chart_saves_as_png_or_svg_and_a_bad_suffix_is_named(comms, tmp_path
     assert f"saved {tmp_path / 'lr_finder.png'} (in the kernel's working" in chart.status_text
 
 
-def test_each_chart_saves_to_a_file_of_its_own_named_after_the_model(
-    comms, digits, tmp_path, monkeypatch
-):
+def test_each_chart_saves_to_a_file_of_its_own_named_after_the_model(comms, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     first, second = lrwidget.show(valley_result()), lrwidget.show(valley_result(seed=1))
     first.controls.save_button.click()
@@ -653,13 +651,13 @@ def test_each_chart_saves_to_a_file_of_its_own_named_after_the_model(
     assert (tmp_path / "lr_finder.png").read_bytes() != written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_finder-2.png", "lr_finder.png"]
 
-    x, y = digits
-    model = tiny_model()
-    finder = LRFinderWidget(model, x, y)
-    finder.chart.set_results([valley_result()])
-    finder.chart.controls.save_button.click()
-    assert (tmp_path / f"lr_finder_{model.name}.png").is_file()
-    assert f"lr_finder_{model.name}.png" in finder.chart.status_text
+    # A sweep of a model names the file after it (find_lr records the model's name).
+    swept = valley_result()
+    swept = SweepResult(lrs=swept.lrs, losses=swept.losses, meta={"model": "my cnn/2"})
+    named = lrwidget.show(swept)
+    named.controls.save_button.click()
+    assert (tmp_path / "lr_finder_my_cnn_2.png").is_file()
+    assert f"saved {tmp_path / 'lr_finder_my_cnn_2.png'}" in named.status_text
 
 
 def test_a_displayed_chart_carries_a_picture_of_its_last_state(comms):
