@@ -7,7 +7,7 @@ import { FIGURE, pointsDrawn } from '../support/chart';
 import { watchConsole } from '../support/console';
 import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
 
-const NB = 'cell_thread.ipynb';
+const NB = 'interrupt.ipynb'; // cell_thread.ipynb's model and finder, a notebook of its own
 
 test("Jupyter's interrupt of a cell-thread sweep leaves a stopped sweep that can be saved", async ({ page }) => {
   const console_ = watchConsole(page);
