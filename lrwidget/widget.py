@@ -10,12 +10,15 @@ markers, the progress); everything the front end can write too (the selection, t
 the slider, the handle, the axes) is refreshed in the kernel's own thread
 (:func:`lrwidget.notebook.call_in_kernel_thread`).
 
-One sweep per model: a new finder on a model whose sweep another finder runs stops that sweep
-(the model is restored as after any Stop). That is what re-running the finder's cell means:
-the old view is gone, and nothing else could reach its sweep. A finder made before the other
-sweep started does not stop it by itself: its Run is refused with a message that names the
-other sweep, and the button then offers "Stop other & run" (``run(stop_other=True)``).
-Closing a finder (``finder.close()``) stops its sweep too.
+A new finder replaces the old one: made on a model whose sweep another finder runs, or by a
+notebook cell run again (JupyterLab and Notebook 7 say which cell runs), it stops the old
+finder's sweep and waits for its batch (the model is restored as after any Stop). That is
+what re-running the finder's cell means: the old view is gone with the cell's output, and
+nothing else could reach its sweep. A finder made before the other sweep started does not
+stop it by itself: its Run is refused with a message that names the other sweep, and the
+button then offers "Stop other & run" (``run(stop_other=True)``). Closing a finder
+(``finder.close()``) stops its sweep too. (A finder is never garbage-collected while it
+sweeps or while its front-end model is open: ipywidgets keeps every open widget.)
 
 Errors: a sweep's error is shown under the buttons in full (``lrwidget-messages``) and its
 cause in the status line; ``run(block=True)``, a sweep in the cell's thread and :meth:`wait`
@@ -33,13 +36,14 @@ import dataclasses
 import functools
 import inspect
 import re
+import weakref
 
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
 from .keras_sweep import check_model, check_sweep_range, find_lr
-from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
+from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab, running_cell
 from .result import AnalysisSettings, SweepResult
 from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner, running_on
 from .schedules import (
@@ -138,7 +142,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             on_claim=lambda: self.set_trait("running", True),
             key=None if model is None else id(model),
         )
-        self._notice = _take_over(model)  # said in the status line until the next Run
+        self._notice = _take_over(model, self.runner)  # said in the status line until a Run
         # This widget is the one shown: its status line and its picture.
         self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
         self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
@@ -491,17 +495,36 @@ def _free_model(model, runner: SweepRunner, stop_other: bool):
     )
 
 
-def _take_over(model) -> str | None:
-    """Stop the sweep another finder runs on ``model`` (a new finder on a model replaces the
-    old one: its cell was re-run) and wait for it to end; what happened, to tell the user."""
-    other = None if model is None else running_on(id(model))
-    if other is None:
-        return None
-    name = model.name
-    other.stop(note=f"stopped: a new LRFinderWidget on model {name!r} replaced this one")
+# The runners of the finders each notebook cell made in its last run: cell id -> (request id,
+# [weak references to the runners]).
+_made_in: dict[str, tuple[str, list[weakref.ref]]] = {}
+
+
+def _take_over(model, runner: SweepRunner) -> str | None:
+    """Stop the sweeps a new finder replaces, and wait for them to end (one batch): another
+    finder's on ``model`` (one sweep per model), and those of the finders an earlier run of
+    this cell made (their views are gone with the cell's output). What happened, for the user."""
+    same_model = None if model is None else running_on(id(model))
+    earlier: list = []
+    cell = running_cell()
+    if cell is not None:
+        made = _made_in.get(cell[0])
+        if made is not None and made[0] == cell[1]:  # another finder of this same run
+            made[1].append(weakref.ref(runner))
+        else:
+            earlier = [ref() for ref in made[1]] if made is not None else []
+            _made_in[cell[0]] = (cell[1], [weakref.ref(runner)])
+    earlier = [r for r in earlier if r is not None and r.running and r is not same_model]
+    said = [] if same_model is None else [_stop_replaced(same_model, f"on model {model.name!r}")]
+    said += [_stop_replaced(r, "this cell made before") for r in earlier]
+    return "; ".join(said) or None
+
+
+def _stop_replaced(other: SweepRunner, which: str) -> str:
+    other.stop(note=f"stopped: a new LRFinderWidget replaced this one (the finder {which})")
     if other.join(TAKEOVER_WAIT):
-        return f"stopped the earlier finder's sweep on model {name!r} (the model is restored)"
-    return f"told the earlier finder's sweep on model {name!r} to stop; it ends after its batch"
+        return f"stopped the sweep of the finder {which} (its model is restored)"
+    return f"told the sweep of the finder {which} to stop: it ends after its current batch"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

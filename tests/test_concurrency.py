@@ -16,6 +16,7 @@ from traitlets import All
 
 import lrwidget
 from lrwidget import notebook
+from lrwidget import widget as widget_module
 from lrwidget.result import SweepResult
 from lrwidget.widget import LRFinderWidget
 
@@ -127,13 +128,13 @@ def test_a_new_finder_on_the_model_stops_the_sweep_of_the_one_it_replaces(comms,
     new = LRFinderWidget(model, x, y, batch_size=16, num_steps=30)
     assert not old.runner.running  # stopped before the constructor returned
     assert_same_state(before, state(model))
-    assert "stopped the earlier finder's sweep on model" in new.chart.status_text
+    assert "stopped the sweep of the finder on model" in new.chart.status_text
     old.wait(60)
     assert old.result.stop_reason == "stopped" and len(old.result) < 5000
     assert "replaced this one" in old.chart.status_text
     result = new.run(block=True)  # the model is free: no refusal
     assert result.stop_reason in ("completed", "diverged") and len(result) > 10
-    assert "stopped the earlier" not in new.chart.status_text  # said once, until the next Run
+    assert "stopped the sweep" not in new.chart.status_text  # said once, until the next Run
 
 
 def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_stops_it(comms, data):
@@ -161,6 +162,36 @@ def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_st
     assert running.result.stop_reason == "stopped"
     assert "stopped by another LRFinderWidget" in running.chart.status_text
     assert_same_state(before, state(model))
+
+
+def test_running_a_cell_again_stops_the_sweeps_of_the_finders_its_last_run_made(
+    comms, data, monkeypatch
+):
+    # A cell that builds its model too: the new finder sweeps another model, but the old
+    # finder's view went with the cell's output, so its sweep is stopped all the same.
+    x, y = data
+    cell = {"now": ("cell-a", "run-1")}
+    monkeypatch.setattr(widget_module, "running_cell", lambda: cell["now"])
+    old_model = built_model()
+    before = state(old_model)
+    slow = Slow()
+    old = LRFinderWidget(old_model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    old.run()
+    assert slow.reached.wait(60)
+    # A second finder made by the same run of the cell is no replacement: nothing stops.
+    twin = LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert old.runner.running and twin.chart.status_text == "press Run to start the sweep"
+    cell["now"] = ("cell-b", "run-2")  # another cell: nothing stops either
+    LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert old.runner.running
+
+    cell["now"] = ("cell-a", "run-3")  # the first cell run again
+    new = LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert not old.runner.running
+    assert "stopped the sweep of the finder this cell made before" in new.chart.status_text
+    old.wait(60)
+    assert old.result.stop_reason == "stopped" and "replaced this one" in old.chart.status_text
+    assert_same_state(before, state(old_model))
 
 
 def test_closing_a_finder_stops_its_sweep(comms, data):
