@@ -86,3 +86,43 @@ test("re-running the finder's cell stops the old sweep and the new Run starts", 
   await shutdownKernel(page, NB);
   console_.check();
 });
+
+// The other half of major 1: a finder made before another one's sweep started does not stop
+// it by itself, but its refusal says how, and a second click on its Run does it.
+test("a second finder's Run names the running sweep and then offers to stop it", async ({ page }) => {
+  const NB2 = 'two_finders.ipynb';
+  const console_ = watchConsole(page);
+  await openNotebook(page, NB2);
+  await runAllCells(page, NB2);
+  await kernelRun(page, NB2, 'model.optimizer.build(model.trainable_variables)\nbefore = state(model)');
+  const run = page.locator('.lrwidget-run');
+  const status = page.locator('.lrwidget-status');
+  await expect(run).toHaveCount(2);
+
+  await run.nth(0).click();
+  await expect.poll(() => py<boolean>(page, NB2, 'first.runner.running'), { timeout: 30_000 }).toBe(true);
+  await run.nth(1).scrollIntoViewIfNeeded();
+  await run.nth(1).click();
+  await expect(status.nth(1)).toContainText("already running on model", { timeout: 10_000 });
+  await expect(status.nth(1)).toContainText("click 'Stop other & run'");
+  await expect(page.locator('.lrwidget-messages').nth(1)).toContainText('not started');
+  await expect(run.nth(1)).toHaveText(/Stop other & run/);
+  expect(await py(page, NB2, '[first.runner.running, second.running]')).toEqual([true, false]);
+
+  await run.nth(1).click(); // stops the first sweep and starts this one
+  await expect.poll(() => py<boolean>(page, NB2, 'second.running'), { timeout: 30_000 }).toBe(true);
+  const [firstRunning, firstReason] = await py<[boolean, string]>(
+    page,
+    NB2,
+    '[first.runner.running, first.runner.result.stop_reason]',
+  );
+  expect(firstRunning).toBe(false);
+  expect(firstReason).toBe('stopped');
+  await expect(status.nth(0)).toContainText('stopped by another LRFinderWidget');
+  await expect(run.nth(1)).toHaveText(/^\s*Run\s*$/);
+  await page.locator('.lrwidget-stop').nth(1).click();
+  await expect(run.nth(1)).toBeEnabled({ timeout: 10_000 });
+  expect(await py(page, NB2, 'same_state(before, state(model))')).toBe(true);
+  await shutdownKernel(page, NB2);
+  console_.check();
+});
