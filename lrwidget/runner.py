@@ -223,10 +223,11 @@ class SweepRunner:
         if self.key is None:
             return
         with _running_lock:
-            ref = _running.get(self.key)
-            if on:
+            held = _running.get(self.key)
+            held = None if held is None else held()
+            if on and (held is None or not held.running):  # a running one keeps its key
                 _running[self.key] = weakref.ref(self)
-            elif ref is not None and ref() is self:
+            elif not on and held is self:
                 del _running[self.key]
 
     def stop(self, note: str | None = None):

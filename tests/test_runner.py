@@ -210,3 +210,35 @@ def test_a_running_sweep_is_found_by_its_key_and_a_stop_with_a_note_says_why():
     assert runner.result.stop_reason == "stopped" and runner.stop_note == "replaced"
     runner.start(background=True, block=True)
     assert runner.stop_note is None  # said once, for the sweep it stopped
+
+
+def test_a_second_runner_on_the_same_key_never_hides_the_one_that_runs():
+    reached, release = threading.Event(), threading.Event()
+
+    def hold(step):
+        if step == 2:
+            reached.set()
+            assert release.wait(10)
+
+    first = SweepRunner(
+        stoppable_sweep(stop_at=hold),
+        on_start=lambda live: None,
+        on_update=lambda live: None,
+        on_end=lambda *_: None,
+        key="model-2",
+    )
+    first.start(background=True)
+    assert reached.wait(10)
+    try:
+        second = SweepRunner(
+            stoppable_sweep(steps=3),
+            on_start=lambda live: None,
+            on_update=lambda live: None,
+            on_end=lambda *_: None,
+            key="model-2",
+        )
+        second.start(background=False)  # e.g. refused by the model's own claim, or done
+        assert runner_module.running_on("model-2") is first
+    finally:
+        release.set()
+    assert first.join(10) and runner_module.running_on("model-2") is None
