@@ -84,7 +84,7 @@ RULES = {
     "figure": (2, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
     # 3: the engine and what runs it
     "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
-    "schedules": (3, {"keras_state", "selection"}, VIEW),
+    "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
     "family": (3, {"data", "result"}, KERAS | VIEW),  # a sweep family: pick, spread, JSON
     # 4: a family on Keras, and drawn live into a chart
