@@ -529,3 +529,40 @@ def test_the_widget_sweeps_a_family_in_the_cells_own_thread_too(comms, digits):
     assert [m.labels[0] for m in finder.chart.marks.smoothed] == fam.labels
     assert not finder.running and finder.progress_text.value.startswith("member 2/2 · ")
     assert_same_state(before, state(model))
+
+
+# --- properties --------------------------------------------------------------------------------
+def test_any_valid_vary_gives_the_product_of_its_values_and_survives_json():
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = {
+        "weight_decay": st.floats(0, 1, allow_nan=False),
+        "momentum": st.floats(0, 1, allow_nan=False),
+        "batch_size": st.integers(1, 4096),
+        "seed": st.integers(0, 2**31),
+    }
+    vary = st.dictionaries(
+        st.sampled_from(sorted(values)),
+        st.just(None),
+        min_size=1,
+        max_size=3,
+    ).flatmap(
+        lambda d: st.fixed_dictionaries(
+            {k: st.lists(values[k], min_size=1, max_size=3, unique=True) for k in d}
+        )
+    )
+
+    @settings(max_examples=50, deadline=None)
+    @given(vary)
+    def check(v):
+        checked = check_vary(v)
+        members = family_members(checked)
+        assert len(members) == int(np.prod([len(x) for x in v.values()]))
+        fam = SweepFamily(checked, members, [], {"stop_reason": "stopped"})
+        back = SweepFamily.from_dict(json.loads(json.dumps(fam.to_dict())))
+        assert back.members == members and back.vary == checked and back.pick is None
+
+    check()
