@@ -390,7 +390,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             parts = ["running (Stop ends it after the current batch)"]
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
-            return parts + [f"selected {format_lr(self.selected_lr)}"]
+            return parts + chart.live_status_parts()
         if not chart.results:
             return ["press Run to start the sweep"]
         return chart.default_status_parts()

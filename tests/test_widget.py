@@ -20,6 +20,7 @@ from traitlets import TraitError
 
 import lrwidget
 from lrwidget import runner as runner_module
+from lrwidget import style
 from lrwidget.chart import LRChart, show
 from lrwidget.figure import HANDLE_Y, MAX_DISPLAY_POINTS, RANGE_Y
 from lrwidget.result import AnalysisSettings, SweepResult
@@ -113,7 +114,7 @@ def test_candidate_click_selects_it_with_label_and_rule(comms, saved):
     target = saved.candidates[1]
     click_candidate(chart, 1)
     assert chart.selected_lr == target.lr
-    assert chart.marks.handle.names[0] == format_lr(target.lr)
+    assert chart.marks.handle_label.text[0] == format_lr(target.lr)
     assert list(chart.marks.rule.x) == [target.lr, target.lr]
     assert chart.controls.candidate_menu.value == target.lr
     assert f"selected {format_lr(target.lr)}" in chart.status.value
@@ -149,6 +150,61 @@ def test_drag_follows_pointer_and_snaps_on_release(comms, saved):
     assert updates(chart.marks.handle, "x")[-1][1] == [8]  # the snapped position went back
 
 
+def test_mid_drag_the_kernel_sends_the_handle_nothing_while_its_label_follows(comms, saved):
+    # bqplot redraws a Scatter's points on any change of its names: a label written into the
+    # dragged handle put it back where the drag began on every echo.
+    chart = show(saved)
+    sent = len(chart.marks.handle.comm.sent)
+    for factor in (1.1, 1.3, 1.6):
+        drag(chart, saved.candidates[0].lr * factor)
+        assert list(chart.marks.handle_label.x) == [chart.selected_lr]
+        assert chart.marks.handle_label.text == [format_lr(chart.selected_lr)]
+    assert chart.marks.handle.comm.sent[sent:] == []
+    # The range handles too.
+    frontend_update(chart.controls.range_box, value=True)
+    sent = len(chart.marks.range_handles.comm.sent)
+    low = chart.selected_range[0]
+    point = {"x": low * 1.3, "y": RANGE_Y}
+    frontend_event(chart.marks.range_handles, {"event": "drag", "point": point, "index": 0})
+    assert chart.selected_range[0] == pytest.approx(low * 1.3)
+    assert chart.marks.range_labels.text[0] == format_lr(low * 1.3)
+    assert chart.marks.range_handles.comm.sent[sent:] == []
+
+
+def test_live_candidates_are_provisional_and_a_pick_on_one_lands_on_the_final_one(comms, saved):
+    chart = LRChart()
+    chart.begin_live(saved.lrs)
+    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    shown = []
+    for i, loss in enumerate(saved.losses):
+        live.add(i, loss)
+        if i % 20 == 19:
+            chart.refresh_live(chart.draw_live(live))
+            if chart.marks.candidates.x.size:
+                shown.append(list(chart.marks.candidates.x))
+    assert shown, "the live curve should show candidates before it ends"
+    mark = chart.marks.candidates
+    assert mark.fill is False and mark.colors == [style.PROVISIONAL_COLOR]  # hollow, grey
+    assert "provisional" in " ".join(chart.live_status_parts())
+    # Back to an early state, then a click on a live diamond: held on that candidate.
+    chart.begin_live(saved.lrs)
+    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    clicked = None
+    for i, loss in enumerate(saved.losses):
+        live.add(i, loss)
+        if i % 10 == 9:
+            chart.refresh_live(chart.draw_live(live))
+            if clicked is None and chart.marks.candidates.x.size:
+                click_candidate(chart, 0)
+                clicked = chart.nearest_candidate(chart.selected_lr)
+                assert chart.selected_lr == clicked.lr  # exactly the diamond's LR
+                assert "follows the" in " ".join(chart.live_status_parts())
+    chart.set_results([saved], keep_selection=True)
+    final = next(c for c in saved.candidates if c.label == clicked.label)
+    assert chart.selected_lr == final.lr
+    assert mark.fill is True and "moved to the final" in chart.status_text
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01, 0.0, "0.01x", None])
 def test_bad_front_end_values_are_refused(comms, saved, bad):
     chart = show(saved)
@@ -165,7 +221,7 @@ def test_bad_front_end_values_are_refused(comms, saved, bad):
     frontend_event(chart.marks.candidates, {"event": "element_click", "data": None})
     assert chart.selected_lr == before
     assert chart.marks.handle.x[0] == before and chart.marks.rule.x[0] == before
-    assert chart.marks.handle.names[0] == format_lr(before)
+    assert chart.marks.handle_label.text[0] == format_lr(before)
 
 
 def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
@@ -193,7 +249,7 @@ def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
     frontend_update(chart.controls.slider, value=2.0e-4)  # typed or moved: exact, no snapping
     assert chart.selected_lr == pytest.approx(2.0e-4)
     assert chart.controls.candidate_menu.value is None
-    assert chart.marks.handle.names[0] == "2.0e-4"
+    assert chart.marks.handle_label.text[0] == "2.0e-4"
     click_candidate(chart, 0)
     assert chart.controls.candidate_menu.value == saved.candidates[0].lr
     assert format_lr(saved.candidates[0].lr) in chart.controls.candidate_menu.label
