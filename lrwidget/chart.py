@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as widgets
+import numpy as np
 from traitlets import Bool, TraitError, observe, validate
 
 from . import image, selection, style
@@ -207,6 +208,10 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
             self._labels = [s.label for s in shown]
             self.plot.draw_series(shown)
             lrs = [r.lrs for r in results if len(r)]
+            if self._live_pick.live and self.swept_range is not None:
+                # A live sweep's end: the axis keeps its plan (no jump when it diverged early,
+                # no axis of no width after one step).
+                lrs.append(np.array(self.swept_range))
             if lrs:
                 self._set_swept_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
             self.plot.set_y_window(style.joint_window(s.window for s in shown))

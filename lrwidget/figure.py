@@ -468,9 +468,13 @@ class LossPlot:
         idx = thin_index(len(lrs))
         x = np.asarray(lrs, dtype=np.float64)[idx]
         for line, y in ((self.marks.raw[i], raw), (self.marks.smoothed[i], smoothed)):
+            y = np.asarray(y, dtype=np.float32)[idx]
+            # A line with no finite point has no path: bqplot would write d="null" and put its
+            # label at an undefined height. Nothing is drawn instead.
+            drawn = (x, y) if np.isfinite(y).any() else (np.zeros(0), np.zeros(0, np.float32))
             with line.hold_sync():
-                set_array(line, "x", x)
-                set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
+                set_array(line, "x", drawn[0])
+                set_array(line, "y", drawn[1])
 
     def draw_partial_curve(self, lrs, raw, smoothed):
         """Draw a running sweep's curves: ``lrs`` is the whole plan, ``raw`` its losses (NaN:

@@ -25,6 +25,11 @@ RAW_OPACITY = 0.85
 RAW_WIDTH = 1.0
 SMOOTH_WIDTH = 2.5
 SUGGESTED = "suggested"  # the suggestion's label
+NOT_FINITE_ADVICE = (
+    "the loss was NaN or inf from the first batch, before any LR could matter: look for NaN "
+    "or inf in the inputs and targets, and check that the loss fits the model's output (e.g. "
+    "from_logits)"
+)
 
 
 def format_lr(lr: float | None) -> str:
@@ -169,6 +174,8 @@ def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
     first = results[0]
     if len(results) == 1:
         parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
+        if first.useful == 0 and first.stop_reason == "non_finite":
+            parts.append(NOT_FINITE_ADVICE)
         # The rule is named: bottom/3 serves fine-tuning and training from scratch alike,
         # and rule=... (e.g. "steepest") reads the same curve another way.
         parts.append(f"suggestion {format_lr(first.suggestion)} ({first.settings.rule})")

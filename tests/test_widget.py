@@ -280,12 +280,15 @@ def test_show_overlays_several_results_with_a_legend(comms):
     a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
-    # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, range
-    # strip, its edges, suggestions, range handles, candidates, rule, handle.
+    # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, the
+    # handles' labels, range strip, its edges, suggestions, range handles, candidates, rule,
+    # handle.
     assert marks == chart.marks.in_order()
-    assert len(marks) == 1 + 2 + 2 + 8
-    assert marks[0] is chart.marks.click_area and marks[-8:] == [
+    assert len(marks) == 1 + 2 + 2 + 10
+    assert marks[0] is chart.marks.click_area and marks[-10:] == [
         chart.marks.readout,
+        chart.marks.handle_label,
+        chart.marks.range_labels,
         chart.marks.range_strip,
         chart.marks.range_edges,
         chart.marks.suggestions,
