@@ -525,7 +525,8 @@ class LossPlot:
     def draw_candidates(self, tagged, owners=None, provisional: bool = False):
         """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``, ``owners``
         the legend name of each series when several are shown (the tooltip names it).
-        ``provisional``: a running sweep's, drawn hollow and grey (they still move)."""
+        ``provisional``: a running sweep's, drawn grey (they still move). Not hollow: a
+        diamond with no fill takes clicks on its rim only."""
         mark = self.marks.candidates
         colors = [style.series_color(i) for _, i in tagged]
         if provisional:
@@ -538,9 +539,6 @@ class LossPlot:
             mark.colors = colors or [style.series_color(0)]
             mark.names = [owners[i] for _, i in tagged] if owners else []
             mark.display_names = False
-            mark.fill = not provisional
-            mark.stroke = None if provisional else "white"
-            mark.stroke_width = 2.0 if provisional else 1.5
             mark.tooltip = tooltip
 
     def show_x(self, lo: float, hi: float):

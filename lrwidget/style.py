@@ -16,7 +16,7 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17
 SELECTION_COLOR = "crimson"
 SUGGESTION_COLOR = "#f2b01e"  # gold: apart from every series colour, on light and dark themes
 SUGGESTION_RIM = "#333333"
-PROVISIONAL_COLOR = "#8a8a8a"  # a running sweep's candidates, drawn hollow: they still move
+PROVISIONAL_COLOR = "#8a8a8a"  # a running sweep's candidates, grey: they still move
 RANGE_COLOR = "#7f7f7f"
 RANGE_OPACITY = 0.3  # the picked range's shading: still seen on the dark theme
 # The raw loss is faint by its width, not by transparency: at 0.85 the first colour still

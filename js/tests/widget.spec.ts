@@ -175,18 +175,25 @@ finder.observe(lambda ch: stamps.setdefault("ended", time.perf_counter()) if not
 });
 
 test('live: candidates are provisional, and a click on one lands on the final candidate', async () => {
+  if (!(await page.evaluate(() => (window as any).jupyterapp !== undefined))) {
+    await openNotebook(page, NB); // run on its own (-g provisional)
+    await runAllCells(page, NB);
+  }
+  // Slower batches: time to see the live diamonds and click one well before the sweep ends.
+  await kernelRun(page, NB, 'finder.sweep_args["callbacks"] = [Pace(0.12)]');
   await page.locator('.lrwidget-run').click();
   await expect.poll(() => py(page, NB, 'finder.running')).toBe(true);
-  // The first live diamonds: drawn hollow (they still move), and the status says so.
+  // The first live diamonds: drawn grey (they still move), and the status says so.
   const markers = await candidateMarkers(page);
   await expect.poll(() => markers.count(), { timeout: 120_000 }).toBeGreaterThan(0);
   expect(await py(page, NB, 'finder.running'), 'diamonds seen mid-sweep').toBe(true);
   const fill = await markers.first().locator('path').evaluate((e) => getComputedStyle(e).fill);
-  expect(fill, "a live candidate's fill").toBe('none');
+  expect(fill, "a live candidate's fill: grey, whatever the sweep's colour").toBe('rgb(138, 138, 138)');
   await expect(page.locator('.lrwidget-status')).toContainText('provisional');
   // A click on a live diamond holds the pick on that candidate ...
   await markers.first().click();
   await expect(page.locator('.lrwidget-status')).toContainText('follows the', { timeout: 10_000 });
+  expect(await py(page, NB, 'finder.running'), 'the click was made mid-sweep').toBe(true);
   const label = await py<string>(page, NB, 'finder.chart.nearest_candidate(finder.selected_lr).label');
   // ... until the sweep ends: then it is that candidate's final LR, and the status says so.
   await expect.poll(() => py(page, NB, 'finder.running'), { timeout: 120_000 }).toBe(false);
@@ -196,7 +203,7 @@ test('live: candidates are provisional, and a click on one lands on the final ca
   expect(final.map(([lr]) => lr), 'the pick is one of the final candidates').toContain(picked);
   expect(final.find(([, l]) => l === label)?.[0] ?? picked).toBe(picked);
   await expect(page.locator('.lrwidget-status')).toContainText('moved to the final');
-  // Finished candidates are filled again.
+  // Finished candidates take the sweep's colour again.
   const after = await (await candidateMarkers(page)).first().locator('path').evaluate((e) => getComputedStyle(e).fill);
-  expect(after).not.toBe('none');
+  expect(after).not.toBe(fill);
 });
