@@ -188,11 +188,12 @@ test('live: candidates are provisional, and a click on one lands on the final ca
   await expect.poll(() => markers.count(), { timeout: 120_000 }).toBeGreaterThan(0);
   expect(await py(page, NB, 'finder.running'), 'diamonds seen mid-sweep').toBe(true);
   const fill = await markers.first().locator('path').evaluate((e) => getComputedStyle(e).fill);
-  expect(fill, "a live candidate's fill: grey, whatever the sweep's colour").toBe('rgb(138, 138, 138)');
-  await expect(page.locator('.lrwidget-status')).toContainText('provisional');
+  // Soft: where the pick lands at the end is checked as well.
+  expect.soft(fill, "a live candidate's fill: grey, whatever the sweep's colour").toBe('rgb(138, 138, 138)');
+  await expect.soft(page.locator('.lrwidget-status')).toContainText('provisional', { timeout: 5_000 });
   // A click on a live diamond holds the pick on that candidate ...
   await markers.first().click();
-  await expect(page.locator('.lrwidget-status')).toContainText('follows the', { timeout: 10_000 });
+  await expect.soft(page.locator('.lrwidget-status')).toContainText('follows the', { timeout: 5_000 });
   expect(await py(page, NB, 'finder.running'), 'the click was made mid-sweep').toBe(true);
   const label = await py<string>(page, NB, 'finder.chart.nearest_candidate(finder.selected_lr).label');
   // ... until the sweep ends: then it is that candidate's final LR, and the status says so.
