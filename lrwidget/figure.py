@@ -81,6 +81,47 @@ def log_ticks(lo, hi, most: int = 7) -> list[float]:
     return []
 
 
+def loss_format(lo: float, hi: float) -> str:
+    """The y axis' tick format for a loss window: fixed point with the digits a tenth of the
+    window needs (".2~f" for 1.2 .. 1.5), SI prefixes for huge losses."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return ".3~g"
+    if max(abs(lo), abs(hi)) >= 1e5:
+        return ".3~s"
+    return f".{min(max(0, -math.floor(math.log10(span / 10))), 6)}~f"
+
+
+def merge_near_names(xs, ys, names, shown, near: float = 0.15) -> list[str]:
+    """The suggestions' labels, with those that would overlap written once: a suggestion
+    within ``near`` of the axes (on the log x axis and the loss window) of an earlier one
+    leaves its label to that one, e.g. "suggested (SGD, Adam)"."""
+    lrs = [s.lrs for s in shown if len(s.lrs)]
+    window = style.joint_window(s.window for s in shown)
+    if len(names) < 2 or not lrs or window is None:
+        return list(names)
+    decades = math.log10(max(a.max() for a in lrs) / min(a.min() for a in lrs)) or 1.0
+    height = (window[1] - window[0]) or 1.0
+    owner = list(range(len(names)))  # whose label each suggestion's is written in
+    for j in range(1, len(names)):
+        for i in range(j):
+            close_x = abs(math.log10(xs[j] / xs[i])) < near * decades
+            if owner[i] == i and close_x and abs(ys[j] - ys[i]) < near * height:
+                owner[j] = i
+                break
+    merged = []
+    for i, name in enumerate(names):
+        if owner[i] != i:
+            merged.append("")
+            continue
+        group = [names[j] for j in range(len(names)) if owner[j] == i]
+        if len(group) > 1:  # "suggested (a)", "suggested (b)" -> "suggested (a, b)"
+            whose = [g[len(style.SUGGESTED) :].strip(" ()") for g in group]
+            name = f"{style.SUGGESTED} ({', '.join(whose)})"
+        merged.append(name)
+    return merged
+
+
 def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
     """At most ``limit`` indices spread evenly over ``range(n)``, first and last included."""
     if n <= limit:
@@ -412,6 +453,7 @@ class LossPlot:
             "live": _candidate_tooltip(["x", "y"], ["provisional LR", "loss so far"]),
         }
         self.figure, self.x_axis = _figure(self.x_scale, self.y_scale)
+        self.y_axis = self.figure.axes[1]
         # The x ticks follow the range shown: set from Python, or zoomed in the browser.
         self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
         self.figure.observe(ZoomReset(self).on_interaction, "interaction")
@@ -503,6 +545,7 @@ class LossPlot:
         """The suggestion markers and the hover readout's points (before divergence)."""
         sx, sy, names, hx, hy, hnames = [], [], [], [], [], []
         per_series = MAX_DISPLAY_POINTS // max(len(shown), 1)
+        many = len(shown) > 1  # the readout's tooltip then names the sweep
         for s in shown:
             if s.useful == 0:
                 continue
@@ -513,11 +556,11 @@ class LossPlot:
             idx = thin_index(s.useful, per_series)
             hx.append(s.lrs[idx])
             hy.append(s.smoothed[idx])
-            hnames += [f"{v:.4g}" for v in s.raw[idx]]
+            hnames += [f"{v:.4g}" + (f"  ({s.label})" if many else "") for v in s.raw[idx]]
         suggestions, readout = self.marks.suggestions, self.marks.readout
         with hold_sync(suggestions, readout):
             suggestions.x, suggestions.y = np.array(sx), np.array(sy)
-            suggestions.names = names
+            suggestions.names = merge_near_names(sx, sy, names, shown)
             readout.x = np.concatenate(hx) if hx else np.zeros(0)
             readout.y = np.concatenate(hy) if hy else np.zeros(0)
             readout.names = hnames
@@ -556,11 +599,13 @@ class LossPlot:
         return self.swept_range
 
     def set_y_window(self, window: tuple[float, float] | None):
-        """Show this loss range on the y axis (None: leave it)."""
+        """Show this loss range on the y axis (None: leave it), its ticks with as many digits
+        as their spacing needs (never d3's "2.3528e+0", which runs into the axis label)."""
         if window is None:
             return
-        with self.y_scale.hold_sync():
+        with hold_sync(self.y_scale, self.y_axis):
             self.y_scale.min, self.y_scale.max = window
+            self.y_axis.tick_format = loss_format(*window)
 
     # --- drawing the selection ------------------------------------------------------------
     def pick_marks(self) -> tuple[bq.Mark, ...]:

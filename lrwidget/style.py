@@ -67,7 +67,10 @@ def y_window(smoothed, raw=None) -> tuple[float, float] | None:
         if len(r):
             bottom = min(bottom, float(np.percentile(r, 1)))
     span = top - bottom or abs(top) * 0.1 or 1.0
-    return bottom - 0.1 * span, top + 0.15 * span
+    low = bottom - 0.1 * span
+    if bottom >= 0:  # a loss that is never negative gets no axis below 0
+        low = max(low, 0.0)
+    return low, top + 0.15 * span
 
 
 def result_window(result) -> tuple[float, float] | None:
@@ -84,14 +87,25 @@ def joint_window(windows) -> tuple[float, float] | None:
     return min(w[0] for w in windows), max(w[1] for w in windows)
 
 
+LABEL_KEYS = (("optimizer", "{}"), ("batch_size", "batch {}"), ("model", "{}"))
+
+
 def default_labels(results) -> list[str]:
-    """Legend names: "batch N" when overlaid sweeps carry their batch size, else "sweep i"."""
+    """Legend names: for overlaid sweeps, what tells them apart among their optimizer, batch
+    size and model (e.g. "SGD" and "Adam", or "Adam, batch 32"); else "sweep i". Always
+    distinct: a name shared by several sweeps gets their number."""
     n = len(results)
-    labels = []
-    for i, result in enumerate(results):
-        batch = result.meta.get("batch_size") if isinstance(result.meta, dict) else None
-        labels.append(f"batch {batch}" if batch and n > 1 else f"sweep {i + 1}")
-    return labels
+    metas = [r.meta if isinstance(r.meta, dict) else {} for r in results]
+    differ = [
+        (key, fmt)
+        for key, fmt in LABEL_KEYS
+        if n > 1 and all(m.get(key) for m in metas) and len({str(m[key]) for m in metas}) > 1
+    ]
+    labels = [", ".join(fmt.format(m[key]) for key, fmt in differ) for m in metas]
+    labels = [label or f"sweep {i + 1}" for i, label in enumerate(labels)]
+    return [
+        f"{label} ({i + 1})" if labels.count(label) > 1 else label for i, label in enumerate(labels)
+    ]
 
 
 def suggestion_point(result) -> tuple[float, float] | None:

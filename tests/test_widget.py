@@ -298,9 +298,16 @@ def test_show_overlays_several_results_with_a_legend(comms):
         chart.marks.rule,
         chart.marks.handle,
     ]
-    # Each sweep's suggestion is marked and named for its owner.
+    # Each sweep's suggestion is marked and named for its owner: these two lie close, so
+    # their labels are written once, not over each other.
     assert list(chart.marks.suggestions.x) == [a.suggestion, b.suggestion]
-    assert list(chart.marks.suggestions.names) == ["suggested (batch 32)", "suggested (batch 128)"]
+    assert list(chart.marks.suggestions.names) == ["suggested (batch 32, batch 128)", ""]
+    # The candidates' tooltips name their sweep, and so does the readout's.
+    assert list(chart.marks.candidates.names) == ["batch 32"] * len(a.candidates) + [
+        "batch 128"
+    ] * len(b.candidates)
+    assert "sweep" in chart.marks.candidates.tooltip.labels
+    assert chart.marks.readout.names[0].endswith("(batch 32)")
     smooth = marks[3:5]
     assert [m.labels for m in smooth] == [["batch 32"], ["batch 128"]]
     assert all(m.display_legend for m in smooth)
@@ -308,6 +315,16 @@ def test_show_overlays_several_results_with_a_legend(comms):
     assert len(chart.marks.candidates.x) == len(a.candidates) + len(b.candidates)
     assert len(set(chart.marks.candidates.colors)) == 2
     assert "lrwidget-figure" in chart.figure._dom_classes
+    # Far apart, each keeps its own label.
+    far = valley_result(seed=3, batch_size=64)
+    far_lrs = far.lrs * 300  # the same curve, 2.5 decades to the right
+    far = SweepResult(lrs=far_lrs, losses=far.losses, settings=far.settings, meta=far.meta)
+    names = list(lrwidget.show([a, far]).marks.suggestions.names)
+    assert names == ["suggested (batch 32)", "suggested (batch 64)"]
+    # Sweeps of two optimizers at one batch size are told apart by their optimizer.
+    a.meta.update(optimizer="SGD"), b.meta.update(optimizer="Adam", batch_size=32)
+    legend = [m.labels for m in lrwidget.show([a, b]).marks.smoothed]
+    assert legend == [["SGD"], ["Adam"]]
     plotted = show(a)  # one sweep, not in a list
     assert isinstance(plotted, LRChart) and plotted.selected_lr == pytest.approx(a.suggestion)
     with pytest.raises(TypeError):
