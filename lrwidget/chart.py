@@ -130,7 +130,8 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         self.figure, self.x_scale, self.y_scale = plot.figure, plot.x_scale, plot.y_scale
         self.marks = plot.marks  # by name: marks.handle, marks.candidates, marks.raw[i] ...
         self.status = self.controls.status  # the status line (status_text: as plain text)
-        super().__init__(children=[self.figure, self.controls.row, self.status], **kwargs)
+        parts = [self.figure, self.controls.row, self.status, self.controls.css]
+        super().__init__(children=parts, **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
         self.add_class("lrwidget")
         self.set_status("no sweep yet")

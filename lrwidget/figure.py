@@ -157,12 +157,18 @@ def _element_click(on_click, snap: bool | None):
     return clicked
 
 
-TOOLTIP_STYLE = {"opacity": 0.9, "pointer-events": "none"}
+TOOLTIP_CLASS = "lrwidget-tooltip"  # controls.TOOLTIP_CSS keeps its box from taking clicks
+
+
+def _tooltip(fields, formats, labels) -> bq.Tooltip:
+    tooltip = bq.Tooltip(fields=fields, formats=formats, labels=labels)
+    tooltip.add_class(TOOLTIP_CLASS)
+    return tooltip
 
 
 def _candidate_tooltip(fields, labels) -> bq.Tooltip:
     formats = {"x": ".1e", "y": ".4g", "name": ""}
-    return bq.Tooltip(fields=fields, formats=[formats[f] for f in fields], labels=labels)
+    return _tooltip(fields, [formats[f] for f in fields], labels)
 
 
 def _data_marks(xy: dict, on_click) -> dict:
@@ -178,8 +184,6 @@ def _data_marks(xy: dict, on_click) -> dict:
         stroke_width=1.5,
         colors=[style.series_color(0)],
         tooltip=_candidate_tooltip(["x", "y"], ["LR", "loss"]),
-        # The tooltip never takes a click meant for the next diamond.
-        tooltip_style=TOOLTIP_STYLE,
     )
     # The clicked point's LR, not its index: while a sweep runs the candidates change
     # under the pointer, and the nearest current one is what the user meant.
@@ -192,7 +196,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         default_size=64,
         opacities=[0.0],
         display_names=False,
-        tooltip=bq.Tooltip(
+        tooltip=_tooltip(
             fields=["x", "y", "name"],
             formats=[".1e", ".4g", ""],
             labels=["LR", "smoothed loss", "raw loss"],
@@ -210,7 +214,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         colors=[style.SUGGESTION_COLOR],
         stroke=style.SUGGESTION_RIM,
         display_names=True,
-        tooltip=bq.Tooltip(
+        tooltip=_tooltip(
             fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
         ),
     )

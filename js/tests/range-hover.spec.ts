@@ -86,6 +86,29 @@ test('hover: the readout shows LR, smoothed and raw loss and leaves selected_lr 
   expect(await py<number>(page, NB, 'chart.selected_lr')).toBe(before);
 });
 
+test("quick clicks: a candidate's tooltip never takes the click meant for the next diamond", async () => {
+  // bqplot first shows a tooltip where the last one stood, over the neighbouring diamond, and
+  // moves it next to the pointer a frame or two later: a click in between used to be lost.
+  const cands = await py<number[]>(page, NB, 'sorted(c.lr for c in result.candidates)');
+  const diamonds = await centers((await fromEnd(3)).locator('g.object_grp'));
+  expect(diamonds.length).toBe(cands.length);
+  let lost = 0;
+  for (let i = 0; i < 12; i++) {
+    const k = i % 2;
+    // No pause: the pointer jumps from one diamond to the other and clicks at once.
+    await page.mouse.click(diamonds[k].x, diamonds[k].y);
+    await page.waitForTimeout(150);
+    try {
+      await expect.poll(() => py<number>(page, NB, 'chart.selected_lr'), { timeout: 3_000 }).toBe(cands[k]);
+    } catch {
+      lost++;
+      await page.mouse.click(diamonds[k].x, diamonds[k].y, { delay: 50 }); // back in step
+      await page.waitForTimeout(500);
+    }
+  }
+  expect(lost, 'quick clicks (of 12) that did not pick their diamond').toBe(0);
+});
+
 /** The page x of an LR on the chart's log axis, from two of the x axis' tick labels as drawn. */
 async function pageX(lr: number): Promise<number> {
   const ticks = await page.locator(`${FIGURE} g.tick`).evaluateAll((els) =>
