@@ -12,7 +12,11 @@ what the front end never writes; everything else runs in the kernel's thread).
 Picking: a click on a candidate selects it; a click anywhere else in the plot area selects the
 nearest candidate in log space (or the exact LR with ``snap=False``); a click on a suggestion
 selects it exactly; dragging the handle moves the LR and snaps on release; the candidate menu
-and the log slider under the chart stay in sync. Values from the front end that are no
+and the log slider under the chart stay in sync. The ends of a picked range snap only to a
+candidate a few pixels away. While a sweep runs its candidates are provisional (grey): a pick
+on one follows that candidate and lands on its final LR when the sweep ends; any other pick
+made meanwhile is kept, and the status line says which happened
+(:class:`lrwidget.selection.LivePick`). Values from the front end that are no
 learning rate are refused (the chart goes back to the current selection), values outside the
 swept range are clamped (:mod:`lrwidget.selection`), and what a front end writes into the rule,
 the handle (outside a drag), the range marks or the slider's bounds is put back.

@@ -357,7 +357,10 @@ def _figure(x_scale, y_scale) -> tuple[bq.Figure, bq.Axis]:
             "fill-opacity": 0.9,
             "stroke": "var(--jp-border-color1, #bdbdbd)",
         },
-        fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
+        # Left: room for the loss ticks; right: for "1e+1"; top: bqplot's toolbar (shown on
+        # hover, 28 px tall, from half the top margin down) stays above the plot, off the
+        # handle's label and the legend.
+        fig_margin={"top": 58, "bottom": 45, "left": 66, "right": 40},
         # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
         layout=widgets.Layout(width="auto", height="380px"),
     )
