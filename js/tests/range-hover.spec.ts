@@ -10,6 +10,7 @@ import { ConsoleWatch, watchConsole } from '../support/console';
 import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
 
 const NB = 'range_hover.ipynb';
+const GRAB = 3; // px right of a range handle's centre where a drag takes it
 
 test.describe.configure({ mode: 'serial' });
 
@@ -56,9 +57,11 @@ test('range: ticking "pick a range" draws a band; dragging its handle moves sele
   const k = cands.findIndex((lr) => lr > low && lr !== high);
   expect(k, 'a candidate to drag the high end onto').toBeGreaterThanOrEqual(0);
   const target = diamonds[k];
-  await page.mouse.move(right.x, right.y);
+  // Grabbed 3 px right of its centre: the selection's rule runs through the centre when the
+  // range ends on the selected LR, as it does here.
+  await page.mouse.move(right.x + GRAB, right.y);
   await page.mouse.down();
-  await page.mouse.move(target.x + 6, right.y, { steps: 10 });
+  await page.mouse.move(target.x + 6 + GRAB, right.y, { steps: 10 });
   await page.mouse.up();
   await expect
     .poll(async () => (await py<[number, number]>(page, NB, 'list(chart.selected_range)'))[1])
@@ -131,9 +134,9 @@ async function dragRangeEnd(index: number, lr: number) {
   const handles = (await fromEnd(4)).locator('path.dot');
   const from = (await centers(handles))[index];
   const to = await pageX(lr);
-  await page.mouse.move(from.x, from.y);
+  await page.mouse.move(from.x + GRAB, from.y);
   await page.mouse.down();
-  await page.mouse.move(to, from.y, { steps: 12 });
+  await page.mouse.move(to + GRAB, from.y, { steps: 12 });
   // Mid-drag the triangle is under the pointer, also after the kernel's answers came in
   // (soft: where the end lands is checked too).
   await page.waitForTimeout(800);
