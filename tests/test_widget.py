@@ -643,3 +643,27 @@ def test_a_range_the_sweep_cannot_run_is_refused_when_the_widget_is_built(digits
     x, y = digits
     with pytest.raises((ValueError, TypeError), match=message):
         LRFinderWidget(tiny_model(), x, y, **args)
+
+
+def test_a_pick_at_the_end_of_the_range_writes_its_label_to_the_left_unclipped(comms, saved):
+    chart = show(saved)
+    label, handle = chart.marks.handle_label, chart.marks.handle
+    chart.selected_lr = saved.lrs[-1]  # the right end of the axis
+    assert label.align == "end" and label.x_offset < 0
+    chart.selected_lr = saved.lrs[0]
+    assert label.align == "start" and label.x_offset > 0
+    assert not handle.apply_clip and not label.apply_clip  # not cut in half at the edge
+    assert not chart.marks.range_handles.apply_clip and not chart.marks.range_labels.apply_clip
+
+
+def test_the_x_axis_keeps_the_planned_range_when_a_live_sweep_ends_early(comms, saved):
+    chart = LRChart()
+    chart.begin_live(saved.lrs)
+    n = len(saved) // 2  # diverged halfway
+    early = SweepResult(
+        lrs=saved.lrs[:n], losses=saved.losses[:n], stop_reason="diverged", settings=saved.settings
+    )
+    chart.set_results([early], keep_selection=True)
+    assert (chart.x_scale.min, chart.x_scale.max) == (saved.lrs[0], saved.lrs[-1])
+    show_only = show(early)  # a saved sweep on its own spans its own points
+    assert show_only.x_scale.max == saved.lrs[n - 1]
