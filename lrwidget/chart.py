@@ -191,7 +191,8 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
     def live_status_parts(self) -> list[str]:
         """The status line's part on the pick while a sweep runs: its candidates are
         provisional, and a pick on one follows it to the final one."""
-        parts = [style.plural(len(self._candidates), "provisional candidate")]
+        n = len(self._candidates)
+        parts = [style.plural(n, "provisional candidate")] if n else []
         held = self._live_pick.label
         pick = f"selected {format_lr(self.selected_lr)}"
         if held is not None:

@@ -48,7 +48,7 @@ import numpy as np
 
 from . import style
 from .selection import to_float
-from .sync import WatchedLines, WatchedScatter, hold_sync, set_array
+from .sync import WatchedLabel, WatchedLines, WatchedScatter, hold_sync, set_array
 
 MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
@@ -90,36 +90,6 @@ def loss_format(lo: float, hi: float) -> str:
     if max(abs(lo), abs(hi)) >= 1e5:
         return ".3~s"
     return f".{min(max(0, -math.floor(math.log10(span / 10))), 6)}~f"
-
-
-def merge_near_names(xs, ys, names, shown, near: float = 0.15) -> list[str]:
-    """The suggestions' labels, with those that would overlap written once: a suggestion
-    within ``near`` of the axes (on the log x axis and the loss window) of an earlier one
-    leaves its label to that one, e.g. "suggested (SGD, Adam)"."""
-    lrs = [s.lrs for s in shown if len(s.lrs)]
-    window = style.joint_window(s.window for s in shown)
-    if len(names) < 2 or not lrs or window is None:
-        return list(names)
-    decades = math.log10(max(a.max() for a in lrs) / min(a.min() for a in lrs)) or 1.0
-    height = (window[1] - window[0]) or 1.0
-    owner = list(range(len(names)))  # whose label each suggestion's is written in
-    for j in range(1, len(names)):
-        for i in range(j):
-            close_x = abs(math.log10(xs[j] / xs[i])) < near * decades
-            if owner[i] == i and close_x and abs(ys[j] - ys[i]) < near * height:
-                owner[j] = i
-                break
-    merged = []
-    for i, name in enumerate(names):
-        if owner[i] != i:
-            merged.append("")
-            continue
-        group = [names[j] for j in range(len(names)) if owner[j] == i]
-        if len(group) > 1:  # "suggested (a)", "suggested (b)" -> "suggested (a, b)"
-            whose = [g[len(style.SUGGESTED) :].strip(" ()") for g in group]
-            name = f"{style.SUGGESTED} ({', '.join(whose)})"
-        merged.append(name)
-    return merged
 
 
 def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
@@ -260,13 +230,15 @@ def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_writ
     )
     handle.on_drag(lambda mark, content: on_drag(point_x(content)))
     handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
-    handle_label = _label(unit, style.SELECTION_COLOR, 1)
+    handle_label = _label(unit, style.SELECTION_COLOR, 1, on_foreign_write)
     return {"click_area": click_area, "rule": rule, "handle": handle, "handle_label": handle_label}
 
 
-def _label(unit: dict, color: str, n: int) -> bq.Label:
-    """A Label mark of ``n`` texts (the handles' labels): not clipped, no events."""
-    return bq.Label(
+def _label(unit: dict, color: str, n: int, on_foreign_write) -> WatchedLabel:
+    """A Label mark of ``n`` texts (the handles' labels): not clipped, no events; what a front
+    end writes into it is put back (``on_foreign_write``)."""
+    return WatchedLabel(
+        after_front_end=on_foreign_write,
         x=[1.0] * n,
         y=[HANDLE_Y] * n,
         text=[""] * n,
@@ -325,7 +297,7 @@ def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write)
         apply_clip=False,
         after_front_end=on_foreign_write,
     )
-    range_labels = _label(unit, style.RANGE_COLOR, 2)
+    range_labels = _label(unit, style.RANGE_COLOR, 2, on_foreign_write)
     range_labels.align = "middle"
     range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
     range_handles.on_drag_end(lambda m, c: on_range_drag_end(event_index(c), point_x(c)))
@@ -567,7 +539,7 @@ class LossPlot:
         suggestions, readout = self.marks.suggestions, self.marks.readout
         with hold_sync(suggestions, readout):
             suggestions.x, suggestions.y = np.array(sx), np.array(sy)
-            suggestions.names = merge_near_names(sx, sy, names, shown)
+            suggestions.names = names
             readout.x = np.concatenate(hx) if hx else np.zeros(0)
             readout.y = np.concatenate(hy) if hy else np.zeros(0)
             readout.names = hnames

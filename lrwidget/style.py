@@ -8,7 +8,7 @@ disagree. Pure numpy: no widgets, no matplotlib, no Keras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -137,6 +137,33 @@ class Series:
     window: tuple[float, float] | None
 
 
+def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
+    """``shown`` with the suggestion labels that would overlap written once: a suggestion
+    within ``near`` of the axes (of the log LR span and of the loss window) of an earlier one
+    leaves its label to that one, e.g. "suggested (SGD, Adam)"."""
+    points = [s.suggestion for s in shown]
+    lrs = [s.lrs for s in shown if len(s.lrs)]
+    window = joint_window(s.window for s in shown)
+    if sum(p is not None for p in points) < 2 or not lrs or window is None:
+        return shown
+    decades = float(np.log10(max(a.max() for a in lrs) / min(a.min() for a in lrs))) or 1.0
+    height = (window[1] - window[0]) or 1.0
+    owner = list(range(len(shown)))  # whose label each suggestion's is written in
+    for j, pj in enumerate(points):
+        for i, pi in enumerate(points[:j]):
+            if pi is None or pj is None or owner[i] != i:
+                continue
+            if abs(np.log10(pj[0] / pi[0])) < near * decades and abs(pj[1] - pi[1]) < near * height:
+                owner[j] = i
+                break
+    out = []
+    for i, s in enumerate(shown):
+        group = [shown[j].label for j in range(len(shown)) if owner[j] == i]
+        name = "" if owner[i] != i else f"{SUGGESTED} ({', '.join(group)})"
+        out.append(replace(s, suggestion_name=name) if len(group) > 1 or owner[i] != i else s)
+    return out
+
+
 def series(results, labels=None) -> list[Series]:
     """What to draw for each of ``results`` (``labels`` default: :func:`default_labels`)."""
     results = list(results)
@@ -144,7 +171,7 @@ def series(results, labels=None) -> list[Series]:
     if len(labels) != len(results):
         raise ValueError(f"got {len(labels)} labels for {len(results)} results")
     many = len(results) > 1
-    return [
+    shown = [
         Series(
             label=label,
             color=series_color(i),
@@ -159,6 +186,8 @@ def series(results, labels=None) -> list[Series]:
         )
         for i, (r, label) in enumerate(zip(results, labels, strict=True))
     ]
+    # Suggestions close together would write their labels over each other.
+    return merge_near_names(shown)
 
 
 def candidate_option(candidate, owner: str | None = None) -> str:
