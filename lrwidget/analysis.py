@@ -507,7 +507,8 @@ def range_notes(
     """What the curve says about the swept range itself: empty when it shows a full descent.
 
     Two cases are named, each with what to change: the loss never fell (then there is no
-    candidate), and the sweep ended before the loss turned up, so where it turns (the upper
+    candidate; after a Stop, only that it was stopped too early), and the sweep ended before
+    the loss turned up, so where it turns (the upper
     edge of the usable LRs) is unknown and no candidate is offered near the end. A running
     sweep (``stop_reason="running"``) gets no note: its curve is not done.
     """
@@ -517,7 +518,20 @@ def range_notes(
     shape = descent(lrs, smoothed, diverged=diverged, tolerance=tolerance, stderr=stderr)
     if shape is None:
         return []
-    if not shape.fell and shape.significance <= shape.needed:
+    noise = shape.significance <= shape.needed
+    if not shape.fell and stop_reason == "stopped":  # not a failure: the user ended it early
+        fall = (
+            f"beyond its batch-to-batch noise (a fall of {shape.significance:.1f} standard "
+            f"errors, {shape.needed:.1f} needed)"
+            if noise
+            else f"by {FELL:.0%} of its level"
+        )
+        return [
+            f"stopped at lr {lrs[-1]:.3g}, before the loss fell {fall}, so there is no LR to "
+            "train at yet: Run again and let the sweep go further (or start it at a larger "
+            "start_lr)"
+        ]
+    if not shape.fell and noise:
         return [
             f"the loss never fell beyond what its batch-to-batch noise gives by chance (a fall of "
             f"{shape.significance:.1f} standard errors, {shape.needed:.1f} needed): the curve "

@@ -16,9 +16,10 @@ and the log slider under the chart stay in sync. The ends of a picked range snap
 candidate a few pixels away. While a sweep runs its candidates are provisional (grey): a pick
 on one follows that candidate and lands on its final LR when the sweep ends; any other pick
 made meanwhile is kept, and the status line says which happened
-(:class:`lrwidget.selection.LivePick`). Values from the front end that are no
-learning rate are refused (the chart goes back to the current selection), values outside the
-swept range are clamped (:mod:`lrwidget.selection`), and what a front end writes into the rule,
+(:class:`lrwidget.selection.LivePick`). Values from the front end that are no learning rate
+are refused (the chart goes back to the current selection), picks outside the swept range are
+clamped (:mod:`lrwidget.selection`) while a value set from Python outside it is refused with
+the range in the message, and what a front end writes into the rule,
 the handle (outside a drag), the range marks or the slider's bounds is put back.
 
 Hooks for browser tests: the CSS classes ``lrwidget-figure`` (the figure; the order of its
@@ -47,6 +48,18 @@ from .sync import hold_sync
 
 __all__ = ["LRChart", "format_lr", "show"]
 
+OUTSIDE = 1e-9  # how far past the swept range a value may be and count as rounding
+# Save writes on the kernel's side (next to the notebook's work, also on a remote or Colab
+# machine); the toolbar's save icon downloads the view to the browser instead.
+SAVED = (
+    "saved {path} (in the kernel's working directory; the toolbar's save icon downloads the "
+    "picture through the browser instead)"
+)
+PANNING = (
+    "pan/zoom is on: clicks and drags move the view, not the pick; click the toolbar's "
+    "pan/zoom button again to pick (the menu and the slider still pick)"
+)
+
 
 class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
     """An interactive loss-vs-LR chart of saved sweeps, with picking.
@@ -74,8 +87,8 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         None,
         allow_none=True,
         help="The chosen learning rate: set by clicking, dragging, the menu or the slider, or "
-        "from Python. Must be finite and > 0; clamped into the swept range. None: nothing "
-        "chosen yet.",
+        "from Python. Must be finite and > 0 and, once there is a sweep, inside the swept "
+        "range (picks on the chart are clamped into it). None: nothing chosen yet.",
     )
     selected_range = LearningRateRange(
         None,
@@ -115,6 +128,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
         self._on_picture = on_picture or self.refresh_static
+        self._image: Path | None = None  # Save's file, chosen on its first click
         self.plot = LossPlot(
             lock=self._lock,
             on_click=self.pick,
@@ -138,6 +152,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         super().__init__(children=parts, **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
         self.add_class("lrwidget")
+        self.figure.observe(lambda _change: self.update_status(), "interaction")
         self.set_status("no sweep yet")
         self.snap = snap
         if results is not None and not isinstance(results, list | tuple):
@@ -179,7 +194,8 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         self.controls.set_status(text, detail)
 
     def update_status(self):
-        self.set_status(" · ".join(self._status_parts(self)))
+        hint = [PANNING] if self.plot.panning else []  # clicks pick nothing then: say so
+        self.set_status(" · ".join(hint + self._status_parts(self)))
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
@@ -327,8 +343,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
 
     @validate("selected_lr")
     def _check_selected_lr(self, proposal):
-        lr = proposal["value"]  # an LR already (the trait type checks it)
-        return None if lr is None else self._clamp(lr)
+        return _inside(proposal["value"], self.swept_range)  # picks are clamped before
 
     @validate("selected_range")
     def _check_selected_range(self, proposal):
@@ -415,6 +430,37 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         """The chart as a PNG (None before any sweep): the picture a saved notebook keeps."""
         picture = self._picture()
         return None if picture is None else image.render(**picture)
+
+    # The front end's other events are answered by FrontEndEvents (lrwidget/events.py).
+    def _on_save(self, _button):
+        try:
+            self._image = self._image or image.free_path(_image_stem(self._results)).resolve()
+            path = self.save_image(self._image)
+        except Exception as exc:  # a click never raises into the front end
+            self.set_status(f"not saved: {exc}")
+            return
+        self.set_status(SAVED.format(path=path))
+        self._on_picture()  # and the notebook keeps this picture
+
+
+def _image_stem(results) -> str:
+    """Save's file name: after the model swept (``lr_finder_sequential``), one file per chart
+    (``-2``, ``-3``... when taken)."""
+    model = results[0].meta.get("model") if results else None
+    return "lr_finder" if not model else f"lr_finder_{model}"
+
+
+def _inside(lr, swept):
+    """``selected_lr`` as set from Python: refused outside the swept range, not moved."""
+    if lr is None or swept is None:
+        return lr
+    if not swept[0] * (1 - OUTSIDE) <= lr <= swept[1] * (1 + OUTSIDE):
+        raise TraitError(
+            f"selected_lr {lr!r} is outside the swept range {format_lr(swept[0])} .. "
+            f"{format_lr(swept[1])}: pick an LR inside it, or sweep a wider range "
+            "(start_lr=..., end_lr=...)"
+        )
+    return selection.clamp(lr, swept)  # only rounding's worth
 
 
 def show(results, labels=None, **kwargs) -> LRChart:

@@ -56,7 +56,11 @@ class PickControls:
         )
         self.range_box.observe(on_range_box, "value")
         self.save_button = widgets.Button(
-            description="Save image", icon="download", layout=widgets.Layout(width="auto")
+            description="Save image",
+            icon="download",
+            tooltip="Write a PNG of the chart into the kernel's working directory (the "
+            "toolbar's save icon downloads one through the browser)",
+            layout=widgets.Layout(width="auto"),
         )
         self.save_button.add_class("lrwidget-save")
         self.save_button.on_click(on_save)
@@ -71,7 +75,7 @@ class PickControls:
             description="LR",
             min=-7,
             max=1,
-            step=0.01,
+            step=0.05,  # an arrow key moves 1/20 of a decade (x1.12)
             value=1e-3,
             readout_format=".1e",
             continuous_update=False,

@@ -2,7 +2,8 @@
 
 :class:`FrontEndEvents` is a part of :class:`lrwidget.chart.LRChart` (a mixin): the figure and
 the controls call these methods (their callbacks), and they call the chart's own ``pick``,
-``pick_range`` and ``_draw_selection``. No widgets are made here.
+``pick_range`` and ``_draw_selection``. No widgets are made here; Save image stays with the
+chart's pictures.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from .selection import is_lr
 
 
 class FrontEndEvents:
-    """Drags of the handles, the "pick a range" box, the menu and the slider, writes into marks
-    only the chart draws, and Save image, as :class:`~lrwidget.chart.LRChart` answers them."""
+    """Drags of the handles, the "pick a range" box, the menu and the slider, and writes into
+    marks only the chart draws, as :class:`~lrwidget.chart.LRChart` answers them."""
 
     # Each takes the lock: _syncing and the drag state are only read once another thread's
     # redraw is done.
@@ -70,12 +71,3 @@ class FrontEndEvents:
             if change_or_mark is self.marks.range_handles and self._dragged_range is not None:
                 return
             self._draw_selection()
-
-    def _on_save(self, _button):
-        try:
-            path = self.save_image()
-        except Exception as exc:  # a click never raises into the front end
-            self.set_status(f"not saved: {exc}")
-            return
-        self.set_status(f"saved {path.resolve()}")
-        self._on_picture()  # and the notebook keeps this picture

@@ -449,6 +449,11 @@ class LossPlot:
             area.x, area.y = np.zeros(0), np.zeros(0)
         self._on_click(lr, None)
 
+    @property
+    def panning(self) -> bool:
+        """True while the toolbar's pan/zoom is on: clicks and drags move the view then."""
+        return isinstance(self.figure.interaction, bq.PanZoom)
+
     def _draw_x_ticks(self, change=None):
         ticks = log_ticks(self.x_scale.min, self.x_scale.max)
         # As many digits as it takes for no two labels to read the same (deep zooms).

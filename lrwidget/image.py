@@ -10,6 +10,7 @@ dashed crimson rule and a picked range as a shaded band. No Keras, no widgets.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from . import style
@@ -117,6 +118,17 @@ def render(results, labels=None, *, fmt: str = "png", **selection) -> bytes:
     buffer = io.BytesIO()
     figure(results, labels, **selection).savefig(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def free_path(stem: str, suffix: str = ".png", folder=".") -> Path:
+    """A file in ``folder`` that does not exist yet: ``stem.png``, else ``stem-2.png``, ..."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "lr_finder"
+    n = 1
+    while True:
+        path = Path(folder) / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        if not path.exists():
+            return path
+        n += 1
 
 
 def save(path, results, labels=None, **selection) -> Path:

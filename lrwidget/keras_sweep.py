@@ -205,7 +205,8 @@ def _groups_allowed(model, validation, callbacks) -> bool:
     )
 
 
-def _check_model(model):
+def check_model(model):
+    """Refuse what is no compiled Keras model, naming the fix (before anything changes)."""
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
     if not getattr(model, "compiled", False) or model.optimizer is None:
@@ -301,7 +302,7 @@ def find_lr(
     -------
     SweepResult
     """
-    _check_model(model)
+    check_model(model)
     check_sweep_range(start_lr, end_lr, mode)
     settings = AnalysisSettings(beta, diverge_factor, tolerance, spacing, rule)  # validates
     plan = plan_fit(x, y, batch_size=batch_size, num_steps=num_steps, sample_weight=sample_weight)

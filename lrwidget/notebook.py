@@ -128,6 +128,21 @@ def _kernel():
     return getattr(get_ipython(), "kernel", None)
 
 
+def running_cell() -> tuple[str, str] | None:
+    """``(cell id, request id)`` of the notebook cell the kernel is running in this thread
+    (JupyterLab and Notebook 7 send the cell's id with each request); None where unknown."""
+    kernel = _kernel()
+    try:
+        parent = kernel.get_parent("shell") if kernel is not None else None
+    except Exception:  # an ipykernel without it: unknown
+        return None
+    if not isinstance(parent, dict):
+        return None
+    cell = (parent.get("metadata") or {}).get("cellId")
+    request = (parent.get("header") or {}).get("msg_id")
+    return (cell, request) if isinstance(cell, str) and isinstance(request, str) else None
+
+
 def in_kernel_thread() -> bool:
     """True in the thread that runs a Jupyter kernel's cells (where its queue can be polled)."""
     return _kernel() is not None

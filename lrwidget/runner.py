@@ -11,6 +11,13 @@ Which thread calls what:
   ``on_end`` runs however the sweep ends, a ``KeyboardInterrupt`` included.
 * In the cell's thread, the front end is answered between batches (:mod:`lrwidget.notebook`);
   a cell that waits for a background sweep (:meth:`SweepRunner.wait`) answers it too.
+* Jupyter's interrupt button raises ``KeyboardInterrupt`` in a cell-thread sweep: the sweep's
+  points so far become its result (``stop_reason="stopped"``, ``meta["interrupted"]``), shown
+  like a Stop's, and the interrupt goes on to the cell.
+
+A runner started with a ``key`` (the widget passes its model's id) is findable while it runs:
+:func:`running_on` finds the runner sweeping a model, so that a new finder on the same model
+can stop an old one whose view is gone (a re-run cell).
 """
 
 from __future__ import annotations
@@ -39,6 +46,19 @@ ALREADY_RUNNING = (
 )
 
 
+# The runners sweeping now, by their key (a model's id): weak, a runner is never kept alive here.
+_running: dict[object, weakref.ref] = {}
+_running_lock = threading.Lock()
+
+
+def running_on(key) -> SweepRunner | None:
+    """The runner whose sweep on ``key`` is running now, or None."""
+    with _running_lock:
+        ref = _running.get(key)
+    runner = None if ref is None else ref()
+    return runner if runner is not None and runner.running else None
+
+
 class LiveCurve:
     """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet).
 
@@ -64,14 +84,15 @@ class LiveCurve:
         elapsed = time.perf_counter() - self.started
         return elapsed / self.n * (len(self.lrs) - self.n)
 
-    def snapshot(self) -> SweepResult:
+    def snapshot(self, stop_reason: str = "running", **meta) -> SweepResult:
+        """The points so far, as a result that ended with ``stop_reason``."""
         n = self.n
         return SweepResult(
             lrs=self.lrs[:n],
             losses=self.losses[:n],
-            stop_reason="running",
+            stop_reason=stop_reason,
             settings=self.settings,
-            meta={"num_steps": len(self.lrs), "steps_done": n},
+            meta={"num_steps": len(self.lrs), "steps_done": n, **meta},
         )
 
 
@@ -96,6 +117,9 @@ class SweepRunner:
         Runs the sweep and returns a :class:`SweepResult`; takes ``find_lr``'s hooks.
     on_claim, on_start, on_update, on_end : callable
         See the module docstring.
+    key : hashable, optional
+        What the sweep claims (a model's id): :func:`running_on` finds this runner by it
+        while it runs.
     """
 
     def __init__(
@@ -106,8 +130,11 @@ class SweepRunner:
         on_update: Callable[[LiveCurve], object],
         on_end: Callable[[SweepResult | None, BaseException | None], object],
         on_claim: Callable[[], object] = lambda: None,
+        key=None,
     ):
         self.sweep = sweep
+        self.key = key
+        self.stop_note: str | None = None  # why the last sweep was stopped, if not by Stop
         self.on_claim = on_claim
         self.on_start, self.on_update, self.on_end = on_start, on_update, on_end
         self.error: BaseException | None = None
@@ -158,12 +185,14 @@ class SweepRunner:
             # then on stops this sweep, and ``result`` never shows the previous one.
             self._running, self.error, self._live = True, None, None
             self._stop_event, self._ended = threading.Event(), threading.Event()
-            self._background = background
+            self._background, self.stop_note = background, None
+        self._register(True)
         try:
             self.on_claim()
         except BaseException:
             with self._lock:
                 self._running = False
+            self._register(False)
             raise
         if background:
             self._sweep_thread().put(self._run)
@@ -190,10 +219,34 @@ class SweepRunner:
             self._thread.start()
         return self._jobs
 
-    def stop(self):
-        """End the running sweep after the current batch (no-op when none runs)."""
+    def _register(self, on: bool):
+        if self.key is None:
+            return
+        with _running_lock:
+            held = _running.get(self.key)
+            held = None if held is None else held()
+            if on and (held is None or not held.running):  # a running one keeps its key
+                _running[self.key] = weakref.ref(self)
+            elif not on and held is self:
+                del _running[self.key]
+
+    def stop(self, note: str | None = None):
+        """End the running sweep after the current batch (no-op when none runs); ``note``
+        says why, when it was not the user's Stop (kept in ``stop_note`` until the next)."""
         with self._lock:
+            if self._running and note is not None:
+                self.stop_note = note
             self._stop_event.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True while a sweep runs that was asked to stop."""
+        return self._running and self._stop_event.is_set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the running sweep's thread to be done with it, answering nothing (its end
+        is drawn later, in the kernel's thread); True if it is."""
+        return self._ended.wait(timeout) if self._running else True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background sweep to end; True if none is running any more. In a
@@ -220,7 +273,12 @@ class SweepRunner:
             )
         except Exception as exc:  # kept and shown: an exception must not vanish with a thread
             error = exc
-        finally:  # also on KeyboardInterrupt (the interrupt button, in the cell's thread)
+        except BaseException:  # the interrupt button, in the cell's thread: a Stop, then raise
+            live = self._live
+            if live is not None and live.n:
+                result = live.snapshot("stopped", interrupted=True)
+            raise
+        finally:
             with self._lock:
                 self._result = result if result is not None else self._result
                 self.error = error
@@ -230,6 +288,7 @@ class SweepRunner:
             finally:
                 with self._lock:
                     self._running = False
+                self._register(False)
                 ended.set()
 
     def _on_start(self, lrs, settings):

@@ -16,6 +16,7 @@ import keras
 
 from .keras_state import lr_owner, lr_source, uses_schedule
 from .selection import check_lr
+from .style import format_lr
 
 
 def _config_repr(schedule) -> str:
@@ -189,14 +190,14 @@ def set_learning_rate(model, lr: float, *, replace_schedule: bool = False) -> st
         if not replace_schedule:
             raise ValueError(
                 f"the optimizer's LR comes from a {schedule}, which was left unchanged. Either "
-                f"rebuild that schedule to start at {lr:.2e}, or call "
-                f"apply(replace_schedule=True) to replace it with the constant LR {lr:.2e}."
+                f"rebuild that schedule to start at {format_lr(lr)}, or call "
+                f"apply(replace_schedule=True) to replace it with the constant LR {format_lr(lr)}."
             )
         optimizer.learning_rate = ConstantLearningRate(lr)
         model.train_function = None  # the old schedule is baked into the traced step
-        return f"replaced the {schedule} with a constant learning rate {lr:.2e}"
+        return f"replaced the {schedule} with a constant learning rate {format_lr(lr)}"
     optimizer.learning_rate = lr
-    return f"set {type(optimizer).__name__} learning rate to {lr:.2e}"
+    return f"set {type(optimizer).__name__} learning rate to {format_lr(lr)}"
 
 
 class EpochDecay(keras.callbacks.Callback):

@@ -10,9 +10,24 @@ markers, the progress); everything the front end can write too (the selection, t
 the slider, the handle, the axes) is refreshed in the kernel's own thread
 (:func:`lrwidget.notebook.call_in_kernel_thread`).
 
+A new finder replaces the old one: made on a model whose sweep another finder runs, or by a
+notebook cell run again (JupyterLab and Notebook 7 say which cell runs), it stops the old
+finder's sweep and waits for its batch (the model is restored as after any Stop). That is
+what re-running the finder's cell means: the old view is gone with the cell's output, and
+nothing else could reach its sweep. A finder made before the other sweep started does not
+stop it by itself: its Run is refused with a message that names the other sweep, and the
+button then offers "Stop other & run" (``run(stop_other=True)``). Closing a finder
+(``finder.close()``) stops its sweep too. (A finder is never garbage-collected while it
+sweeps or while its front-end model is open: ipywidgets keeps every open widget.)
+
+Errors: a sweep's error is shown under the buttons in full (``lrwidget-messages``) and its
+cause in the status line; ``run(block=True)``, a sweep in the cell's thread and :meth:`wait`
+raise it.
+
 Hooks for browser tests: the figure has the CSS class ``lrwidget-figure`` (the order of its
 marks is documented in :mod:`lrwidget.figure`), the buttons ``lrwidget-run``, ``lrwidget-stop``
-and ``lrwidget-apply``, the status line ``lrwidget-status``.
+and ``lrwidget-apply``, the status line ``lrwidget-status``, the error area
+``lrwidget-messages``.
 """
 
 from __future__ import annotations
@@ -20,15 +35,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
+import weakref
 
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
-from .keras_sweep import check_sweep_range, find_lr
-from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
+from .keras_sweep import check_model, check_sweep_range, find_lr
+from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab, running_cell
 from .result import AnalysisSettings, SweepResult
-from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner
+from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner, running_on
 from .schedules import (
     Cyclic,
     EpochDecay,
@@ -49,7 +66,14 @@ SWEEP_ARGS = tuple(
 )
 SETTINGS = tuple(f.name for f in dataclasses.fields(AnalysisSettings))
 REPLACE_SCHEDULE = "Replace schedule"
+STOP_OTHER = "Stop other & run"
 NO_LR = "no learning rate selected: run a sweep and pick one first"
+# How long a finder waits for another finder's sweep to end once told to stop: one batch.
+TAKEOVER_WAIT = 30.0  # seconds
+
+
+class OtherSweepRunning(RuntimeError):
+    """Run refused: another finder's sweep runs on the same model."""
 
 
 class LRFinderWidget(NotebookDisplay, widgets.VBox):
@@ -59,7 +83,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     ----------
     model : keras.Model
         A compiled model; the sweep leaves it bitwise unchanged (only :meth:`apply` changes
-        its learning rate).
+        its learning rate). If another finder's sweep runs on it (its cell was re-run), that
+        sweep is stopped. None makes a finder without a model (its Run reports that).
     x, y
         The training data, as for :func:`lrwidget.find_lr`.
     **sweep_args
@@ -79,7 +104,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         None,
         allow_none=True,
         help="The chosen learning rate, as the chart holds it (clicks, drags, dropdown, "
-        "slider, or set from Python: validated and clamped by the chart). None: none yet.",
+        "slider, or set from Python: validated by the chart, refused outside the swept range). "
+        "None: none yet.",
     )
     selected_range = LearningRateRange(
         None,
@@ -104,6 +130,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
         end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
         check_sweep_range(start, end, sweep_args.get("mode", _FIND_LR["mode"].default))
+        if model is not None:
+            check_model(model)
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
         AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
         self.runner = SweepRunner(
@@ -112,7 +140,9 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             on_update=self._on_update,
             on_end=self._on_end,
             on_claim=lambda: self.set_trait("running", True),
+            key=None if model is None else id(model),
         )
+        self._notice = _take_over(model, self.runner)  # said in the status line until a Run
         # This widget is the one shown: its status line and its picture.
         self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
         self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
@@ -133,7 +163,10 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             # Wraps rather than clipping the progress text on a narrow notebook.
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
-        super().__init__(children=[controls, self.chart])
+        # A sweep's error in full, next to the button that started it.
+        self.messages = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
+        self.messages.add_class("lrwidget-messages")
+        super().__init__(children=[controls, self.messages, self.chart])
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
@@ -179,7 +212,9 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         return self.chart.status
 
     # --- the sweep -----------------------------------------------------------------------
-    def run(self, block: bool = False, *, background: bool | None = None) -> SweepResult | None:
+    def run(
+        self, block: bool = False, *, background: bool | None = None, stop_other: bool = False
+    ) -> SweepResult | None:
         """Start a sweep.
 
         Parameters
@@ -194,21 +229,33 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             are answered between batches (an interrupt restores the model and raises
             ``KeyboardInterrupt``). Default: True, except in Colab, which does not draw widget
             updates sent from a background thread.
+        stop_other : bool
+            If another finder's sweep runs on the same model, stop it (the model is restored)
+            and start this one, instead of refusing.
 
         Returns
         -------
         SweepResult or None
-            None when the sweep goes on in the background (see :meth:`wait` and ``result``).
+            None when the sweep goes on in the background (see :meth:`wait` and ``result``);
+            an error it ends with is then shown under Run, and :meth:`wait` raises it.
 
         Raises
         ------
         RuntimeError
-            If a sweep is already running (this widget's, or another one on the same model).
+            If a sweep is already running (this widget's, or another one on the same model:
+            then an ``OtherSweepRunning`` that says how to stop it).
         """
         if background is None:
             background = not in_colab()
-        if self.running:  # the last sweep's end is not drawn yet: it is not over
-            raise RuntimeError(ALREADY_RUNNING)
+        try:
+            if self.running:  # the last sweep's end is not drawn yet: it is not over
+                raise RuntimeError(ALREADY_RUNNING)
+            _free_model(self.model, self.runner, stop_other)
+        except RuntimeError as exc:
+            self.chart.set_status(str(exc))
+            raise
+        self._notice = None
+        self.messages.outputs = ()
         return self.runner.start(background=background, block=block)
 
     def stop(self):
@@ -218,10 +265,22 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         """
         self.runner.stop()
 
+    def close(self):
+        """Close the widget and its views; a sweep it runs stops after its current batch (the
+        model is restored)."""
+        runner = getattr(self, "runner", None)  # None: closed before it was built
+        if runner is not None:
+            runner.stop(note="stopped: the widget was closed")
+        super().close()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background sweep to end and its result to be drawn; True if none is
-        running any more. In a notebook cell the wait answers the front end (Stop, picks)."""
+        running any more. In a notebook cell the wait answers the front end (Stop, picks).
+
+        Raises the exception that ended the sweep, if one did (it stays in ``error``)."""
         self.runner.wait(timeout)
+        if self.error is not None and not self.running:
+            raise self.error
         return not self.running
 
     @property
@@ -250,15 +309,18 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         call_in_kernel_thread(functools.partial(self.chart.refresh_live, so_far))
 
     def _on_end(self, result: SweepResult | None, error: BaseException | None):
-        call_in_kernel_thread(functools.partial(self._show_end, result))
+        call_in_kernel_thread(functools.partial(self._show_end, result, error))
 
-    def _show_end(self, result: SweepResult | None):
+    def _show_end(self, result: SweepResult | None, error: BaseException | None = None):
         try:
+            if error is not None:
+                self.messages.append_stderr(_report(error))
             if result is not None:
                 # The suggestion is pre-selected, unless the user picked during the sweep.
                 self.chart.set_results([result], keep_selection=True, picture=False)
                 planned = result.meta.get("num_steps", len(result))
-                self._draw_progress(len(result), planned, None, result.stop_reason)
+                why = "interrupted" if result.meta.get("interrupted") else result.stop_reason
+                self._draw_progress(len(result), planned, None, why)
         finally:  # never stay "running", even if drawing failed
             self.set_trait("running", False)
             self.chart.update_status()
@@ -342,10 +404,20 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     # A click must never raise into the front end: whatever went wrong goes to the status line.
     def _on_run_click(self, _):
         # A click is handled between cells, not in one: the sweep always goes to a thread.
+        stop_other = self.run_button.description == STOP_OTHER
+        self._offer_stop_other(False)
         try:
-            self.run(background=True)
+            self.run(background=True, stop_other=stop_other)
         except Exception as exc:
             self.chart.set_status(str(exc))
+            self.messages.outputs = ()
+            self.messages.append_stderr(f"not started: {exc}\n")
+            self._offer_stop_other(isinstance(exc, OtherSweepRunning))
+
+    def _offer_stop_other(self, on: bool):
+        with self.run_button.hold_sync():
+            self.run_button.description = STOP_OTHER if on else "Run"
+            self.run_button.button_style = "danger" if on else "primary"
 
     def _on_stop(self, _):
         self.stop()
@@ -387,22 +459,109 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def _status_parts(self, chart: LRChart) -> list[str]:
         if self.error is not None:
-            return [f"error: {type(self.error).__name__}: {_cause(self.error)}"]
+            return [f"error: {type(self.error).__name__}: {cause(self.error)}", "details above"]
         if self.running:
             parts = ["running (Stop ends it after the current batch)"]
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + chart.live_status_parts()
+        notes = [n for n in (self._notice, self.runner.stop_note) if n]
         if not chart.results:
-            return ["press Run to start the sweep"]
-        return chart.default_status_parts()
+            return [*notes, "press Run to start the sweep"]
+        if chart.results[0].meta.get("interrupted"):
+            notes.append("interrupted (Jupyter's interrupt): the curve so far is kept")
+        return notes + chart.default_status_parts()
 
 
-def _cause(error: BaseException) -> str:
-    """The line of an error message that says what went wrong: TensorFlow's graph errors open
-    with where it happened and end with why."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
+def _free_model(model, runner: SweepRunner, stop_other: bool):
+    """Return once no other finder sweeps ``model``; raise if one does and goes on."""
+    other = None if model is None else running_on(id(model))
+    if other is None or other is runner:
+        return
+    name = model.name
+    if stop_other:
+        other.stop(note=f"stopped by another LRFinderWidget on model {name!r}")
+    if other.stopping:  # told to stop: it ends after its current batch
+        if other.join(TAKEOVER_WAIT):
+            return
+        raise OtherSweepRunning(
+            f"another LRFinderWidget's sweep on model {name!r} was told to stop but is "
+            f"still in its batch after {TAKEOVER_WAIT:.0f} s: Run again once it ends"
+        )
+    done = other.result  # the points so far
+    raise OtherSweepRunning(
+        f"a sweep is already running on model {name!r} in another LRFinderWidget "
+        f"({len(done)} / {done.meta.get('num_steps', '?')} steps): click "
+        f"'{STOP_OTHER}' to stop it (the model is restored) and start this one, or press "
+        "Stop under that chart; in code: finder.run(stop_other=True)"
+    )
+
+
+# The runners of the finders each notebook cell made in its last run: cell id -> (request id,
+# [weak references to the runners]).
+_made_in: dict[str, tuple[str, list[weakref.ref]]] = {}
+
+
+def _take_over(model, runner: SweepRunner) -> str | None:
+    """Stop the sweeps a new finder replaces, and wait for them to end (one batch): another
+    finder's on ``model`` (one sweep per model), and those of the finders an earlier run of
+    this cell made (their views are gone with the cell's output). What happened, for the user."""
+    same_model = None if model is None else running_on(id(model))
+    earlier: list = []
+    cell = running_cell()
+    if cell is not None:
+        made = _made_in.get(cell[0])
+        if made is not None and made[0] == cell[1]:  # another finder of this same run
+            made[1].append(weakref.ref(runner))
+        else:
+            earlier = [ref() for ref in made[1]] if made is not None else []
+            _made_in[cell[0]] = (cell[1], [weakref.ref(runner)])
+    earlier = [r for r in earlier if r is not None and r.running and r is not same_model]
+    said = [] if same_model is None else [_stop_replaced(same_model, f"on model {model.name!r}")]
+    said += [_stop_replaced(r, "this cell made before") for r in earlier]
+    return "; ".join(said) or None
+
+
+def _stop_replaced(other: SweepRunner, which: str) -> str:
+    other.stop(note=f"stopped: a new LRFinderWidget replaced this one (the finder {which})")
+    if other.join(TAKEOVER_WAIT):
+        return f"stopped the sweep of the finder {which} (its model is restored)"
+    return f"told the sweep of the finder {which} to stop: it ends after its current batch"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Lines of Keras's and TensorFlow's messages that say where, not what: "Exception encountered
+# when calling ...", "Graph execution error:", "Detected at node ... defined at ...", the
+# frames ('File "..."'), the arguments received ("• inputs=...") and the node ("[[{{node").
+_WHERE = re.compile(
+    r"^(Exception encountered when calling|Graph execution error|Detected at node|File \"|"
+    r"Traceback \(most recent call last\)|•|\[\[)"
+)
+CAUSE_CHARS = 300  # the status line's share of a long cause; the full text is under Run
+
+
+def cause(error: BaseException) -> str:
+    """The line of an error's message that says what is wrong: the first that is not where it
+    happened (Keras opens with the layer's call, ends with its arguments; TensorFlow's graph
+    errors open with the node and its frames)."""
+    text = _ANSI.sub("", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("Arguments received by"):
+            break
+        if not _WHERE.match(line):
+            return line if len(line) <= CAUSE_CHARS else line[: CAUSE_CHARS - 1] + "…"
+    return lines[0] if lines else type(error).__name__
+
+
+def _report(error: BaseException) -> str:
+    """A sweep's error in full, for the area under Run."""
+    text = _ANSI.sub("", str(error)).strip()
+    return (
+        f"The sweep failed: {type(error).__name__}: {cause(error)}\n\n{text}\n\n"
+        "The model is as it was before the sweep. finder.error holds the exception; "
+        "finder.wait() and finder.run(block=True) raise it.\n"
+    )
 
 
 def _button(label, icon, css, style, on_click):

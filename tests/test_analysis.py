@@ -698,3 +698,15 @@ def test_a_suggestion_exactly_spacing_below_the_top_snaps_to_the_top():
     got = analysis.find_candidates(lrs, loss, spacing=2.0)
     assert [(c.lr, c.label) for c in got] == [(2.0, "suggested")]
     assert analysis.find_candidates(lrs, loss, spacing=1.9) == []
+
+
+def test_a_stopped_sweep_whose_loss_had_not_fallen_yet_says_it_was_stopped_not_that_it_failed():
+    lrs = np.geomspace(1e-7, 1e-5, 200)
+    flat = 2.3 + np.random.default_rng(0).normal(0, 0.01, 200)
+    (stopped,) = analysis.range_notes(lrs, analysis.smooth(flat, 0.9), stop_reason="stopped")
+    assert (
+        stopped.startswith("stopped at lr 1e-05, before the loss fell") and "Run again" in stopped
+    )
+    assert "never fell" not in stopped and "num_steps" not in stopped
+    (completed,) = analysis.range_notes(lrs, analysis.smooth(flat, 0.9))
+    assert "never fell" in completed  # a sweep that ran its course did fail to show one

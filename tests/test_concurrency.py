@@ -16,6 +16,7 @@ from traitlets import All
 
 import lrwidget
 from lrwidget import notebook
+from lrwidget import widget as widget_module
 from lrwidget.result import SweepResult
 from lrwidget.widget import LRFinderWidget
 
@@ -98,6 +99,113 @@ def test_a_second_sweep_on_the_same_model_is_refused_while_the_first_runs(comms,
     assert_same_state(before, state(model))
     free_again = second.run(block=True)
     assert free_again.stop_reason == "completed" and len(free_again) == 30
+
+
+class Slow(keras.callbacks.Callback):
+    """Sleeps after every batch and says when batch ``at`` is done: a sweep long enough to be
+    replaced while it runs."""
+
+    def __init__(self, at=3, seconds=0.02):
+        super().__init__()
+        self.at, self.seconds, self.reached = at, seconds, threading.Event()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch >= self.at:
+            self.reached.set()
+        threading.Event().wait(self.seconds)
+
+
+def test_a_new_finder_on_the_model_stops_the_sweep_of_the_one_it_replaces(comms, data):
+    # Re-running the cell `finder = LRFinderWidget(model, ...)` during a sweep: the old view is
+    # gone, so the new finder stops the old sweep, and the model is free and bitwise restored.
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    old = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    old.run()
+    assert slow.reached.wait(60) and old.running
+    new = LRFinderWidget(model, x, y, batch_size=16, num_steps=30)
+    assert not old.runner.running  # stopped before the constructor returned
+    assert_same_state(before, state(model))
+    assert "stopped the sweep of the finder on model" in new.chart.status_text
+    old.wait(60)
+    assert old.result.stop_reason == "stopped" and len(old.result) < 5000
+    assert "replaced this one" in old.chart.status_text
+    result = new.run(block=True)  # the model is free: no refusal
+    assert result.stop_reason in ("completed", "diverged") and len(result) > 10
+    assert "stopped the sweep" not in new.chart.status_text  # said once, until the next Run
+
+
+def test_a_finder_refused_by_another_ones_sweep_says_how_and_its_second_click_stops_it(comms, data):
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    waiting = LRFinderWidget(model, x, y, batch_size=16, num_steps=30)  # made before the sweep
+    running = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    running.run()
+    assert slow.reached.wait(60)
+    try:
+        with pytest.raises(RuntimeError, match=r"stop_other=True") as refused:
+            waiting.run()
+        assert "another LRFinderWidget" in str(refused.value) and running.runner.running
+        waiting.run_button.click()  # the button: refused, and it offers to stop the other one
+        assert waiting.run_button.description == "Stop other & run"
+        assert "Stop other & run" in waiting.chart.status_text
+        waiting.run_button.click()  # the second click stops the other sweep and starts this one
+        assert waiting.run_button.description == "Run"
+        assert waiting.wait(60) and waiting.result.stop_reason in ("completed", "diverged")
+    finally:
+        running.stop()
+    running.wait(60)
+    assert running.result.stop_reason == "stopped"
+    assert "stopped by another LRFinderWidget" in running.chart.status_text
+    assert_same_state(before, state(model))
+
+
+def test_running_a_cell_again_stops_the_sweeps_of_the_finders_its_last_run_made(
+    comms, data, monkeypatch
+):
+    # A cell that builds its model too: the new finder sweeps another model, but the old
+    # finder's view went with the cell's output, so its sweep is stopped all the same.
+    x, y = data
+    cell = {"now": ("cell-a", "run-1")}
+    monkeypatch.setattr(widget_module, "running_cell", lambda: cell["now"])
+    old_model = built_model()
+    before = state(old_model)
+    slow = Slow()
+    old = LRFinderWidget(old_model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    old.run()
+    assert slow.reached.wait(60)
+    # A second finder made by the same run of the cell is no replacement: nothing stops.
+    twin = LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert old.runner.running and twin.chart.status_text == "press Run to start the sweep"
+    cell["now"] = ("cell-b", "run-2")  # another cell: nothing stops either
+    LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert old.runner.running
+
+    cell["now"] = ("cell-a", "run-3")  # the first cell run again
+    new = LRFinderWidget(built_model(), x, y, batch_size=16, num_steps=30)
+    assert not old.runner.running
+    assert "stopped the sweep of the finder this cell made before" in new.chart.status_text
+    old.wait(60)
+    assert old.result.stop_reason == "stopped" and "replaced this one" in old.chart.status_text
+    assert_same_state(before, state(old_model))
+
+
+def test_closing_a_finder_stops_its_sweep(comms, data):
+    x, y = data
+    model = built_model()
+    before = state(model)
+    slow = Slow()
+    finder = LRFinderWidget(model, x, y, batch_size=16, num_steps=5000, callbacks=[slow])
+    finder.run()
+    assert slow.reached.wait(60)
+    finder.close()
+    assert finder.runner.join(60)
+    assert finder.runner.result.stop_reason == "stopped" and len(finder.runner.result) < 5000
+    assert_same_state(before, state(model))
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ RULES = {
     "events": (2, {"selection"}, KERAS | VIEW),  # the chart's answers to front-end events
     # 3: the engine and what runs it
     "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
-    "schedules": (3, {"keras_state", "selection"}, VIEW),
+    "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
     # 4: the chart
     "chart": (

@@ -208,7 +208,9 @@ def test_a_sweep_stopped_before_the_loss_fell_offers_no_suggestion_and_says_why(
     flat = 2.3 + rng.normal(0, 0.01, len(lrs))
     r = SweepResult(lrs=lrs, losses=flat, stop_reason="stopped", meta={"num_steps": 1500})
     assert r.suggestion is None and r.candidates == []
-    assert any("never fell" in note for note in r.notes)
+    # Said as a Stop, not as a failed sweep (issue 22): no "never fell", no "num_steps".
+    (note,) = r.notes
+    assert note.startswith("stopped at lr 0.001, before the loss fell") and "Run again" in note
 
 
 # --- what mutation testing found unchecked (docs/mutation.md) ------------------------------

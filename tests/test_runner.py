@@ -161,3 +161,84 @@ def test_stop_while_idle_does_not_stop_the_next_run(background):
     runner.stop()
     second = runner.start(background=background, block=True)
     assert second.stop_reason == "completed" and len(second) == 20
+
+
+def test_an_interrupt_keeps_the_points_so_far_as_a_stopped_result_and_goes_on_to_the_cell():
+    ended = []
+
+    def stop_at(step):
+        if step == 6:
+            raise KeyboardInterrupt  # Jupyter's interrupt button, in the cell's thread
+
+    runner = SweepRunner(
+        stoppable_sweep(stop_at=stop_at),
+        on_start=lambda live: None,
+        on_update=lambda live: None,
+        on_end=lambda result, error: ended.append((result, error)),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        runner.start(background=False)
+    ((result, error),) = ended
+    assert error is None and runner.error is None and not runner.running
+    assert result is runner.result and result.stop_reason == "stopped" and len(result) == 7
+    assert result.meta["interrupted"] and result.meta["num_steps"] == 20
+
+
+def test_a_running_sweep_is_found_by_its_key_and_a_stop_with_a_note_says_why():
+    reached, release = threading.Event(), threading.Event()
+
+    def hold(step):
+        if step == 2:
+            reached.set()
+            assert release.wait(10)
+
+    runner = SweepRunner(
+        stoppable_sweep(stop_at=hold),
+        on_start=lambda live: None,
+        on_update=lambda live: None,
+        on_end=lambda *_: None,
+        key="model-1",
+    )
+    assert runner_module.running_on("model-1") is None
+    runner.start(background=True)
+    assert reached.wait(10)
+    assert runner_module.running_on("model-1") is runner and runner_module.running_on("x") is None
+    runner.stop(note="replaced")
+    assert runner.stopping and not runner.join(0.05)  # still in its step
+    release.set()
+    assert runner.join(10) and runner_module.running_on("model-1") is None
+    assert runner.result.stop_reason == "stopped" and runner.stop_note == "replaced"
+    runner.start(background=True, block=True)
+    assert runner.stop_note is None  # said once, for the sweep it stopped
+
+
+def test_a_second_runner_on_the_same_key_never_hides_the_one_that_runs():
+    reached, release = threading.Event(), threading.Event()
+
+    def hold(step):
+        if step == 2:
+            reached.set()
+            assert release.wait(10)
+
+    first = SweepRunner(
+        stoppable_sweep(stop_at=hold),
+        on_start=lambda live: None,
+        on_update=lambda live: None,
+        on_end=lambda *_: None,
+        key="model-2",
+    )
+    first.start(background=True)
+    assert reached.wait(10)
+    try:
+        second = SweepRunner(
+            stoppable_sweep(steps=3),
+            on_start=lambda live: None,
+            on_update=lambda live: None,
+            on_end=lambda *_: None,
+            key="model-2",
+        )
+        second.start(background=False)  # e.g. refused by the model's own claim, or done
+        assert runner_module.running_on("model-2") is first
+    finally:
+        release.set()
+    assert first.join(10) and runner_module.running_on("model-2") is None

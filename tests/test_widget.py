@@ -21,6 +21,7 @@ from traitlets import TraitError
 import lrwidget
 from lrwidget import runner as runner_module
 from lrwidget import style
+from lrwidget import widget as widget_module
 from lrwidget.chart import LRChart, show
 from lrwidget.figure import HANDLE_Y, MAX_DISPLAY_POINTS, RANGE_Y
 from lrwidget.result import AnalysisSettings, SweepResult
@@ -225,20 +226,40 @@ def test_bad_front_end_values_are_refused(comms, saved, bad):
     assert chart.marks.handle_label.text[0] == format_lr(before)
 
 
-def test_out_of_range_is_clamped_and_python_values_validated(comms, saved):
+def test_picks_past_the_range_are_clamped_and_python_values_outside_it_refused(comms, saved):
     chart = show(saved)
     chart.snap = False
     drag(chart, 50.0, end=True)
     assert chart.selected_lr == saved.lrs[-1]
     click_plot(chart, 1e-9)
     assert chart.selected_lr == saved.lrs[0]
-    chart.selected_lr = 1e3
+    chart.selected_lr = float(saved.lrs[-1]) * (1 + 1e-12)  # rounding's worth: clamped
+    assert chart.selected_lr == saved.lrs[-1]
+    with pytest.raises(TraitError, match=r"outside the swept range 1.0e-5 .. 1.0e0: pick"):
+        chart.selected_lr = 5.0  # from Python: said, not silently moved to the end
     assert chart.selected_lr == saved.lrs[-1]
     for bad in (math.nan, math.inf, -1.0, 0.0, "0.1", [0.1]):
         with pytest.raises(TraitError):
             chart.selected_lr = bad
     assert chart.selected_lr == saved.lrs[-1]  # unchanged by the refused values
     assert "finite" in LRChart.class_traits()["selected_lr"].help
+
+
+def test_the_slider_steps_a_twentieth_of_a_decade_and_pan_zoom_says_clicks_do_not_pick(
+    comms, saved
+):
+    import bqplot as bq
+
+    chart = show(saved)
+    assert chart.controls.slider.step == pytest.approx(0.05)  # ArrowRight: x1.12, not x1.02
+    panzoom = bq.PanZoom()
+    chart.figure.interaction = panzoom  # the toolbar's pan/zoom button
+    assert chart.status_text.startswith("pan/zoom is on: clicks and drags move the view")
+    click_candidate(chart, 1)  # picks made otherwise keep the hint until pan/zoom is off
+    assert chart.status_text.startswith("pan/zoom is on")
+    chart.figure.interaction = None
+    panzoom.close()
+    assert "pan/zoom" not in chart.status_text and "selected" in chart.status_text
 
 
 def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
@@ -491,13 +512,86 @@ def test_exception_in_the_sweep_thread_is_kept_and_shown(comms, digits):
     before = [w.copy() for w in model.get_weights()]
     finder = LRFinderWidget(model, x, y, batch_size=16, num_steps=50, callbacks=[At(3, boom)])
     finder.run()
-    assert finder.wait(60)
+    with pytest.raises(ValueError, match="boom in batch 3"):
+        finder.wait(60)  # waiting in a cell says the sweep failed, not only finder.error
     assert isinstance(finder.error, ValueError) and "boom in batch 3" in str(finder.error)
     assert "ValueError: boom in batch 3" in finder.status.value
+    shown = "".join(o.get("text", "") for o in finder.messages.outputs)
+    assert "The sweep failed: ValueError: boom in batch 3" in shown  # under Run, in full
     assert not finder.running and not finder.run_button.disabled
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
     with pytest.raises(ValueError, match="boom"):
         finder.run(block=True)  # a script sees the error raised
+
+
+def test_a_wrong_input_shape_is_named_in_the_status_line_and_shown_in_full_under_run(comms, digits):
+    x, y = digits
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+    finder = LRFinderWidget(model, x[:, :63], y, batch_size=16, num_steps=50)  # 64 inputs
+    finder.run_button.click()
+    with pytest.raises(ValueError, match="expected axis -1"):
+        finder.wait(60)
+    status = finder.chart.status_text
+    # The cause (Keras's second line), not the last line of its message (its arguments).
+    assert "expected axis -1 of input shape to have value 64" in status and "(None, 63)" in status
+    assert "kwargs" not in status and "\x1b" not in status
+    shown = "".join(o.get("text", "") for o in finder.messages.outputs)
+    assert shown.startswith("The sweep failed: ValueError: Input 0") and "Arguments" in shown
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    finder.sweep_args["num_steps"] = 10**6
+    finder.x = x  # fixed: the next Run clears the error and its message
+    finder.run()
+    finder.stop()
+    assert finder.wait(60) and finder.error is None and finder.messages.outputs == ()
+
+
+def test_an_error_is_named_by_its_first_line_that_says_what_is_wrong():
+    graph_error = RuntimeError(
+        "Graph execution error:\n\nDetected at node loss/Sparse defined at (most recent call "
+        'last):\n  File "/x.py", line 12, in <module>\n\n  File "/y.py", line 3, in f\n\n'
+        "Received a label value of 12 which is outside the valid range of [0, 10).\n"
+        "\t [[{{node loss/Sparse}}]] [Op:__inference_step_394]"
+    )
+    assert widget_module.cause(graph_error).startswith("Received a label value of 12")
+    assert widget_module.cause(ValueError("plain")) == "plain"
+    assert widget_module.cause(KeyError()) == "KeyError"
+    long = widget_module.cause(ValueError("x" * 1000))
+    assert len(long) == widget_module.CAUSE_CHARS and long.endswith("…")
+
+
+def test_an_uncompiled_model_is_refused_when_the_finder_is_built(digits):
+    x, y = digits
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+    with pytest.raises(ValueError, match=r"not compiled: call model.compile\(optimizer"):
+        LRFinderWidget(model, x, y)
+    with pytest.raises(TypeError, match="keras.Model, got str"):
+        LRFinderWidget("model.keras", x, y)
+
+
+def test_an_interrupted_cell_sweep_shows_its_curve_as_stopped_and_can_be_saved(
+    comms, digits, tmp_path
+):
+    x, y = digits
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+
+    def interrupt():  # what Jupyter's interrupt button does to a busy cell
+        raise KeyboardInterrupt
+
+    finder = LRFinderWidget(
+        model, x, y, batch_size=16, num_steps=400, callbacks=[At(40, interrupt)]
+    )
+    with pytest.raises(KeyboardInterrupt):
+        finder.run(background=False)
+    assert not finder.running and finder.error is None
+    assert finder.result.stop_reason == "stopped" and finder.result.meta["interrupted"]
+    assert "ETA" not in finder.progress_text.value
+    assert finder.progress_text.value.endswith("· interrupted")
+    status = finder.chart.status_text
+    assert "interrupted" in status and "press Run to start" not in status
+    assert finder.save_image(tmp_path / "partial.png").read_bytes().startswith(b"\x89PNG")
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
 
 
 def test_unknown_sweep_argument_is_refused(digits):
@@ -519,7 +613,7 @@ def test_apply_sets_the_optimizer_lr(comms, digits):
     finder.selected_lr = 0.05
     finder.apply_button.click()
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
-    assert "5.00e-02" in finder.status.value
+    assert "learning rate to 5.0e-2" in finder.chart.status_text  # as the chart writes LRs
 
 
 def test_apply_never_replaces_a_schedule_silently(comms, digits):
@@ -618,7 +712,29 @@ def test_the_chart_saves_as_png_or_svg_and_a_bad_suffix_is_named(comms, tmp_path
     # The Save button writes into the kernel's working directory and says where.
     monkeypatch.chdir(tmp_path)
     chart.controls.save_button.click()
-    assert (tmp_path / "lr_finder.png").is_file() and "saved" in chart.status_text
+    assert (tmp_path / "lr_finder.png").is_file()
+    assert f"saved {tmp_path / 'lr_finder.png'} (in the kernel's working" in chart.status_text
+
+
+def test_each_chart_saves_to_a_file_of_its_own_named_after_the_model(comms, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = lrwidget.show(valley_result()), lrwidget.show(valley_result(seed=1))
+    first.controls.save_button.click()
+    second.controls.save_button.click()  # another chart: another file, the first one kept
+    written = (tmp_path / "lr_finder.png").read_bytes()
+    assert (tmp_path / "lr_finder-2.png").read_bytes() != written
+    first.pick(first.results[0].candidates[0].lr)
+    first.controls.save_button.click()  # the same chart again: its own file, updated
+    assert (tmp_path / "lr_finder.png").read_bytes() != written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_finder-2.png", "lr_finder.png"]
+
+    # A sweep of a model names the file after it (find_lr records the model's name).
+    swept = valley_result()
+    swept = SweepResult(lrs=swept.lrs, losses=swept.losses, meta={"model": "my cnn/2"})
+    named = lrwidget.show(swept)
+    named.controls.save_button.click()
+    assert (tmp_path / "lr_finder_my_cnn_2.png").is_file()
+    assert f"saved {tmp_path / 'lr_finder_my_cnn_2.png'}" in named.status_text
 
 
 def test_a_displayed_chart_carries_a_picture_of_its_last_state(comms):

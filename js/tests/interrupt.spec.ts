@@ -1,0 +1,63 @@
+// Issue 22, minor 10: Jupyter's interrupt button ends a sweep that runs in the cell's own thread
+// (Colab's way). Afterwards the widget must show a stopped sweep: the progress says
+// "interrupted" (no ETA), the status line no "press Run to start the sweep", the curve so far
+// stays and Save image writes it; the model is bitwise restored.
+import { expect, test } from '@playwright/test';
+import { FIGURE, pointsDrawn } from '../support/chart';
+import { watchConsole } from '../support/console';
+import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+
+const NB = 'interrupt.ipynb'; // cell_thread.ipynb's model and finder, a notebook of its own
+
+test("Jupyter's interrupt of a cell-thread sweep leaves a stopped sweep that can be saved", async ({ page }) => {
+  const console_ = watchConsole(page);
+  await openNotebook(page, NB);
+  await runAllCells(page, NB);
+  await kernelRun(page, NB, 'model.optimizer.build(model.trainable_variables)\nbefore = state(model)');
+  await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
+
+  // The sweep runs in the cell, as finder.run() does in Colab; then the interrupt button.
+  await page.evaluate((name) => {
+    const app = (window as any).jupyterapp;
+    for (const w of app.shell.widgets('main')) {
+      if (w.context?.path !== name) continue;
+      const future = w.sessionContext.session.kernel.requestExecute({ code: 'finder.run(background=False)' });
+      (window as any).cellDone = false;
+      future.done.then(() => ((window as any).cellDone = true));
+    }
+  }, NB);
+  await expect.poll(() => pointsDrawn(page), { timeout: 120_000 }).toBeGreaterThan(20);
+  await page.evaluate(async (name) => {
+    const app = (window as any).jupyterapp;
+    for (const w of app.shell.widgets('main')) {
+      if (w.context?.path === name) await w.sessionContext.session.kernel.interrupt();
+    }
+  }, NB);
+  await expect.poll(() => page.evaluate(() => (window as any).cellDone === true), { timeout: 30_000 }).toBe(true);
+
+  const progress = page.locator('.lrwidget .widget-hprogress + .widget-label');
+  await expect(progress).toHaveText(/^\d+ \/ 1000 · interrupted$/);
+  const status = page.locator('.lrwidget-status');
+  await expect(status).toContainText('interrupted');
+  await expect(status).not.toContainText('press Run to start');
+  await expect(page.locator('.lrwidget-run')).toBeEnabled();
+  const [reason, n, same] = await py<[string, number, boolean]>(
+    page,
+    NB,
+    '[finder.result.stop_reason, len(finder.result), same_state(before, state(model))]',
+  );
+  expect(reason).toBe('stopped');
+  expect(n).toBeGreaterThan(20);
+  expect(same, 'every model and optimizer variable is bitwise restored').toBe(true);
+  expect(await pointsDrawn(page)).toBe(n); // the curve so far stays
+
+  // Save image writes the partial curve, to a file of this chart's own, and says where.
+  await page.locator('.lrwidget-save').click();
+  await expect(status).toContainText('saved /');
+  const text = (await status.textContent())!;
+  const path = text.match(/saved (\S+\.png)/)![1];
+  expect(path).toMatch(/\/lr_finder[\w-]*\.png$/);
+  expect(await py(page, NB, `open(${JSON.stringify(path)}, "rb").read(4) == b"\\x89PNG"`)).toBe(true);
+  await shutdownKernel(page, NB);
+  console_.check();
+});
