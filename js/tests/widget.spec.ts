@@ -109,6 +109,14 @@ test('drag: the handle moves the LR and snaps to the nearest candidate on releas
   const start = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   await page.mouse.move(start.x, start.y);
   await page.mouse.down();
+  // First 150 px away (towards the wider side), where the triangle must be under the pointer
+  // also once the kernel's answers to the drag are in (an answer that rewrote the handle put it
+  // back where the drag began), then on to the drop point.
+  const figureBox = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
+  const away = start.x + (start.x < figureBox.x + figureBox.width / 2 ? 150 : -150);
+  await page.mouse.move(away, start.y, { steps: 12 });
+  await page.waitForTimeout(800);
+  expect(Math.abs((await centers(handle))[0].x - away), 'handle vs pointer 150 px into the drag').toBeLessThan(3);
   await page.mouse.move(dropX, start.y, { steps: 12 });
   // Mid-drag, the selection follows the pointer.
   await expect
