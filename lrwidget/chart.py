@@ -12,10 +12,14 @@ what the front end never writes; everything else runs in the kernel's thread).
 Picking: a click on a candidate selects it; a click anywhere else in the plot area selects the
 nearest candidate in log space (or the exact LR with ``snap=False``); a click on a suggestion
 selects it exactly; dragging the handle moves the LR and snaps on release; the candidate menu
-and the log slider under the chart stay in sync. Values from the front end that are no
-learning rate are refused (the chart goes back to the current selection), picks outside the
-swept range are clamped (:mod:`lrwidget.selection`) while a value set from Python outside it is
-refused with the range in the message, and what a front end writes into the rule,
+and the log slider under the chart stay in sync. The ends of a picked range snap only to a
+candidate a few pixels away. While a sweep runs its candidates are provisional (grey): a pick
+on one follows that candidate and lands on its final LR when the sweep ends; any other pick
+made meanwhile is kept, and the status line says which happened
+(:class:`lrwidget.selection.LivePick`). Values from the front end that are no learning rate
+are refused (the chart goes back to the current selection), picks outside the swept range are
+clamped (:mod:`lrwidget.selection`) while a value set from Python outside it is refused with
+the range in the message, and what a front end writes into the rule,
 the handle (outside a drag), the range marks or the slider's bounds is put back.
 
 Hooks for browser tests: the CSS classes ``lrwidget-figure`` (the figure; the order of its
@@ -29,15 +33,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as widgets
+import numpy as np
 from traitlets import Bool, TraitError, observe, validate
 
 from . import image, selection, style
 from .controls import PickControls
+from .events import FrontEndEvents
 from .family import SweepFamily
 from .figure import LossPlot
 from .notebook import NotebookDisplay, enable_colab_widgets
 from .result import SweepResult
-from .selection import LearningRate, LearningRateRange, is_lr
+from .selection import LearningRate, LearningRateRange
 from .style import format_lr
 from .sync import hold_sync
 
@@ -56,7 +62,7 @@ PANNING = (
 )
 
 
-class LRChart(NotebookDisplay, widgets.VBox):
+class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
     """An interactive loss-vs-LR chart of saved sweeps, with picking.
 
     Parameters
@@ -90,7 +96,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         allow_none=True,
         help="A picked LR range (low, high), e.g. the bounds of a one-cycle or cyclical "
         "schedule: drag the two triangles at the bottom ('pick a range' on). Clamped into the "
-        "swept range, snapped to candidates like selected_lr. None: no range picked.",
+        "swept range; an end dropped within a few pixels of a candidate snaps to it. None: no "
+        "range picked.",
     )
     snap = Bool(
         True,
@@ -116,6 +123,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._dragged_range: tuple[float, float] | None = None  # the same, for the range
         self._candidates: list = []  # sorted by LR
         self._shown: list[tuple] = []  # (candidate, series index), as the diamonds show them
+        self._drawn: tuple = ()  # what the diamonds were last drawn with
+        self._live_pick = selection.LivePick()  # a pick made while a sweep runs
         self._results: list[SweepResult] = []
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
@@ -140,7 +149,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.figure, self.x_scale, self.y_scale = plot.figure, plot.x_scale, plot.y_scale
         self.marks = plot.marks  # by name: marks.handle, marks.candidates, marks.raw[i] ...
         self.status = self.controls.status  # the status line (status_text: as plain text)
-        super().__init__(children=[self.figure, self.controls.row, self.status], **kwargs)
+        parts = [self.figure, self.controls.row, self.status, self.controls.css]
+        super().__init__(children=parts, **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
         self.add_class("lrwidget")
         self.figure.observe(lambda _change: self.update_status(), "interaction")
@@ -190,9 +200,21 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
-        return style.status_parts(
+        parts = style.status_parts(
             self._results, self._labels, len(self._candidates), self.selected_lr
         )
+        return parts + ([self._live_pick.note] if self._live_pick.note else [])
+
+    def live_status_parts(self) -> list[str]:
+        """The status line's part on the pick while a sweep runs: its candidates are
+        provisional, and a pick on one follows it to the final one."""
+        n = len(self._candidates)
+        parts = [style.plural(n, "provisional candidate")] if n else []
+        held = self._live_pick.label
+        pick = f"selected {format_lr(self.selected_lr)}"
+        if held is not None:
+            pick += f" (follows the {held} candidate to the end of the sweep)"
+        return [*parts, pick]
 
     # --- drawing -------------------------------------------------------------------------
     def set_results(
@@ -209,13 +231,23 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._labels = [s.label for s in shown]
             self.plot.draw_series(shown)
             lrs = [r.lrs for r in results if len(r)]
+            if self._live_pick.live and self.swept_range is not None:
+                # A live sweep's end: the axis keeps its plan (no jump when it diverged early,
+                # no axis of no width after one step).
+                lrs.append(np.array(self.swept_range))
             if lrs:
                 self._set_swept_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
             self.plot.set_y_window(style.joint_window(s.window for s in shown))
             self._set_candidates([(c, i) for i, s in enumerate(shown) for c in s.candidates])
+            # A pick held on a live candidate lands on the final one (LivePick says so).
+            held = self._live_pick.end(self.selected_lr, self._candidates, format_lr)
+            note = self._live_pick.note
             suggestion = results[0].suggestion if results else None
-            if suggestion is not None and not (keep_selection and self.selected_lr is not None):
+            if held is not None:
+                self.selected_lr = held
+            elif suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
+            self._live_pick.note = note
             self._draw_selection()
         if picture:
             self._on_picture()
@@ -228,6 +260,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """Make ready for a live sweep over ``lrs``: no sweep shown, no pick (kernel thread)."""
         with self._lock:
             self._results, self._labels = [], []
+            self._live_pick.begin()
             self.plot.set_series_count(1)
             self.marks.smoothed[0].labels = ["sweep"]
             self._set_swept_range(lrs[0], lrs[-1])
@@ -245,7 +278,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """
         so_far = live.snapshot()
         with self._lock:
-            self._set_candidates([(c, 0) for c in so_far.candidates])
+            self._set_candidates([(c, 0) for c in so_far.candidates], provisional=True)
             if live.n:
                 self.plot.draw_partial_curve(live.lrs, live.losses, so_far.smoothed)
         return so_far
@@ -254,6 +287,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The loss window, the menu and the selection for a live snapshot (kernel thread)."""
         with self._lock:
             self.plot.set_y_window(style.result_window(so_far))
+            moved = self._live_pick.follow(self._candidates)  # a pick held on a candidate
+            if moved is not None and moved != self.selected_lr:
+                self._live_pick.lr = moved
+                self.selected_lr = moved
             self._draw_selection()
 
     def _set_swept_range(self, lo: float, hi: float):
@@ -267,14 +304,16 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self.selected_range = (low, high) if low < high else None
             self._draw_selection()  # the slider's bounds
 
-    def _set_candidates(self, tagged):
-        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``."""
+    def _set_candidates(self, tagged, provisional: bool = False):
+        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``;
+        ``provisional``: a running sweep's."""
         tagged = list(tagged)
-        if tagged == self._shown:
+        owners = list(self._labels) if len(self._results) > 1 else None
+        if (tagged, owners, provisional) == self._drawn:
             return
-        self._shown = tagged
+        self._shown, self._drawn = tagged, (tagged, owners, provisional)
         self._candidates = sorted((c for c, _ in tagged), key=lambda c: c.lr)
-        self.plot.draw_candidates(tagged)
+        self.plot.draw_candidates(tagged, owners, provisional)
 
     def _draw_selection(self):
         """Push the selection out to the rule, handle, range marks, controls and status.
@@ -323,6 +362,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _selected_changed(self, change):
         if change["name"] == "selected_range" and self._dragged_range != change["new"]:
             self._dragged_range = None  # moved on from elsewhere: any drag is over
+        if change["name"] == "selected_lr":
+            self._live_pick.moved(change["new"])
         self._draw_selection()
 
     @observe("snap")
@@ -343,18 +384,23 @@ class LRChart(NotebookDisplay, widgets.VBox):
             landed = selection.pick_lr(lr, self.swept_range, self._candidates, snap)
             if landed is not None:
                 self.selected_lr = landed
+                self._live_pick.picked(landed, self._candidates)
             self._draw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
         """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
-        the ``ends`` given (0: low, 1: high; a drag snaps only the end it moved) snapped to the
-        nearest candidate unless that leaves no width. Values that are not learning rates with
-        low < high are refused (returns False)."""
+        the ``ends`` given (0: low, 1: high; a drag snaps only the end it moved) snapped to a
+        candidate only within a few pixels (:func:`lrwidget.selection.snap_reach`) and unless
+        that leaves no width. Values that are not learning rates with low < high are refused
+        (returns False)."""
         with self._lock:
             self._dragged_range = None
             snap = self.snap if snap is None else snap
-            picked = selection.pick_range(low, high, self.swept_range, self._candidates, snap, ends)
+            reach = selection.snap_reach((self.x_scale.min, self.x_scale.max))
+            picked = selection.pick_range(
+                low, high, self.swept_range, self._candidates, snap, ends, reach
+            )
             if picked is not None:
                 self.selected_range = picked
             self._draw_selection()
@@ -386,63 +432,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         picture = self._picture()
         return None if picture is None else image.render(**picture)
 
-    # --- front-end events (each ends in a pick, or puts the chart back) --------------------
-    # Each takes the lock: _syncing and the drag state are only read once another thread's
-    # redraw is done.
-    def _on_drag(self, x: float):
-        # The LR follows the pointer; the handle itself is the user's until release, so only
-        # the rule and the controls move.
-        with self._lock:
-            if self.swept_range is None or not is_lr(x):
-                return
-            self._dragged_lr = self._clamp(x)
-            self.selected_lr = self._dragged_lr
-
-    def _on_range_drag(self, index, x: float):
-        with self._lock:
-            moved = selection.move_end(self.selected_range, index, x, self.swept_range)
-            if moved is not None:
-                self._dragged_range = moved
-                self.selected_range = moved
-
-    def _on_range_drag_end(self, index, x: float):
-        current = self.selected_range
-        if current is None or index not in (0, 1):
-            self.pick_range(None, None)  # refused: puts the handles back
-            return
-        ends = list(current)
-        ends[index] = x
-        self.pick_range(*ends, ends=(index,))
-
-    def _on_range_box(self, change):
-        with self._lock:
-            if self._syncing:
-                return
-            if not change["new"]:
-                self.selected_range = None
-            elif self.selected_range is None:
-                picked = selection.default_range(self.swept_range, self.selected_lr)
-                if picked is None:  # nothing to pick in yet
-                    self._draw_selection()
-                    return
-                self.selected_range = picked
-
-    def _on_control(self, change):
-        # The menu and the slider pick exactly the LR they show (the menu's None: no candidate).
-        with self._lock:
-            if not self._syncing and change["new"] is not None:
-                self.pick(change["new"], snap=False)
-
-    def _on_foreign_write(self, change_or_mark):
-        with self._lock:
-            if self._syncing:
-                return
-            if change_or_mark is self.marks.handle and self._dragged_lr is not None:
-                return  # the browser syncs the handle it is dragging
-            if change_or_mark is self.marks.range_handles and self._dragged_range is not None:
-                return
-            self._draw_selection()
-
+    # The front end's other events are answered by FrontEndEvents (lrwidget/events.py).
     def _on_save(self, _button):
         try:
             self._image = self._image or image.free_path(_image_stem(self._results)).resolve()

@@ -14,6 +14,16 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
+# bqplot shows a tooltip in a box of its own (".bqplot_tooltip_div") that takes pointer events,
+# and for a frame or two it stands where the last tooltip stood before it moves next to the
+# pointer: over the neighbouring diamond, which then misses a quick click. No lrwidget tooltip
+# is meant to be clicked: their boxes let the pointer through (plain CSS, no script; ":has"
+# keeps every other bqplot figure's tooltips as they are).
+TOOLTIP_CSS = (
+    "<style>.bqplot_tooltip_div:has(.lrwidget-tooltip), .bqplot_tooltip_div:has(.lrwidget-tooltip) "
+    "* { pointer-events: none !important; }</style>"
+)
+
 
 class PickControls:
     """The controls under the chart.
@@ -75,6 +85,8 @@ class PickControls:
         )
         self.slider.observe(on_value, "value")
         self.slider.observe(on_foreign_write, ["min", "max", "base"])
+        # Not shown: it only carries the stylesheet above.
+        self.css = widgets.HTML(TOOLTIP_CSS, layout=widgets.Layout(display="none"))
         # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
         self.status = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.status.add_class("lrwidget-status")
@@ -108,6 +120,9 @@ class PickControls:
         menu = self.candidate_menu
         options = tuple(options)
         if tuple(menu.options) != options:
+            # As wide as its longest option (an overlay adds whose it is), not truncated.
+            longest = max((len(label) for label, _ in options), default=0)
+            menu.layout.min_width = f"min(100%, max(200px, calc({longest}ch + 110px)))"
             menu.options = options
         menu.value = lr if any(value == lr for _, value in options) else None
 

@@ -13,13 +13,21 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
     raw[0 .. n-1]   raw loss Lines, one per sweep (faint)
     smoothed[...]   smoothed loss Lines, one per sweep (bold, legend when n > 1)
     readout         invisible Scatter along the smoothed curves: tooltip LR / smoothed / raw loss
+    handle_label    Label: the selected LR, beside the handle
+    range_labels    Label: the picked range's two ends, above their handles
     range_strip     the picked range: a shaded strip along the bottom (filled Lines)
     range_edges     the picked range's two edges, dashed, full height
     suggestions     a gold circle per sweep, labelled "suggested"
     range_handles   two triangles at the bottom, draggable along x
     candidates      diamonds, one per candidate, tooltip LR / loss
     rule            a vertical dashed line at the selected LR
-    handle          a triangle at the top, draggable along x, labelled with the selected LR
+    handle          a triangle at the top, draggable along x
+
+The handles carry no text of their own: bqplot redraws every point of a Scatter when its
+``names`` change, which would put a handle back where its drag began on each echo from the
+kernel. Their labels are Label marks, free to follow the pointer; the handles and the labels
+are not clipped at the plot's edges (``apply_clip=False``), so a pick at the end of the range
+shows whole.
 
 bqplot 0.13 gives the marks' SVG groups no class: they are the ``g`` children of
 ``svg.svg-figure > g > g:first-of-type``, in this order, followed by a ``g.g_legend``. The x
@@ -40,12 +48,14 @@ import numpy as np
 
 from . import style
 from .selection import to_float
-from .sync import WatchedLines, WatchedScatter, hold_sync, set_array
+from .sync import WatchedLabel, WatchedLines, WatchedScatter, hold_sync, set_array
 
 MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
 RANGE_Y = 0.04  # where the range handles sit, near the bottom
 RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fraction
+LABEL_GAP = 11  # px between a handle and its label
+FLIP_SHARE = 0.8  # a label past this share of the x axis is written to the left of its handle
 
 
 def log_ticks(lo, hi, most: int = 7) -> list[float]:
@@ -69,6 +79,17 @@ def log_ticks(lo, hi, most: int = 7) -> list[float]:
         if len(ticks) <= most:
             return ticks
     return []
+
+
+def loss_format(lo: float, hi: float) -> str:
+    """The y axis' tick format for a loss window: fixed point with the digits a tenth of the
+    window needs (".2~f" for 1.2 .. 1.5), SI prefixes for huge losses."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return ".3~g"
+    if max(abs(lo), abs(hi)) >= 1e5:
+        return ".3~s"
+    return f".{min(max(0, -math.floor(math.log10(span / 10))), 6)}~f"
 
 
 def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
@@ -106,6 +127,20 @@ def _element_click(on_click, snap: bool | None):
     return clicked
 
 
+TOOLTIP_CLASS = "lrwidget-tooltip"  # controls.TOOLTIP_CSS keeps its box from taking clicks
+
+
+def _tooltip(fields, formats, labels) -> bq.Tooltip:
+    tooltip = bq.Tooltip(fields=fields, formats=formats, labels=labels)
+    tooltip.add_class(TOOLTIP_CLASS)
+    return tooltip
+
+
+def _candidate_tooltip(fields, labels) -> bq.Tooltip:
+    formats = {"x": ".1e", "y": ".4g", "name": ""}
+    return _tooltip(fields, [formats[f] for f in fields], labels)
+
+
 def _data_marks(xy: dict, on_click) -> dict:
     """The marks that show the sweeps: candidates, suggestions and the hover readout."""
     candidates = bq.Scatter(
@@ -118,7 +153,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         stroke="white",
         stroke_width=1.5,
         colors=[style.series_color(0)],
-        tooltip=bq.Tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=["LR", "loss"]),
+        tooltip=_candidate_tooltip(["x", "y"], ["LR", "loss"]),
     )
     # The clicked point's LR, not its index: while a sweep runs the candidates change
     # under the pointer, and the nearest current one is what the user meant.
@@ -131,7 +166,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         default_size=64,
         opacities=[0.0],
         display_names=False,
-        tooltip=bq.Tooltip(
+        tooltip=_tooltip(
             fields=["x", "y", "name"],
             formats=[".1e", ".4g", ""],
             labels=["LR", "smoothed loss", "raw loss"],
@@ -149,7 +184,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         colors=[style.SUGGESTION_COLOR],
         stroke=style.SUGGESTION_RIM,
         display_names=True,
-        tooltip=bq.Tooltip(
+        tooltip=_tooltip(
             fields=["x", "y"], formats=[".1e", ".4g"], labels=["suggested LR", "loss"]
         ),
     )
@@ -183,18 +218,40 @@ def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_writ
         scales=unit,
         marker="triangle-down",
         default_size=160,
+        drag_size=1.4,
         colors=[style.SELECTION_COLOR],
+        stroke="white",
         enable_move=True,
         restrict_x=True,
-        names=[""],
-        display_names=True,
         visible=False,
         interactions={},
+        apply_clip=False,
         after_front_end=on_foreign_write,
     )
     handle.on_drag(lambda mark, content: on_drag(point_x(content)))
     handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
-    return {"click_area": click_area, "rule": rule, "handle": handle}
+    handle_label = _label(unit, style.SELECTION_COLOR, 1, on_foreign_write)
+    return {"click_area": click_area, "rule": rule, "handle": handle, "handle_label": handle_label}
+
+
+def _label(unit: dict, color: str, n: int, on_foreign_write) -> WatchedLabel:
+    """A Label mark of ``n`` texts (the handles' labels): not clipped, no events; what a front
+    end writes into it is put back (``on_foreign_write``)."""
+    return WatchedLabel(
+        after_front_end=on_foreign_write,
+        x=[1.0] * n,
+        y=[HANDLE_Y] * n,
+        text=[""] * n,
+        scales=unit,
+        colors=[color],
+        default_size=12,
+        font_weight="bold",
+        align="start",
+        visible=False,
+        apply_clip=False,
+        enable_hover=False,
+        interactions={},
+    )
 
 
 def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write) -> dict:
@@ -228,22 +285,27 @@ def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write)
         y=[RANGE_Y, RANGE_Y],
         scales=unit,
         marker="triangle-up",
-        default_size=140,
+        default_size=160,
+        drag_size=1.4,
         colors=[style.RANGE_COLOR],
+        # The same white rim as the candidates: the handles stand out on the dark theme too.
+        stroke="white",
         enable_move=True,
         restrict_x=True,
-        names=["", ""],
-        display_names=True,
         visible=False,
         interactions={},
+        apply_clip=False,
         after_front_end=on_foreign_write,
     )
+    range_labels = _label(unit, style.RANGE_COLOR, 2, on_foreign_write)
+    range_labels.align = "middle"
     range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
     range_handles.on_drag_end(lambda m, c: on_range_drag_end(event_index(c), point_x(c)))
     return {
         "range_strip": range_strip,
         "range_edges": range_edges,
         "range_handles": range_handles,
+        "range_labels": range_labels,
     }
 
 
@@ -267,7 +329,10 @@ def _figure(x_scale, y_scale) -> tuple[bq.Figure, bq.Axis]:
             "fill-opacity": 0.9,
             "stroke": "var(--jp-border-color1, #bdbdbd)",
         },
-        fig_margin={"top": 30, "bottom": 45, "left": 66, "right": 40},  # room for "1e+1"
+        # Left: room for the loss ticks; right: for "1e+1"; top: bqplot's toolbar (shown on
+        # hover, 28 px tall, from half the top margin down) stays above the plot, off the
+        # handle's label and the legend.
+        fig_margin={"top": 58, "bottom": 45, "left": 66, "right": 40},
         # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
         layout=widgets.Layout(width="auto", height="380px"),
     )
@@ -283,6 +348,8 @@ class Marks:
         self.smoothed: list[bq.Lines] = []
         self.click_area = marks.pop("click_area")
         self.readout = marks.pop("readout")
+        self.handle_label = marks.pop("handle_label")
+        self.range_labels = marks.pop("range_labels")
         self.range_strip = marks.pop("range_strip")
         self.range_edges = marks.pop("range_edges")
         self.suggestions = marks.pop("suggestions")
@@ -300,6 +367,8 @@ class Marks:
             *self.raw,
             *self.smoothed,
             self.readout,
+            self.handle_label,
+            self.range_labels,
             self.range_strip,
             self.range_edges,
             self.suggestions,
@@ -357,7 +426,13 @@ class LossPlot:
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
         )
         self._xy = xy
+        self._tooltips = {  # the candidates': finished, overlaid (naming the sweep), live
+            "one": self.marks.candidates.tooltip,
+            "many": _candidate_tooltip(["name", "x", "y"], ["sweep", "LR", "loss"]),
+            "live": _candidate_tooltip(["x", "y"], ["provisional LR", "loss so far"]),
+        }
         self.figure, self.x_axis = _figure(self.x_scale, self.y_scale)
+        self.y_axis = self.figure.axes[1]
         # The x ticks follow the range shown: set from Python, or zoomed in the browser.
         self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
         self.figure.observe(ZoomReset(self).on_interaction, "interaction")
@@ -419,9 +494,13 @@ class LossPlot:
         idx = thin_index(len(lrs))
         x = np.asarray(lrs, dtype=np.float64)[idx]
         for line, y in ((self.marks.raw[i], raw), (self.marks.smoothed[i], smoothed)):
+            y = np.asarray(y, dtype=np.float32)[idx]
+            # A line with no finite point has no path: bqplot would write d="null" and put its
+            # label at an undefined height. Nothing is drawn instead.
+            drawn = (x, y) if np.isfinite(y).any() else (np.zeros(0), np.zeros(0, np.float32))
             with line.hold_sync():
-                set_array(line, "x", x)
-                set_array(line, "y", np.asarray(y, dtype=np.float32)[idx])
+                set_array(line, "x", drawn[0])
+                set_array(line, "y", drawn[1])
 
     def draw_partial_curve(self, lrs, raw, smoothed, index: int = 0):
         """Draw a running sweep's curves as series ``index``: ``lrs`` is the whole plan,
@@ -450,6 +529,7 @@ class LossPlot:
         """The suggestion markers and the hover readout's points (before divergence)."""
         sx, sy, names, hx, hy, hnames = [], [], [], [], [], []
         per_series = MAX_DISPLAY_POINTS // max(len(shown), 1)
+        many = len(shown) > 1  # the readout's tooltip then names the sweep
         for s in shown:
             if s.useful == 0:
                 continue
@@ -460,7 +540,7 @@ class LossPlot:
             idx = thin_index(s.useful, per_series)
             hx.append(s.lrs[idx])
             hy.append(s.smoothed[idx])
-            hnames += [f"{v:.4g}" for v in s.raw[idx]]
+            hnames += [f"{v:.4g}" + (f"  ({s.label})" if many else "") for v in s.raw[idx]]
         suggestions, readout = self.marks.suggestions, self.marks.readout
         with hold_sync(suggestions, readout):
             suggestions.x, suggestions.y = np.array(sx), np.array(sy)
@@ -469,13 +549,24 @@ class LossPlot:
             readout.y = np.concatenate(hy) if hy else np.zeros(0)
             readout.names = hnames
 
-    def draw_candidates(self, tagged):
-        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``."""
+    def draw_candidates(self, tagged, owners=None, provisional: bool = False):
+        """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``, ``owners``
+        the legend name of each series when several are shown (the tooltip names it).
+        ``provisional``: a running sweep's, drawn grey (they still move). Not hollow: a
+        diamond with no fill takes clicks on its rim only."""
         mark = self.marks.candidates
+        colors = [style.series_color(i) for _, i in tagged]
+        if provisional:
+            colors, tooltip = [style.PROVISIONAL_COLOR], self._tooltips["live"]
+        else:
+            tooltip = self._tooltips["many" if owners else "one"]
         with mark.hold_sync():
             mark.x = np.array([c.lr for c, _ in tagged], dtype=np.float64)
             mark.y = np.array([c.loss for c, _ in tagged], dtype=np.float64)
-            mark.colors = [style.series_color(i) for _, i in tagged] or [style.series_color(0)]
+            mark.colors = colors or [style.series_color(0)]
+            mark.names = [owners[i] for _, i in tagged] if owners else []
+            mark.display_names = False
+            mark.tooltip = tooltip
 
     def show_x(self, lo: float, hi: float):
         """Show this LR range on the x axis."""
@@ -492,29 +583,47 @@ class LossPlot:
         return self.swept_range
 
     def set_y_window(self, window: tuple[float, float] | None):
-        """Show this loss range on the y axis (None: leave it)."""
+        """Show this loss range on the y axis (None: leave it), its ticks with as many digits
+        as their spacing needs (never d3's "2.3528e+0", which runs into the axis label)."""
         if window is None:
             return
-        with self.y_scale.hold_sync():
+        with hold_sync(self.y_scale, self.y_axis):
             self.y_scale.min, self.y_scale.max = window
+            self.y_axis.tick_format = loss_format(*window)
 
     # --- drawing the selection ------------------------------------------------------------
     def pick_marks(self) -> tuple[bq.Mark, ...]:
         """The marks :meth:`draw_selection` and :meth:`draw_range` write."""
         m = self.marks
-        return (m.rule, m.handle, m.range_strip, m.range_edges, m.range_handles)
+        return (
+            *(m.rule, m.handle, m.handle_label),
+            *(m.range_strip, m.range_edges, m.range_handles, m.range_labels),
+        )
+
+    def _share(self, lr: float) -> float:
+        """Where ``lr`` lies on the x axis shown: 0 at its left end, 1 at its right end."""
+        lo, hi = self.x_scale.min, self.x_scale.max
+        if not (lo and hi and 0 < lo < hi and lr > 0):
+            return 0.5
+        return math.log(lr / lo) / math.log(hi / lo)
 
     def draw_selection(self, lr: float | None, handle_free: bool):
-        """The rule and the handle at ``lr`` (hidden for None). The handle's position is only
-        written when ``handle_free``: mid-drag it is the user's, and re-sending it would fight
-        the drag; its label follows the LR either way."""
-        rule, handle = self.marks.rule, self.marks.handle
+        """The rule, the handle and its label at ``lr`` (hidden for None). The handle's position
+        is only written when ``handle_free``: mid-drag it is the user's, and re-sending it would
+        fight the drag; the rule and the label follow the LR either way."""
+        rule, handle, label = self.marks.rule, self.marks.handle, self.marks.handle_label
         visible = lr is not None
-        rule.visible = visible
+        rule.visible = label.visible = visible
         set_array(rule, "y", np.array([0.0, 1.0]))
         if visible:
             set_array(rule, "x", np.array([lr, lr]))
-            handle.names = [style.format_lr(lr)]
+            flip = self._share(lr) > FLIP_SHARE  # near the right end: written to the left
+            label.align = "end" if flip else "start"
+            label.x_offset = -LABEL_GAP if flip else LABEL_GAP
+            label.y_offset = 4  # centred on the triangle
+            set_array(label, "x", np.array([lr]))
+            set_array(label, "y", np.array([HANDLE_Y]))
+            label.text = [style.format_lr(lr)]
         if handle_free:
             handle.visible = visible
             if visible:
@@ -525,7 +634,8 @@ class LossPlot:
         """The strip, the edges and the two handles at ``picked`` (hidden for None); the
         handles' positions only when ``handles_free`` (see :meth:`draw_selection`)."""
         m = self.marks
-        m.range_strip.visible = m.range_edges.visible = picked is not None
+        shown = picked is not None
+        m.range_strip.visible = m.range_edges.visible = m.range_labels.visible = shown
         set_array(m.range_strip, "y", np.array([0.0, RANGE_STRIP, RANGE_STRIP, 0.0]))
         set_array(m.range_edges, "y", np.array([[0.0, 1.0], [0.0, 1.0]]))
         if picked is None:
@@ -534,7 +644,11 @@ class LossPlot:
         low, high = picked
         set_array(m.range_strip, "x", np.array([low, low, high, high]))
         set_array(m.range_edges, "x", np.array([[low, low], [high, high]]))
-        m.range_handles.names = [style.format_lr(low), style.format_lr(high)]
+        # Above the handles, centred on them.
+        set_array(m.range_labels, "x", np.array([low, high]))
+        set_array(m.range_labels, "y", np.array([RANGE_STRIP, RANGE_STRIP]))
+        m.range_labels.y_offset = -12
+        m.range_labels.text = [style.format_lr(low), style.format_lr(high)]
         if handles_free:
             m.range_handles.visible = True
             set_array(m.range_handles, "x", np.array([low, high]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from traitlets import Float, TraitError, TraitType
@@ -97,17 +98,30 @@ def pick_lr(value, swept, candidates, snap: bool) -> float | None:
     return near.lr if near is not None else lr
 
 
-def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1)):
+RANGE_SNAP_SHARE = 0.012  # a range end snaps within this share of the x axis: ~10 px
+
+
+def snap_reach(shown: tuple[float, float] | None, share: float = RANGE_SNAP_SHARE) -> float:
+    """How near (in decades) a candidate must be for a dropped range end to snap to it:
+    ``share`` of the x axis ``shown``, a few pixels; 0 without an axis."""
+    if shown is None or not (is_lr(shown[0]) and is_lr(shown[1])) or shown[1] <= shown[0]:
+        return 0.0
+    return share * math.log10(shown[1] / shown[0])
+
+
+def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1), reach=math.inf):
     """Where a range pick lands: both ends clamped into ``swept``, and the ``ends`` named (0:
-    low, 1: high) snapped to their nearest candidate, the high end first (one-cycle's peak),
-    unless that leaves no width. None (refused) for values that are no LRs, or no width."""
+    low, 1: high) snapped to their nearest candidate when it lies within ``reach`` decades,
+    the high end first (one-cycle's peak), unless that leaves no width. None (refused) for
+    values that are no LRs, or no width. A range end is where the user drops it: the chart
+    passes a reach of a few pixels (:func:`snap_reach`), not the whole axis."""
     if swept is None or not (is_lr(low) and is_lr(high)):
         return None
     low, high = sorted((clamp(to_float(low), swept), clamp(to_float(high), swept)))
     if snap:
         for i in sorted(ends, reverse=True):
             near = nearest(candidates, (low, high)[i])
-            if near is not None:
+            if near is not None and abs(math.log10(near.lr / (low, high)[i])) <= reach:
                 moved = [low, high]
                 moved[i] = near.lr
                 if moved[0] < moved[1]:
@@ -134,3 +148,59 @@ def default_range(swept, selected_lr: float | None) -> tuple[float, float] | Non
     top = selected_lr or math.sqrt(lo * hi)
     low, high = clamp(top / 10, swept), clamp(top, swept)
     return (low, high) if low < high else (lo, hi)
+
+
+@dataclass
+class LivePick:
+    """The pick while a sweep runs, and what became of it when the sweep ended.
+
+    A running sweep's candidates are provisional: they move as the curve grows. A pick that
+    lands on one (a click on a diamond, a snapped click or drag, the menu) is held as "that
+    candidate" (its label, e.g. ``"suggested"``): it follows the candidate while the sweep
+    runs and lands on the final one when it ends. Any other pick during the sweep (snap off,
+    the slider, Python) is the user's own number and is kept. :attr:`note` says which happened.
+    """
+
+    live: bool = False  # a sweep is running
+    label: str | None = None  # the live candidate the pick is held on (None: none)
+    lr: float | None = None  # where that candidate was last
+    note: str | None = None  # what became of a pick made during the sweep, once it ended
+
+    def begin(self):
+        self.live, self.label, self.lr, self.note = True, None, None, None
+
+    def picked(self, lr: float | None, candidates):
+        """After a pick landed on ``lr``: held when the sweep runs and ``lr`` is a candidate's."""
+        held = next((c for c in candidates if c.lr == lr), None) if self.live else None
+        self.label = None if held is None else (getattr(held, "label", "") or "candidate")
+        self.lr = None if held is None else lr
+        self.note = None
+
+    def moved(self, lr: float | None):
+        """The selection changed: a held pick that is no longer there is let go."""
+        if lr != self.lr:
+            self.label = self.lr = None
+        self.note = None
+
+    def follow(self, candidates) -> float | None:
+        """Where the held pick goes now: the candidate with its label, else the one nearest
+        to where it was; None when nothing is held or there is no candidate."""
+        if self.label is None:
+            return None
+        same = [c for c in candidates if (getattr(c, "label", "") or "candidate") == self.label]
+        near = nearest(same or list(candidates), self.lr)
+        return None if near is None else near.lr
+
+    def end(self, selected: float | None, candidates, fmt) -> float | None:
+        """The sweep ended with these final ``candidates``: where the pick goes (None: leave
+        it), and :attr:`note` says what happened (``fmt`` writes an LR)."""
+        was_live, self.live = self.live, False
+        target, label = self.follow(candidates), self.label
+        self.label = self.lr = None
+        if not was_live or selected is None:
+            self.note = None
+        elif target is not None:
+            self.note = f"your pick during the sweep moved to the final {label} LR {fmt(target)}"
+        else:
+            self.note = f"kept {fmt(selected)}, picked during the sweep"
+        return target

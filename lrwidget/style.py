@@ -8,7 +8,7 @@ disagree. Pure numpy: no widgets, no matplotlib, no Keras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,14 +16,20 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17
 SELECTION_COLOR = "crimson"
 SUGGESTION_COLOR = "#f2b01e"  # gold: apart from every series colour, on light and dark themes
 SUGGESTION_RIM = "#333333"
+PROVISIONAL_COLOR = "#8a8a8a"  # a running sweep's candidates, grey: they still move
 RANGE_COLOR = "#7f7f7f"
-RANGE_OPACITY = 0.18  # the picked range's shading
+RANGE_OPACITY = 0.3  # the picked range's shading: still seen on the dark theme
 # The raw loss is faint by its width, not by transparency: at 0.85 the first colour still
 # contrasts 3:1 with a white and with a dark (#111) background.
 RAW_OPACITY = 0.85
 RAW_WIDTH = 1.0
 SMOOTH_WIDTH = 2.5
 SUGGESTED = "suggested"  # the suggestion's label
+NOT_FINITE_ADVICE = (
+    "the loss was NaN or inf from the first batch, before any LR could matter: look for NaN "
+    "or inf in the inputs and targets, and check that the loss fits the model's output (e.g. "
+    "from_logits)"
+)
 
 
 def format_lr(lr: float | None) -> str:
@@ -61,7 +67,10 @@ def y_window(smoothed, raw=None) -> tuple[float, float] | None:
         if len(r):
             bottom = min(bottom, float(np.percentile(r, 1)))
     span = top - bottom or abs(top) * 0.1 or 1.0
-    return bottom - 0.1 * span, top + 0.15 * span
+    low = bottom - 0.1 * span
+    if bottom >= 0:  # a loss that is never negative gets no axis below 0
+        low = max(low, 0.0)
+    return low, top + 0.15 * span
 
 
 def result_window(result) -> tuple[float, float] | None:
@@ -78,14 +87,25 @@ def joint_window(windows) -> tuple[float, float] | None:
     return min(w[0] for w in windows), max(w[1] for w in windows)
 
 
+LABEL_KEYS = (("optimizer", "{}"), ("batch_size", "batch {}"), ("model", "{}"))
+
+
 def default_labels(results) -> list[str]:
-    """Legend names: "batch N" when overlaid sweeps carry their batch size, else "sweep i"."""
+    """Legend names: for overlaid sweeps, what tells them apart among their optimizer, batch
+    size and model (e.g. "SGD" and "Adam", or "Adam, batch 32"); else "sweep i". Always
+    distinct: a name shared by several sweeps gets their number."""
     n = len(results)
-    labels = []
-    for i, result in enumerate(results):
-        batch = result.meta.get("batch_size") if isinstance(result.meta, dict) else None
-        labels.append(f"batch {batch}" if batch and n > 1 else f"sweep {i + 1}")
-    return labels
+    metas = [r.meta if isinstance(r.meta, dict) else {} for r in results]
+    differ = [
+        (key, fmt)
+        for key, fmt in LABEL_KEYS
+        if n > 1 and all(m.get(key) for m in metas) and len({str(m[key]) for m in metas}) > 1
+    ]
+    labels = [", ".join(fmt.format(m[key]) for key, fmt in differ) for m in metas]
+    labels = [label or f"sweep {i + 1}" for i, label in enumerate(labels)]
+    return [
+        f"{label} ({i + 1})" if labels.count(label) > 1 else label for i, label in enumerate(labels)
+    ]
 
 
 def suggestion_point(result) -> tuple[float, float] | None:
@@ -117,6 +137,33 @@ class Series:
     window: tuple[float, float] | None
 
 
+def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
+    """``shown`` with the suggestion labels that would overlap written once: a suggestion
+    within ``near`` of the axes (of the log LR span and of the loss window) of an earlier one
+    leaves its label to that one, e.g. "suggested (SGD, Adam)"."""
+    points = [s.suggestion for s in shown]
+    lrs = [s.lrs for s in shown if len(s.lrs)]
+    window = joint_window(s.window for s in shown)
+    if sum(p is not None for p in points) < 2 or not lrs or window is None:
+        return shown
+    decades = float(np.log10(max(a.max() for a in lrs) / min(a.min() for a in lrs))) or 1.0
+    height = (window[1] - window[0]) or 1.0
+    owner = list(range(len(shown)))  # whose label each suggestion's is written in
+    for j, pj in enumerate(points):
+        for i, pi in enumerate(points[:j]):
+            if pi is None or pj is None or owner[i] != i:
+                continue
+            if abs(np.log10(pj[0] / pi[0])) < near * decades and abs(pj[1] - pi[1]) < near * height:
+                owner[j] = i
+                break
+    out = []
+    for i, s in enumerate(shown):
+        group = [shown[j].label for j in range(len(shown)) if owner[j] == i]
+        name = "" if owner[i] != i else f"{SUGGESTED} ({', '.join(group)})"
+        out.append(replace(s, suggestion_name=name) if len(group) > 1 or owner[i] != i else s)
+    return out
+
+
 def series(results, labels=None) -> list[Series]:
     """What to draw for each of ``results`` (``labels`` default: :func:`default_labels`)."""
     results = list(results)
@@ -124,7 +171,7 @@ def series(results, labels=None) -> list[Series]:
     if len(labels) != len(results):
         raise ValueError(f"got {len(labels)} labels for {len(results)} results")
     many = len(results) > 1
-    return [
+    shown = [
         Series(
             label=label,
             color=series_color(i),
@@ -139,6 +186,8 @@ def series(results, labels=None) -> list[Series]:
         )
         for i, (r, label) in enumerate(zip(results, labels, strict=True))
     ]
+    # Suggestions close together would write their labels over each other.
+    return merge_near_names(shown)
 
 
 def candidate_option(candidate, owner: str | None = None) -> str:
@@ -168,6 +217,8 @@ def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
     first = results[0]
     if len(results) == 1:
         parts.append(f"{first.stop_reason} after {plural(len(first), 'step')}")
+        if first.useful == 0 and first.stop_reason == "non_finite":
+            parts.append(NOT_FINITE_ADVICE)
         # The rule is named: bottom/3 serves fine-tuning and training from scratch alike,
         # and rule=... (e.g. "steepest") reads the same curve another way.
         parts.append(f"suggestion {format_lr(first.suggestion)} ({first.settings.rule})")

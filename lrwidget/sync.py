@@ -2,7 +2,8 @@
 
 Several changes to a widget go out as one message (:func:`hold_sync`); an array equal to the
 one a mark holds is not sent again (:func:`set_array`); a mark lrwidget draws itself reports
-every write from the front end (:class:`WatchedScatter`, :class:`WatchedLines`), so the chart
+every write from the front end (:class:`WatchedScatter`, :class:`WatchedLines`,
+:class:`WatchedLabel`), so the chart
 can take a click or put back what it alone draws.
 """
 
@@ -56,4 +57,8 @@ class WatchedScatter(_Watched, bq.Scatter):
 
 
 class WatchedLines(_Watched, bq.Lines):
+    pass
+
+
+class WatchedLabel(_Watched, bq.Label):
     pass

@@ -191,7 +191,9 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
         self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
-        self.progress_text = widgets.Label(value="")
+        # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
+        # "300 / 300 · completed", so the chart does not jump between states.
+        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
         controls = widgets.HBox(
             [
                 self.run_button,
@@ -496,7 +498,7 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
             parts = ["running (Stop ends it after the current batch)"]
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
-            return parts + [f"selected {format_lr(self.selected_lr)}"]
+            return parts + chart.live_status_parts()
         notes = [n for n in (self._notice, self.runner.stop_note) if n]
         if self.family is not None:
             return notes + self.family.status_parts()

@@ -8,9 +8,12 @@ import math
 import bqplot as bq
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrwidget.chart import LRChart
-from lrwidget.figure import log_ticks
+from lrwidget.figure import log_ticks, loss_format
+from lrwidget.style import y_window
 
 
 def frontend_update(widget, **state):
@@ -81,3 +84,27 @@ def test_the_toolbars_panzoom_zooms_each_data_scale_once_and_its_reset_reaches_t
     frontend_update(chart.figure, interaction=None)
     assert (chart.x_scale.min, chart.x_scale.max, chart.y_scale.min, chart.y_scale.max) == home
     assert list(chart.figure.axes[0].tick_values) == pytest.approx([1e-4, 1e-3, 1e-2, 0.1, 1.0, 10])
+
+
+@given(
+    lo=st.floats(0.0, 50.0),
+    span=st.floats(1e-4, 100.0),
+    count=st.sampled_from([4, 5, 8, 10]),
+)
+def test_loss_ticks_read_distinct_in_fixed_point_whatever_the_window(lo, span, count):
+    # d3 puts 'count' ticks or so at round steps; the format must tell them apart, without
+    # an exponent (the "2.3528e+0" that ran into the axis label).
+    hi = lo + span
+    step = 10 ** math.floor(math.log10(span / count))
+    ticks = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * step
+    fmt = loss_format(lo, hi)
+    digits = int(fmt[1 : fmt.index("~")])
+    written = [f"{t:.{digits}f}" for t in ticks]
+    assert len(set(written)) == len(written) and not any("e" in w for w in written)
+    assert max(len(w) for w in written) <= 9  # fits the 48 px left of the axis label
+
+
+def test_a_loss_that_is_never_negative_gets_no_axis_below_zero():
+    smoothed = np.array([0.3, 0.2, 0.05, 0.01, 0.004])
+    assert y_window(smoothed, smoothed)[0] == 0.0
+    assert y_window(smoothed - 1.0)[0] < -1.0  # a loss that can be negative keeps its margin

@@ -264,9 +264,11 @@ def check_consistent(finder_or_chart):
     assert w.controls.candidate_menu.value == (lr if lr in CANDIDATE_LRS else None)
     if w.controls.candidate_menu.index is not None:
         assert w.controls.candidate_menu.options[w.controls.candidate_menu.index][1] == lr
+    # The label follows the LR, also mid-drag (it is no part of the dragged handle).
+    assert list(w.marks.handle_label.text) == [format_lr(lr)]
+    assert list(w.marks.handle_label.x) == [lr]
     if w.dragged_lr is None:  # mid-drag, the handle is the user's
         assert w.marks.handle.visible and list(w.marks.handle.x) == [lr]
-        assert list(w.marks.handle.names) == [format_lr(lr)]
     else:
         assert w.dragged_lr == lr
 

@@ -82,6 +82,7 @@ RULES = {
     "image": (2, {"style"}, KERAS | {"ipywidgets", "bqplot"}),
     "controls": (2, set(), KERAS | {"bqplot", "matplotlib"}),
     "figure": (2, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
+    "events": (2, {"selection"}, KERAS | VIEW),  # the chart's answers to front-end events
     # 3: the engine and what runs it
     "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
     "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
@@ -97,8 +98,8 @@ RULES = {
     # 4: the chart
     "chart": (
         4,
-        {"controls", "figure", "image", "notebook", "result", "selection", "style", "sync"}
-        | {"family"},
+        {"controls", "events", "family", "figure", "image", "notebook", "result", "selection"}
+        | {"style", "sync"},
         KERAS,
     ),
     # 5: what a user calls

@@ -20,6 +20,7 @@ from traitlets import TraitError
 
 import lrwidget
 from lrwidget import runner as runner_module
+from lrwidget import style
 from lrwidget import widget as widget_module
 from lrwidget.chart import LRChart, show
 from lrwidget.figure import HANDLE_Y, MAX_DISPLAY_POINTS, RANGE_Y
@@ -114,7 +115,7 @@ def test_candidate_click_selects_it_with_label_and_rule(comms, saved):
     target = saved.candidates[1]
     click_candidate(chart, 1)
     assert chart.selected_lr == target.lr
-    assert chart.marks.handle.names[0] == format_lr(target.lr)
+    assert chart.marks.handle_label.text[0] == format_lr(target.lr)
     assert list(chart.marks.rule.x) == [target.lr, target.lr]
     assert chart.controls.candidate_menu.value == target.lr
     assert f"selected {format_lr(target.lr)}" in chart.status.value
@@ -150,6 +151,62 @@ def test_drag_follows_pointer_and_snaps_on_release(comms, saved):
     assert updates(chart.marks.handle, "x")[-1][1] == [8]  # the snapped position went back
 
 
+def test_mid_drag_the_kernel_sends_the_handle_nothing_while_its_label_follows(comms, saved):
+    # bqplot redraws a Scatter's points on any change of its names: a label written into the
+    # dragged handle put it back where the drag began on every echo.
+    chart = show(saved)
+    sent = len(chart.marks.handle.comm.sent)
+    for factor in (1.1, 1.3, 1.6):
+        drag(chart, saved.candidates[0].lr * factor)
+        assert list(chart.marks.handle_label.x) == [chart.selected_lr]
+        assert chart.marks.handle_label.text == [format_lr(chart.selected_lr)]
+    assert chart.marks.handle.comm.sent[sent:] == []
+    # The range handles too.
+    frontend_update(chart.controls.range_box, value=True)
+    sent = len(chart.marks.range_handles.comm.sent)
+    low = chart.selected_range[0]
+    point = {"x": low * 1.3, "y": RANGE_Y}
+    frontend_event(chart.marks.range_handles, {"event": "drag", "point": point, "index": 0})
+    assert chart.selected_range[0] == pytest.approx(low * 1.3)
+    assert chart.marks.range_labels.text[0] == format_lr(low * 1.3)
+    assert chart.marks.range_handles.comm.sent[sent:] == []
+
+
+def test_live_candidates_are_provisional_and_a_pick_on_one_lands_on_the_final_one(comms, saved):
+    chart = LRChart()
+    chart.begin_live(saved.lrs)
+    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    shown = []
+    for i, loss in enumerate(saved.losses):
+        live.add(i, loss)
+        if i % 20 == 19:
+            chart.refresh_live(chart.draw_live(live))
+            if chart.marks.candidates.x.size:
+                shown.append(list(chart.marks.candidates.x))
+    assert shown, "the live curve should show candidates before it ends"
+    mark = chart.marks.candidates
+    assert mark.colors == [style.PROVISIONAL_COLOR]  # grey, whatever the sweep's colour
+    assert "provisional" in " ".join(chart.live_status_parts())
+    # Back to an early state, then a click on a live diamond: held on that candidate.
+    chart.begin_live(saved.lrs)
+    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    clicked = None
+    for i, loss in enumerate(saved.losses):
+        live.add(i, loss)
+        if i % 10 == 9:
+            chart.refresh_live(chart.draw_live(live))
+            if clicked is None and chart.marks.candidates.x.size:
+                click_candidate(chart, 0)
+                clicked = chart.nearest_candidate(chart.selected_lr)
+                assert chart.selected_lr == clicked.lr  # exactly the diamond's LR
+                assert "follows the" in " ".join(chart.live_status_parts())
+    chart.set_results([saved], keep_selection=True)
+    final = next(c for c in saved.candidates if c.label == clicked.label)
+    assert chart.selected_lr == final.lr
+    assert mark.colors == [style.series_color(0)] * len(saved.candidates)
+    assert "moved to the final" in chart.status_text
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01, 0.0, "0.01x", None])
 def test_bad_front_end_values_are_refused(comms, saved, bad):
     chart = show(saved)
@@ -166,7 +223,7 @@ def test_bad_front_end_values_are_refused(comms, saved, bad):
     frontend_event(chart.marks.candidates, {"event": "element_click", "data": None})
     assert chart.selected_lr == before
     assert chart.marks.handle.x[0] == before and chart.marks.rule.x[0] == before
-    assert chart.marks.handle.names[0] == format_lr(before)
+    assert chart.marks.handle_label.text[0] == format_lr(before)
 
 
 def test_picks_past_the_range_are_clamped_and_python_values_outside_it_refused(comms, saved):
@@ -214,7 +271,7 @@ def test_dropdown_and_log_slider_stay_in_sync(comms, saved):
     frontend_update(chart.controls.slider, value=2.0e-4)  # typed or moved: exact, no snapping
     assert chart.selected_lr == pytest.approx(2.0e-4)
     assert chart.controls.candidate_menu.value is None
-    assert chart.marks.handle.names[0] == "2.0e-4"
+    assert chart.marks.handle_label.text[0] == "2.0e-4"
     click_candidate(chart, 0)
     assert chart.controls.candidate_menu.value == saved.candidates[0].lr
     assert format_lr(saved.candidates[0].lr) in chart.controls.candidate_menu.label
@@ -245,12 +302,15 @@ def test_show_overlays_several_results_with_a_legend(comms):
     a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
-    # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, range
-    # strip, its edges, suggestions, range handles, candidates, rule, handle.
+    # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, the
+    # handles' labels, range strip, its edges, suggestions, range handles, candidates, rule,
+    # handle.
     assert marks == chart.marks.in_order()
-    assert len(marks) == 1 + 2 + 2 + 8
-    assert marks[0] is chart.marks.click_area and marks[-8:] == [
+    assert len(marks) == 1 + 2 + 2 + 10
+    assert marks[0] is chart.marks.click_area and marks[-10:] == [
         chart.marks.readout,
+        chart.marks.handle_label,
+        chart.marks.range_labels,
         chart.marks.range_strip,
         chart.marks.range_edges,
         chart.marks.suggestions,
@@ -259,9 +319,16 @@ def test_show_overlays_several_results_with_a_legend(comms):
         chart.marks.rule,
         chart.marks.handle,
     ]
-    # Each sweep's suggestion is marked and named for its owner.
+    # Each sweep's suggestion is marked and named for its owner: these two lie close, so
+    # their labels are written once, not over each other.
     assert list(chart.marks.suggestions.x) == [a.suggestion, b.suggestion]
-    assert list(chart.marks.suggestions.names) == ["suggested (batch 32)", "suggested (batch 128)"]
+    assert list(chart.marks.suggestions.names) == ["suggested (batch 32, batch 128)", ""]
+    # The candidates' tooltips name their sweep, and so does the readout's.
+    assert list(chart.marks.candidates.names) == ["batch 32"] * len(a.candidates) + [
+        "batch 128"
+    ] * len(b.candidates)
+    assert "sweep" in chart.marks.candidates.tooltip.labels
+    assert chart.marks.readout.names[0].endswith("(batch 32)")
     smooth = marks[3:5]
     assert [m.labels for m in smooth] == [["batch 32"], ["batch 128"]]
     assert all(m.display_legend for m in smooth)
@@ -269,6 +336,16 @@ def test_show_overlays_several_results_with_a_legend(comms):
     assert len(chart.marks.candidates.x) == len(a.candidates) + len(b.candidates)
     assert len(set(chart.marks.candidates.colors)) == 2
     assert "lrwidget-figure" in chart.figure._dom_classes
+    # Far apart, each keeps its own label.
+    far = valley_result(seed=3, batch_size=64)
+    far_lrs = far.lrs * 300  # the same curve, 2.5 decades to the right
+    far = SweepResult(lrs=far_lrs, losses=far.losses, settings=far.settings, meta=far.meta)
+    names = list(lrwidget.show([a, far]).marks.suggestions.names)
+    assert names == ["suggested (batch 32)", "suggested (batch 64)"]
+    # Sweeps of two optimizers at one batch size are told apart by their optimizer.
+    a.meta.update(optimizer="SGD"), b.meta.update(optimizer="Adam", batch_size=32)
+    legend = [m.labels for m in lrwidget.show([a, b]).marks.smoothed]
+    assert legend == [["SGD"], ["Adam"]]
     plotted = show(a)  # one sweep, not in a list
     assert isinstance(plotted, LRChart) and plotted.selected_lr == pytest.approx(a.suggestion)
     with pytest.raises(TypeError):
@@ -682,3 +759,27 @@ def test_a_range_the_sweep_cannot_run_is_refused_when_the_widget_is_built(digits
     x, y = digits
     with pytest.raises((ValueError, TypeError), match=message):
         LRFinderWidget(tiny_model(), x, y, **args)
+
+
+def test_a_pick_at_the_end_of_the_range_writes_its_label_to_the_left_unclipped(comms, saved):
+    chart = show(saved)
+    label, handle = chart.marks.handle_label, chart.marks.handle
+    chart.selected_lr = saved.lrs[-1]  # the right end of the axis
+    assert label.align == "end" and label.x_offset < 0
+    chart.selected_lr = saved.lrs[0]
+    assert label.align == "start" and label.x_offset > 0
+    assert not handle.apply_clip and not label.apply_clip  # not cut in half at the edge
+    assert not chart.marks.range_handles.apply_clip and not chart.marks.range_labels.apply_clip
+
+
+def test_the_x_axis_keeps_the_planned_range_when_a_live_sweep_ends_early(comms, saved):
+    chart = LRChart()
+    chart.begin_live(saved.lrs)
+    n = len(saved) // 2  # diverged halfway
+    early = SweepResult(
+        lrs=saved.lrs[:n], losses=saved.losses[:n], stop_reason="diverged", settings=saved.settings
+    )
+    chart.set_results([early], keep_selection=True)
+    assert (chart.x_scale.min, chart.x_scale.max) == (saved.lrs[0], saved.lrs[-1])
+    show_only = show(early)  # a saved sweep on its own spans its own points
+    assert show_only.x_scale.max == saved.lrs[n - 1]

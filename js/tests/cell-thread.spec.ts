@@ -80,7 +80,7 @@ async function watchGrow(looks: number): Promise<number[]> {
 /** Clicks the plot area near its left edge, where the sweep has already been. */
 async function clickPlotNearLeft() {
   const box = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
-  // fig_margin in lrwidget/figure.py: top 30, bottom 45, left 60, right 40.
+  // fig_margin in lrwidget/figure.py: top 58, bottom 45, left 66, right 40 (this stays inside).
   const x = box.x + 60 + 0.04 * (box.width - 100);
   const y = box.y + 30 + 0.9 * (box.height - 75);
   await page.mouse.click(x, y);

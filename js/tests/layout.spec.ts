@@ -6,7 +6,7 @@
 //
 // The scenarios run in order on one page and one kernel (fixtures/layout.ipynb, 120 steps).
 import { BrowserContext, expect, Page, test } from '@playwright/test';
-import { candidateMarkers, centers, FIGURE, lossLines, selectionRule, widgetShot, xTickLabels } from '../support/chart';
+import { candidateMarkers, centers, FIGURE, lossLines, marks, selectionRule, widgetShot, xTickLabels } from '../support/chart';
 import { ConsoleWatch, watchConsole } from '../support/console';
 import { backgroundBehind, contrast, hex, over, paintOf } from '../support/contrast';
 import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
@@ -168,11 +168,42 @@ async function markContrasts(): Promise<Record<string, { color: string; alpha: n
   return out;
 }
 
+const MIN_BAND_CONTRAST = 1.4; // a translucent shading, outlined by its dashed edges
+
+/** Ticks "pick a range" (once) so that its band and handles can be measured and seen. */
+async function pickRange() {
+  if (await py(page, NB, 'finder.selected_range is None')) await page.getByText('pick a range').click();
+  await expect.poll(() => py(page, NB, 'finder.selected_range is not None')).toBe(true);
+}
+
+/** The contrast of the picked range's handles (3:1) and its band (1.4:1) with the plot. */
+async function rangeContrasts(): Promise<Record<string, number>> {
+  const background = await backgroundBehind(page.locator(FIGURE));
+  const all = marks(page);
+  const n = await all.count();
+  const paints = {
+    'range handle (fill)': await paintOf(all.nth(n - 4).locator('path.dot'), 'fill'),
+    'range band (with its opacity)': await paintOf(all.nth(n - 7).locator('path.area'), 'fill'),
+  };
+  const out: Record<string, number> = {};
+  for (const [name, { color, alpha }] of Object.entries(paints)) {
+    out[name] = Math.round(contrast(over(color, alpha, background), background) * 100) / 100;
+  }
+  console.log(`background ${hex(background)}: ${JSON.stringify(out)}`);
+  return out;
+}
+
 async function expectContrast() {
   const seen = await markContrasts();
   for (const [name, { ratio }] of Object.entries(seen)) {
     expect(ratio, `${name}: contrast with the plot's background`).toBeGreaterThanOrEqual(MIN_CONTRAST);
   }
+  await pickRange();
+  const range = await rangeContrasts();
+  expect(range['range handle (fill)'], "range handle: contrast with the plot's background").toBeGreaterThanOrEqual(MIN_CONTRAST);
+  expect(range['range band (with its opacity)'], "range band: contrast with the plot's background").toBeGreaterThanOrEqual(
+    MIN_BAND_CONTRAST,
+  );
 }
 
 test('before any sweep the slider is disabled, and arrow keys on it leave selected_lr None', async () => {
@@ -219,6 +250,7 @@ test('in the dark theme, candidates, both loss lines and the selection rule cont
   try {
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
     await page.waitForTimeout(500); // the theme's stylesheet applies
+    await pickRange(); // the picture shows the range's band and handles on the dark theme
     await page.mouse.move(1, 1);
     await widgetShot(page, 'dark-theme', testInfo);
     await expectContrast();

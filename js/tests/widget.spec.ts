@@ -109,12 +109,25 @@ test('drag: the handle moves the LR and snaps to the nearest candidate on releas
   const start = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   await page.mouse.move(start.x, start.y);
   await page.mouse.down();
+  // First 150 px away (towards the wider side), where the triangle must be under the pointer
+  // also once the kernel's answers to the drag are in (an answer that rewrote the handle put it
+  // back where the drag began), then on to the drop point.
+  const figureBox = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
+  const away = start.x + (start.x < figureBox.x + figureBox.width / 2 ? 150 : -150);
+  await page.mouse.move(away, start.y, { steps: 12 });
+  await page.waitForTimeout(800);
+  expect(Math.abs((await centers(handle))[0].x - away), 'handle vs pointer 150 px into the drag').toBeLessThan(3);
   await page.mouse.move(dropX, start.y, { steps: 12 });
   // Mid-drag, the selection follows the pointer.
   await expect
     .poll(async () => Math.abs(Math.log(await py<number>(page, NB, 'finder.selected_lr') / dropLr)))
     .toBeLessThan(0.1); // about 6 px on this axis
   expect(await py<number>(page, NB, 'finder.selected_lr')).not.toBe(before);
+  // ... and so does the triangle itself, also once the kernel's answers to the drag are in
+  // (an answer that rewrote the handle put it back where the drag began).
+  await expect.poll(async () => Math.abs((await centers(handle))[0].x - dropX)).toBeLessThan(3);
+  await page.waitForTimeout(800);
+  expect(Math.abs((await centers(handle))[0].x - dropX), 'handle vs pointer mid-drag (px)').toBeLessThan(3);
   await page.mouse.up();
   // On release, it snaps to the nearest candidate in log space: the left neighbour.
   await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBe(lrs[k]);
@@ -167,4 +180,39 @@ finder.observe(lambda ch: stamps.setdefault("ended", time.perf_counter()) if not
   expect(n).toBeLessThan(NUM_STEPS);
   // Every model and optimizer variable is bitwise what it was before Run.
   expect(await py(page, NB, 'same_state(before_stop, state(model))')).toBe(true);
+});
+
+test('live: candidates are provisional, and a click on one lands on the final candidate', async () => {
+  if (!(await page.evaluate(() => (window as any).jupyterapp !== undefined))) {
+    await openNotebook(page, NB); // run on its own (-g provisional)
+    await runAllCells(page, NB);
+  }
+  // Slower batches: time to see the live diamonds and click one well before the sweep ends.
+  await kernelRun(page, NB, 'finder.sweep_args["callbacks"] = [Pace(0.12)]');
+  await page.locator('.lrwidget-run').click();
+  await expect.poll(() => py(page, NB, 'finder.running')).toBe(true);
+  // The first live diamonds: drawn grey (they still move), and the status says so.
+  const markers = await candidateMarkers(page);
+  await expect.poll(() => markers.count(), { timeout: 120_000 }).toBeGreaterThan(0);
+  expect(await py(page, NB, 'finder.running'), 'diamonds seen mid-sweep').toBe(true);
+  const fill = await markers.first().locator('path').evaluate((e) => getComputedStyle(e).fill);
+  // Soft: where the pick lands at the end is checked as well.
+  expect.soft(fill, "a live candidate's fill: grey, whatever the sweep's colour").toBe('rgb(138, 138, 138)');
+  await expect.soft(page.locator('.lrwidget-status')).toContainText('provisional', { timeout: 5_000 });
+  // A click on a live diamond holds the pick on that candidate ...
+  await markers.first().click();
+  await expect.soft(page.locator('.lrwidget-status')).toContainText('follows the', { timeout: 5_000 });
+  expect(await py(page, NB, 'finder.running'), 'the click was made mid-sweep').toBe(true);
+  const label = await py<string>(page, NB, 'finder.chart.nearest_candidate(finder.selected_lr).label');
+  // ... until the sweep ends: then it is that candidate's final LR, and the status says so.
+  await expect.poll(() => py(page, NB, 'finder.running'), { timeout: 120_000 }).toBe(false);
+  const final = await py<[number, string][]>(page, NB, '[[c.lr, c.label] for c in finder.result.candidates]');
+  const picked = await py<number>(page, NB, 'finder.selected_lr');
+  console.log(`clicked the live ${label} candidate; final candidates ${JSON.stringify(final)}; picked ${picked}`);
+  expect(final.map(([lr]) => lr), 'the pick is one of the final candidates').toContain(picked);
+  expect(final.find(([, l]) => l === label)?.[0] ?? picked).toBe(picked);
+  await expect(page.locator('.lrwidget-status')).toContainText('moved to the final');
+  // Finished candidates take the sweep's colour again.
+  const after = await (await candidateMarkers(page)).first().locator('path').evaluate((e) => getComputedStyle(e).fill);
+  expect(after).not.toBe(fill);
 });
