@@ -16,7 +16,7 @@ export default defineConfig({
   retries: 0,
   // Keras sweeps on a tiny model still take seconds on 2 busy cores: generous, but bounded.
   timeout: 240_000,
-  globalTimeout: 9 * 60_000,
+  globalTimeout: 15 * 60_000,
   expect: { timeout: 60_000 },
   reporter: [['list'], ['./support/where-reporter.ts']],
   use: {

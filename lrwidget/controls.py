@@ -20,9 +20,21 @@ import ipywidgets as widgets
 # is meant to be clicked: their boxes let the pointer through (plain CSS, no script; ":has"
 # keeps every other bqplot figure's tooltips as they are).
 TOOLTIP_CSS = (
-    "<style>.bqplot_tooltip_div:has(.lrwidget-tooltip), .bqplot_tooltip_div:has(.lrwidget-tooltip) "
-    "* { pointer-events: none !important; }</style>"
+    ".bqplot_tooltip_div:has(.lrwidget-tooltip), .bqplot_tooltip_div:has(.lrwidget-tooltip) "
+    "* { pointer-events: none !important; }"
 )
+# In a notebook narrower than NARROW_PX (a small window with a side panel open) the menu and
+# the slider each take a whole line and drop their descriptions, which the options' text and
+# the slider's readout already say: the slider keeps a track and the menu its text.
+NARROW_PX = 420
+NARROW_CSS = (
+    ".lrwidget-controls { container-type: inline-size; }"
+    f"@container (max-width: {NARROW_PX}px) {{"
+    " .lrwidget-menu, .lrwidget-slider { flex: 1 1 100% !important; min-width: 0 !important;"
+    " max-width: 100% !important; }"
+    " .lrwidget-menu > .widget-label, .lrwidget-slider > .widget-label { display: none; } }"
+)
+STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}</style>"
 
 
 class PickControls:
@@ -70,6 +82,7 @@ class PickControls:
             value=None,
             layout=widgets.Layout(flex="0 1 auto", min_width="200px"),
         )
+        self.candidate_menu.add_class("lrwidget-menu")
         self.candidate_menu.observe(on_value, "value")
         self.slider = widgets.FloatLogSlider(
             description="LR",
@@ -83,10 +96,11 @@ class PickControls:
             readout=False,  # until something is selected: 1e-3 here would be no one's choice
             layout=widgets.Layout(flex="1 1 300px", min_width="220px", max_width="480px"),
         )
+        self.slider.add_class("lrwidget-slider")
         self.slider.observe(on_value, "value")
         self.slider.observe(on_foreign_write, ["min", "max", "base"])
-        # Not shown: it only carries the stylesheet above.
-        self.css = widgets.HTML(TOOLTIP_CSS, layout=widgets.Layout(display="none"))
+        # Not shown: it only carries the stylesheets above.
+        self.css = widgets.HTML(STYLESHEET, layout=widgets.Layout(display="none"))
         # HTML, not Label: a long message (an error's cause, a fix to type) wraps, not clips.
         self.status = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.status.add_class("lrwidget-status")
@@ -95,6 +109,7 @@ class PickControls:
             [self.candidate_menu, self.slider, self.snap_box, self.range_box, self.save_button],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
+        self.row.add_class("lrwidget-controls")
 
     def widgets(self) -> tuple[widgets.Widget, ...]:
         """The controls :meth:`show` writes."""
@@ -122,7 +137,7 @@ class PickControls:
         if tuple(menu.options) != options:
             # As wide as its longest option (an overlay adds whose it is), not truncated.
             longest = max((len(label) for label, _ in options), default=0)
-            menu.layout.min_width = f"min(100%, max(200px, calc({longest}ch + 110px)))"
+            menu.layout.min_width = f"min(100% - 4px, max(200px, calc({longest}ch + 110px)))"
             menu.options = options
         menu.value = lr if any(value == lr for _, value in options) else None
 

@@ -191,7 +191,7 @@ def series(results, labels=None) -> list[Series]:
 
 
 def candidate_option(candidate, owner: str | None = None) -> str:
-    """A candidate as the menu under the chart lists it, e.g. ``steepest  3.2e-2  (loss
+    """A candidate as the menu under the chart lists it, e.g. ``suggested  3.2e-2  (loss
     0.41)``, followed by whose it is when several sweeps are shown."""
     text = f"{format_lr(candidate.lr)}  (loss {candidate.loss:.3g})"
     if getattr(candidate, "label", ""):

@@ -240,6 +240,42 @@ test('at 600 px every control still lies whole inside the output area, wrapped n
   }
 });
 
+test('at 600 px with the file browser open (a notebook under 300 px wide) the controls still hold', async ({}, testInfo) => {
+  await resize(NARROW);
+  const sidebar = (open: boolean) =>
+    page.evaluate(async (open) => {
+      const app = (window as any).jupyterapp;
+      if (open) await app.commands.execute('filebrowser:activate');
+      else app.shell.collapseLeft();
+    }, open);
+  try {
+    await sidebar(true);
+    await expect
+      .poll(() => page.locator('.lrwidget').first().evaluate((el) => el.getBoundingClientRect().width))
+      .toBeLessThan(300);
+    await page.waitForTimeout(300); // bqplot redraws its axes on the next frame
+    await page.locator(FIGURE).scrollIntoViewIfNeeded();
+    await widgetShot(page, 'narrow-sidebar', testInfo);
+    expect(await layoutProblems(), 'controls outside the output area or cut off').toEqual([]);
+    const track = (await slider().locator('.noUi-target').boundingBox())!;
+    expect(track.width, 'width of the LR slider track (px)').toBeGreaterThan(120);
+    // The candidate menu shows its whole text: the selected option, measured in the select's
+    // own font, fits between its left padding and its arrow.
+    const menu = page.locator('.lrwidget .widget-dropdown select');
+    const [text, room] = await menu.evaluate((el: HTMLSelectElement) => {
+      const style = getComputedStyle(el);
+      const context = document.createElement('canvas').getContext('2d')!;
+      context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const label = el.options[el.selectedIndex]?.text ?? '';
+      return [context.measureText(label).width, el.clientWidth - parseFloat(style.paddingLeft) - 20];
+    });
+    expect(text, 'width of the selected candidate\'s text vs the room in the menu (px)').toBeLessThanOrEqual(room);
+  } finally {
+    await sidebar(false);
+    await resize(WIDE);
+  }
+});
+
 test('in the light theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async () => {
   await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
   await expectContrast();
