@@ -104,9 +104,9 @@ RANGE_SNAP_SHARE = 0.012  # a range end snaps within this share of the x axis: ~
 def snap_reach(shown: tuple[float, float] | None, share: float = RANGE_SNAP_SHARE) -> float:
     """How near (in decades) a candidate must be for a dropped range end to snap to it:
     ``share`` of the x axis ``shown``, a few pixels; 0 without an axis."""
-    if shown is None or not (is_lr(shown[0]) and is_lr(shown[1])) or shown[1] <= shown[0]:
+    if shown is None or not (is_lr(shown[0]) and is_lr(shown[1])):
         return 0.0
-    return share * math.log10(shown[1] / shown[0])
+    return max(0.0, share * math.log10(shown[1] / shown[0]))
 
 
 def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1), reach=math.inf):
@@ -150,6 +150,11 @@ def default_range(swept, selected_lr: float | None) -> tuple[float, float] | Non
     return (low, high) if low < high else (lo, hi)
 
 
+def _name(candidate) -> str:
+    """What a held pick calls its candidate: the candidate's label, "candidate" without one."""
+    return candidate.label or "candidate"
+
+
 @dataclass
 class LivePick:
     """The pick while a sweep runs, and what became of it when the sweep ended.
@@ -172,7 +177,7 @@ class LivePick:
     def picked(self, lr: float | None, candidates):
         """After a pick landed on ``lr``: held when the sweep runs and ``lr`` is a candidate's."""
         held = next((c for c in candidates if c.lr == lr), None) if self.live else None
-        self.label = None if held is None else (getattr(held, "label", "") or "candidate")
+        self.label = None if held is None else _name(held)
         self.lr = None if held is None else lr
         self.note = None
 
@@ -187,7 +192,7 @@ class LivePick:
         to where it was; None when nothing is held or there is no candidate."""
         if self.label is None:
             return None
-        same = [c for c in candidates if (getattr(c, "label", "") or "candidate") == self.label]
+        same = [c for c in candidates if _name(c) == self.label]
         near = nearest(same or list(candidates), self.lr)
         return None if near is None else near.lr
 

@@ -159,8 +159,7 @@ def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
     out = []
     for i, s in enumerate(shown):
         group = [shown[j].label for j in range(len(shown)) if owner[j] == i]
-        name = "" if owner[i] != i else f"{SUGGESTED} ({', '.join(group)})"
-        out.append(replace(s, suggestion_name=name) if len(group) > 1 or owner[i] != i else s)
+        out.append(replace(s, suggestion_name=f"{SUGGESTED} ({', '.join(group)})" if group else ""))
     return out
 
 
@@ -194,7 +193,7 @@ def candidate_option(candidate, owner: str | None = None) -> str:
     """A candidate as the menu under the chart lists it, e.g. ``suggested  3.2e-2  (loss
     0.41)``, followed by whose it is when several sweeps are shown."""
     text = f"{format_lr(candidate.lr)}  (loss {candidate.loss:.3g})"
-    if getattr(candidate, "label", ""):
+    if candidate.label:
         text = f"{candidate.label}  {text}"
     if owner is not None:
         text += f"  · {owner}"
