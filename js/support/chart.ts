@@ -7,6 +7,7 @@
 import { expect, Locator, Page, TestInfo } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
+import { nextFrames } from './notebook';
 
 export const FIGURE = '.lrwidget-figure';
 const MARKS = `${FIGURE} svg.svg-figure > g > g:first-of-type > g:not(.g_legend)`;
@@ -85,7 +86,7 @@ export async function widgetShot(page: Page, name: string, testInfo: TestInfo) {
     } catch (e) {
       if (attempt >= 3 || !String(e).includes('not attached')) throw e;
       await expect(page.locator(`${FIGURE} svg.svg-figure`)).toBeVisible();
-      await page.waitForTimeout(500); // bqplot draws its marks after the figure
+      await nextFrames(page, 10); // bqplot draws its marks after the figure
     }
   }
   await testInfo.attach(name, { path: file, contentType: 'image/png' });

@@ -130,3 +130,26 @@ export async function shutdownKernel(page: Page, name: string) {
     }
   }, name);
 }
+
+/** Resolves after the browser has painted `n` more frames (bqplot redraws on its next ones). */
+export async function nextFrames(page: Page, n = 2) {
+  await page.evaluate(
+    (n) =>
+      new Promise<void>((resolve) => {
+        const step = (left: number) => (left === 0 ? resolve() : requestAnimationFrame(() => step(left - 1)));
+        step(n);
+      }),
+    n,
+  );
+}
+
+/**
+ * Resolves once the kernel of notebook `name` has handled every message the page sent it
+ * before (a click's, a drag's, a key's: the kernel takes them in order, and an execute
+ * request is done only after the busy/idle cycles before it), the page has received what the
+ * kernel sent back meanwhile, and the browser has drawn it. What a test then sees is settled.
+ */
+export async function settled(page: Page, name: string) {
+  await kernelRun(page, name, 'pass');
+  await nextFrames(page);
+}

@@ -72,7 +72,7 @@ async function watchGrow(looks: number): Promise<number[]> {
     if ((await kernelBusy()) && drawn > 0 && (seen.length === 0 || drawn > seen[seen.length - 1])) {
       seen.push(drawn);
     }
-    await page.waitForTimeout(400);
+    await page.waitForTimeout(400); // the interval between looks, not a wait for an outcome
   }
   return seen;
 }

@@ -58,7 +58,7 @@ test('the second member is drawn live while the first stays drawn', async () => 
         looks.push({ first, second, finished });
       }
     }
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(300); // the interval between looks, not a wait for an outcome
   }
   console.log(`member 2 points at successive looks: ${looks.map((l) => l.second).join(', ')}`);
   expect(looks.length, 'looks with a growing second curve before the family ended').toBeGreaterThanOrEqual(2);

@@ -9,7 +9,7 @@ import { BrowserContext, expect, Page, test } from '@playwright/test';
 import { candidateMarkers, centers, FIGURE, lossLines, marks, selectionRule, widgetShot, xTickLabels } from '../support/chart';
 import { ConsoleWatch, watchConsole } from '../support/console';
 import { backgroundBehind, contrast, hex, over, paintOf } from '../support/contrast';
-import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+import { kernelRun, nextFrames, openNotebook, py, runAllCells, settled, shutdownKernel } from '../support/notebook';
 
 const NB = 'layout.ipynb';
 const WIDE = { width: 1280, height: 1000 };
@@ -61,7 +61,7 @@ async function resize(size: { width: number; height: number }) {
       return outer < size.width && Math.abs(outer - svg) < 2;
     })
     .toBe(true);
-  await page.waitForTimeout(300); // bqplot redraws its axes on the next frame
+  await nextFrames(page); // bqplot redraws its axes on the next frame
 }
 
 /**
@@ -216,7 +216,7 @@ test('before any sweep the slider is disabled, and arrow keys on it leave select
   const before = await sliderHandle().getAttribute('aria-valuenow');
   await sliderHandle().focus();
   for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-  await page.waitForTimeout(1_000); // what a press would send has reached the kernel by now
+  await settled(page, NB); // what a press would send has reached the kernel by now
   expect(await py(page, NB, 'finder.selected_lr')).toBeNull();
   expect(await sliderHandle().getAttribute('aria-valuenow'), 'the handle did not move').toBe(before);
 });
@@ -253,7 +253,7 @@ test('at 600 px with the file browser open (a notebook under 300 px wide) the co
     await expect
       .poll(() => page.locator('.lrwidget').first().evaluate((el) => el.getBoundingClientRect().width))
       .toBeLessThan(300);
-    await page.waitForTimeout(300); // bqplot redraws its axes on the next frame
+    await nextFrames(page); // bqplot redraws its axes on the next frame
     await page.locator(FIGURE).scrollIntoViewIfNeeded();
     await widgetShot(page, 'narrow-sidebar', testInfo);
     expect(await layoutProblems(), 'controls outside the output area or cut off').toEqual([]);
@@ -285,7 +285,7 @@ test('in the dark theme, candidates, both loss lines and the selection rule cont
   await setTheme('JupyterLab Dark');
   try {
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
-    await page.waitForTimeout(500); // the theme's stylesheet applies
+    await nextFrames(page); // the theme's stylesheet applies
     await pickRange(); // the picture shows the range's band and handles on the dark theme
     await page.mouse.move(1, 1);
     await widgetShot(page, 'dark-theme', testInfo);
@@ -318,12 +318,12 @@ test("zoom: a wheel notch zooms once, zoomed ticks differ, and the toolbar's Res
   // One notch: bqplot scales the span by exp(0.001 * deltaY), once (not once per mark).
   await page.mouse.wheel(0, -200);
   await expect.poll(decades).toBeLessThan(full * 0.95);
-  await page.waitForTimeout(500);
+  await settled(page, NB); // a second zoom from the same notch would have happened by now
   expect((await decades()) / full, 'share of the span left after one notch').toBeCloseTo(Math.exp(-0.2), 1);
 
   for (let i = 0; i < 10 && (await decades()) > 0.8; i++) {
     await page.mouse.wheel(0, -400);
-    await page.waitForTimeout(300);
+    await settled(page, NB);
   }
   expect(await decades(), 'decades shown once zoomed in').toBeLessThan(0.8);
   const zoomed = await xTickLabels(page);
@@ -374,7 +374,7 @@ test('after a sweep, each ArrowRight on the focused slider raises selected_lr in
     .toBe(true);
   const before = await py<number>(page, NB, 'finder.selected_lr');
   expect(before).not.toBeNull();
-  await page.waitForTimeout(1_000); // the cell's output, redrawn at the end of the sweep, settles
+  await settled(page, NB); // the cell's output, redrawn at the end of the sweep, settles
   await sliderHandle().focus();
   // As a user does: press, see the pick, press again, without clicking the slider anew.
   let lr = before;

@@ -7,7 +7,7 @@
 import { BrowserContext, expect, Page, test } from '@playwright/test';
 import { centers, FIGURE, marks, widgetShot } from '../support/chart';
 import { ConsoleWatch, watchConsole } from '../support/console';
-import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+import { kernelRun, nextFrames, openNotebook, py, runAllCells, settled, shutdownKernel } from '../support/notebook';
 
 const NB = 'range_hover.ipynb';
 const GRAB = 3; // px right of a range handle's centre where a drag takes it
@@ -100,13 +100,13 @@ test("quick clicks: a candidate's tooltip never takes the click meant for the ne
     const k = i % 2;
     // No pause: the pointer jumps from one diamond to the other and clicks at once.
     await page.mouse.click(diamonds[k].x, diamonds[k].y);
-    await page.waitForTimeout(150);
+    await page.waitForTimeout(150); // a quick user's pace between clicks
     try {
       await expect.poll(() => py<number>(page, NB, 'chart.selected_lr'), { timeout: 3_000 }).toBe(cands[k]);
     } catch {
       lost++;
       await page.mouse.click(diamonds[k].x, diamonds[k].y, { delay: 50 }); // back in step
-      await page.waitForTimeout(500);
+      await settled(page, NB);
     }
   }
   expect(lost, 'quick clicks (of 12) that did not pick their diamond').toBe(0);
@@ -139,7 +139,7 @@ async function dragRangeEnd(index: number, lr: number) {
   await page.mouse.move(to + GRAB, from.y, { steps: 12 });
   // Mid-drag the triangle is under the pointer, also after the kernel's answers came in
   // (soft: where the end lands is checked too).
-  await page.waitForTimeout(800);
+  await settled(page, NB);
   const off = Math.abs((await centers(handles))[index].x - to);
   expect.soft(off, 'range handle vs pointer mid-drag (px)').toBeLessThan(3);
   await page.mouse.up();
@@ -184,7 +184,8 @@ chart.refresh_live(chart.draw_live(live))
 nan_result = lrwidget.SweepResult(lrs=plan[:1], losses=np.array([np.nan]), stop_reason="non_finite")
 chart.set_results([nan_result], keep_selection=True)`,
   );
-  await page.waitForTimeout(1_500); // bqplot draws on its next frames: any error is logged by now
+  await settled(page, NB);
+  await nextFrames(page, 10); // bqplot draws on its next frames: any error is logged by now
   await expect(page.locator('.lrwidget-status')).toContainText('NaN or inf from the first batch');
   const [lo, hi] = await py<[number, number]>(page, NB, '[chart.x_scale.min, chart.x_scale.max]');
   expect(Math.log10(hi / lo), 'decades on the x axis').toBeGreaterThan(7);

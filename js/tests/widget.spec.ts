@@ -6,7 +6,7 @@
 import { BrowserContext, expect, Page, test } from '@playwright/test';
 import { candidateMarkers, centers, FIGURE, handleDot, pointsDrawn, widgetShot } from '../support/chart';
 import { ConsoleWatch, watchConsole } from '../support/console';
-import { kernelRun, openNotebook, py, runAllCells } from '../support/notebook';
+import { kernelRun, openNotebook, py, runAllCells, settled } from '../support/notebook';
 
 const NB = 'widget.ipynb';
 const NUM_STEPS = 300; // as in the notebook
@@ -59,7 +59,7 @@ test('live: the curve grows while the sweep runs', async ({}, testInfo) => {
         shot = true;
       }
     }
-    await page.waitForTimeout(600);
+    await page.waitForTimeout(600); // the interval between looks, not a wait for an outcome
   }
   console.log(`points drawn at successive looks mid-sweep: ${looks.join(', ')}`);
   expect(looks.length, 'looks with a growing curve before the sweep ended').toBeGreaterThanOrEqual(3);
@@ -115,7 +115,7 @@ test('drag: the handle moves the LR and snaps to the nearest candidate on releas
   const figureBox = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
   const away = start.x + (start.x < figureBox.x + figureBox.width / 2 ? 150 : -150);
   await page.mouse.move(away, start.y, { steps: 12 });
-  await page.waitForTimeout(800);
+  await settled(page, NB);
   expect(Math.abs((await centers(handle))[0].x - away), 'handle vs pointer 150 px into the drag').toBeLessThan(3);
   await page.mouse.move(dropX, start.y, { steps: 12 });
   // Mid-drag, the selection follows the pointer.
@@ -126,7 +126,7 @@ test('drag: the handle moves the LR and snaps to the nearest candidate on releas
   // ... and so does the triangle itself, also once the kernel's answers to the drag are in
   // (an answer that rewrote the handle put it back where the drag began).
   await expect.poll(async () => Math.abs((await centers(handle))[0].x - dropX)).toBeLessThan(3);
-  await page.waitForTimeout(800);
+  await settled(page, NB);
   expect(Math.abs((await centers(handle))[0].x - dropX), 'handle vs pointer mid-drag (px)').toBeLessThan(3);
   await page.mouse.up();
   // On release, it snaps to the nearest candidate in log space: the left neighbour.
