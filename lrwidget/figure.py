@@ -212,14 +212,24 @@ def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_writ
         visible=False,
         after_front_end=on_foreign_write,
     )
-    handle = WatchedScatter(
-        x=[1.0],
-        y=[HANDLE_Y],
+    handle = _handle(unit, "triangle-down", [HANDLE_Y], style.SELECTION_COLOR, on_foreign_write)
+    handle.on_drag(lambda mark, content: on_drag(point_x(content)))
+    handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
+    handle_label = _label(unit, style.SELECTION_COLOR, 1, on_foreign_write)
+    return {"click_area": click_area, "rule": rule, "handle": handle, "handle_label": handle_label}
+
+
+def _handle(unit: dict, marker: str, ys: list, color: str, on_foreign_write) -> WatchedScatter:
+    """Triangles the user drags along x, one per entry of ``ys``: not clipped at the plot's
+    edge, with the candidates' white rim so that they stand out on the dark theme too."""
+    return WatchedScatter(
+        x=[1.0] * len(ys),
+        y=ys,
         scales=unit,
-        marker="triangle-down",
+        marker=marker,
         default_size=160,
         drag_size=1.4,
-        colors=[style.SELECTION_COLOR],
+        colors=[color],
         stroke="white",
         enable_move=True,
         restrict_x=True,
@@ -228,10 +238,6 @@ def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_writ
         apply_clip=False,
         after_front_end=on_foreign_write,
     )
-    handle.on_drag(lambda mark, content: on_drag(point_x(content)))
-    handle.on_drag_end(lambda mark, content: on_drag_end(point_x(content)))
-    handle_label = _label(unit, style.SELECTION_COLOR, 1, on_foreign_write)
-    return {"click_area": click_area, "rule": rule, "handle": handle, "handle_label": handle_label}
 
 
 def _label(unit: dict, color: str, n: int, on_foreign_write) -> WatchedLabel:
@@ -280,23 +286,7 @@ def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write)
         visible=False,
         after_front_end=on_foreign_write,
     )
-    range_handles = WatchedScatter(
-        x=[1.0, 1.0],
-        y=[RANGE_Y, RANGE_Y],
-        scales=unit,
-        marker="triangle-up",
-        default_size=160,
-        drag_size=1.4,
-        colors=[style.RANGE_COLOR],
-        # The same white rim as the candidates: the handles stand out on the dark theme too.
-        stroke="white",
-        enable_move=True,
-        restrict_x=True,
-        visible=False,
-        interactions={},
-        apply_clip=False,
-        after_front_end=on_foreign_write,
-    )
+    range_handles = _handle(unit, "triangle-up", [RANGE_Y] * 2, style.RANGE_COLOR, on_foreign_write)
     range_labels = _label(unit, style.RANGE_COLOR, 2, on_foreign_write)
     range_labels.align = "middle"
     range_handles.on_drag(lambda m, c: on_range_drag(event_index(c), point_x(c)))
