@@ -55,6 +55,7 @@ _MODULES = {
     "cli",
     "controls",
     "data",
+    "failure",
     "family",
     "family_live",
     "figure",
@@ -70,6 +71,7 @@ _MODULES = {
     "smoothing",
     "style",
     "sync",
+    "takeover",
     "widget",
 }
 

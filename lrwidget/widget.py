@@ -35,19 +35,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import re
-import weakref
 
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
+from .failure import cause, report
 from .family_live import FamilyLive
 from .keras_family import apply_settings, check_family, find_lr_family
 from .keras_sweep import check_model, check_sweep_range, find_lr
-from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab, running_cell
+from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
 from .result import AnalysisSettings, SweepResult
-from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner, running_on
+from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner
 from .schedules import (
     Cyclic,
     EpochDecay,
@@ -59,6 +58,7 @@ from .schedules import (
 from .selection import LearningRate, LearningRateRange
 from .style import format_lr
 from .sync import hold_sync
+from .takeover import STOP_OTHER, OtherSweepRunning, free_model, take_over
 
 _FIND_LR = inspect.signature(find_lr).parameters
 HOOKS = ("on_start", "on_point", "stop_event")  # the widget's own
@@ -68,14 +68,7 @@ SWEEP_ARGS = tuple(
 )
 SETTINGS = tuple(f.name for f in dataclasses.fields(AnalysisSettings))
 REPLACE_SCHEDULE = "Replace schedule"
-STOP_OTHER = "Stop other & run"
 NO_LR = "no learning rate selected: run a sweep and pick one first"
-# How long a finder waits for another finder's sweep to end once told to stop: one batch.
-TAKEOVER_WAIT = 30.0  # seconds
-
-
-class OtherSweepRunning(RuntimeError):
-    """Run refused: another finder's sweep runs on the same model."""
 
 
 class _Schedules:
@@ -182,7 +175,7 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
             on_claim=lambda: self.set_trait("running", True),
             key=None if model is None else id(model),
         )
-        self._notice = _take_over(model, self.runner)  # said in the status line until a Run
+        self._notice = take_over(model, self.runner)  # said in the status line until a Run
         # This widget is the one shown: its status line and its picture.
         self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
         # A family's members, drawn into the chart; None for one sweep.
@@ -292,7 +285,7 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         try:
             if self.running:  # the last sweep's end is not drawn yet: it is not over
                 raise RuntimeError(ALREADY_RUNNING)
-            _free_model(self.model, self.runner, stop_other)
+            free_model(self.model, self.runner, stop_other)
         except RuntimeError as exc:
             self.chart.set_status(str(exc))
             raise
@@ -365,7 +358,7 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
     def _show_end(self, result: SweepResult | None, error: BaseException | None = None):
         try:
             if error is not None:
-                self.messages.append_stderr(_report(error))
+                self.messages.append_stderr(report(error))
             if self.family is not None:  # drawn, its pick selected; its last member: progress
                 result = self.family.show_family(result)
             elif result is not None:
@@ -507,97 +500,6 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         if chart.results[0].meta.get("interrupted"):
             notes.append("interrupted (Jupyter's interrupt): the curve so far is kept")
         return notes + chart.default_status_parts()
-
-
-def _free_model(model, runner: SweepRunner, stop_other: bool):
-    """Return once no other finder sweeps ``model``; raise if one does and goes on."""
-    other = None if model is None else running_on(id(model))
-    if other is None or other is runner:
-        return
-    name = model.name
-    if stop_other:
-        other.stop(note=f"stopped by another LRFinderWidget on model {name!r}")
-    if other.stopping:  # told to stop: it ends after its current batch
-        if other.join(TAKEOVER_WAIT):
-            return
-        raise OtherSweepRunning(
-            f"another LRFinderWidget's sweep on model {name!r} was told to stop but is "
-            f"still in its batch after {TAKEOVER_WAIT:.0f} s: Run again once it ends"
-        )
-    done = other.result  # the points so far
-    raise OtherSweepRunning(
-        f"a sweep is already running on model {name!r} in another LRFinderWidget "
-        f"({len(done)} / {done.meta.get('num_steps', '?')} steps): click "
-        f"'{STOP_OTHER}' to stop it (the model is restored) and start this one, or press "
-        "Stop under that chart; in code: finder.run(stop_other=True)"
-    )
-
-
-# The runners of the finders each notebook cell made in its last run: cell id -> (request id,
-# [weak references to the runners]).
-_made_in: dict[str, tuple[str, list[weakref.ref]]] = {}
-
-
-def _take_over(model, runner: SweepRunner) -> str | None:
-    """Stop the sweeps a new finder replaces, and wait for them to end (one batch): another
-    finder's on ``model`` (one sweep per model), and those of the finders an earlier run of
-    this cell made (their views are gone with the cell's output). What happened, for the user."""
-    same_model = None if model is None else running_on(id(model))
-    earlier: list = []
-    cell = running_cell()
-    if cell is not None:
-        made = _made_in.get(cell[0])
-        if made is not None and made[0] == cell[1]:  # another finder of this same run
-            made[1].append(weakref.ref(runner))
-        else:
-            earlier = [ref() for ref in made[1]] if made is not None else []
-            _made_in[cell[0]] = (cell[1], [weakref.ref(runner)])
-    earlier = [r for r in earlier if r is not None and r.running and r is not same_model]
-    said = [] if same_model is None else [_stop_replaced(same_model, f"on model {model.name!r}")]
-    said += [_stop_replaced(r, "this cell made before") for r in earlier]
-    return "; ".join(said) or None
-
-
-def _stop_replaced(other: SweepRunner, which: str) -> str:
-    other.stop(note=f"stopped: a new LRFinderWidget replaced this one (the finder {which})")
-    if other.join(TAKEOVER_WAIT):
-        return f"stopped the sweep of the finder {which} (its model is restored)"
-    return f"told the sweep of the finder {which} to stop: it ends after its current batch"
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Lines of Keras's and TensorFlow's messages that say where, not what: "Exception encountered
-# when calling ...", "Graph execution error:", "Detected at node ... defined at ...", the
-# frames ('File "..."'), the arguments received ("• inputs=...") and the node ("[[{{node").
-_WHERE = re.compile(
-    r"^(Exception encountered when calling|Graph execution error|Detected at node|File \"|"
-    r"Traceback \(most recent call last\)|•|\[\[)"
-)
-CAUSE_CHARS = 300  # the status line's share of a long cause; the full text is under Run
-
-
-def cause(error: BaseException) -> str:
-    """The line of an error's message that says what is wrong: the first that is not where it
-    happened (Keras opens with the layer's call, ends with its arguments; TensorFlow's graph
-    errors open with the node and its frames)."""
-    text = _ANSI.sub("", str(error))
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("Arguments received by"):
-            break
-        if not _WHERE.match(line):
-            return line if len(line) <= CAUSE_CHARS else line[: CAUSE_CHARS - 1] + "…"
-    return lines[0] if lines else type(error).__name__
-
-
-def _report(error: BaseException) -> str:
-    """A sweep's error in full, for the area under Run."""
-    text = _ANSI.sub("", str(error)).strip()
-    return (
-        f"The sweep failed: {type(error).__name__}: {cause(error)}\n\n{text}\n\n"
-        "The model is as it was before the sweep. finder.error holds the exception; "
-        "finder.wait() and finder.run(block=True) raise it.\n"
-    )
 
 
 def _button(label, icon, css, style, on_click):

@@ -15,8 +15,7 @@ from conftest import assert_same_state, make_model, state
 from traitlets import All
 
 import lrwidget
-from lrwidget import notebook
-from lrwidget import widget as widget_module
+from lrwidget import notebook, takeover
 from lrwidget.result import SweepResult
 from lrwidget.widget import LRFinderWidget
 
@@ -171,7 +170,7 @@ def test_running_a_cell_again_stops_the_sweeps_of_the_finders_its_last_run_made(
     # finder's view went with the cell's output, so its sweep is stopped all the same.
     x, y = data
     cell = {"now": ("cell-a", "run-1")}
-    monkeypatch.setattr(widget_module, "running_cell", lambda: cell["now"])
+    monkeypatch.setattr(takeover, "running_cell", lambda: cell["now"])
     old_model = built_model()
     before = state(old_model)
     slow = Slow()

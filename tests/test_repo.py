@@ -73,6 +73,7 @@ RULES = {
     "style": (0, set(), KERAS | VIEW),  # colours, LR format, loss window, labels, points
     "notebook": (0, set(), KERAS | VIEW),  # Colab, the display bundle, the busy cell's queue
     "sync": (0, set(), KERAS | {"matplotlib"}),  # widget writes: hold_sync, watched marks
+    "failure": (0, set(), KERAS | VIEW),  # why a sweep failed: the cause line, the report
     # 1: reading a curve
     "analysis": (1, {"smoothing"}, KERAS | VIEW),  # LR ladders, candidates, suggestion rules
     # 2: the record, Keras internals, drawing parts
@@ -95,6 +96,7 @@ RULES = {
         KERAS | {"matplotlib"},
     ),
     "keras_family": (4, {"data", "family", "keras_state", "keras_sweep", "result"}, VIEW),
+    "takeover": (4, {"notebook", "runner"}, KERAS | VIEW),  # one sweep per model; re-run cells
     # 4: the chart
     "chart": (
         4,
@@ -106,7 +108,7 @@ RULES = {
     "widget": (
         5,
         {"chart", "keras_sweep", "notebook", "result", "runner", "schedules", "selection"}
-        | {"style", "sync", "family_live", "keras_family"},
+        | {"style", "sync", "family_live", "keras_family", "failure", "takeover"},
         KERAS,
     ),
     "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),

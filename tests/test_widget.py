@@ -19,9 +19,8 @@ from sklearn.datasets import load_digits
 from traitlets import TraitError
 
 import lrwidget
+from lrwidget import failure, style
 from lrwidget import runner as runner_module
-from lrwidget import style
-from lrwidget import widget as widget_module
 from lrwidget.chart import LRChart, show
 from lrwidget.figure import HANDLE_Y, MAX_DISPLAY_POINTS, RANGE_Y
 from lrwidget.result import AnalysisSettings, SweepResult
@@ -553,11 +552,11 @@ def test_an_error_is_named_by_its_first_line_that_says_what_is_wrong():
         "Received a label value of 12 which is outside the valid range of [0, 10).\n"
         "\t [[{{node loss/Sparse}}]] [Op:__inference_step_394]"
     )
-    assert widget_module.cause(graph_error).startswith("Received a label value of 12")
-    assert widget_module.cause(ValueError("plain")) == "plain"
-    assert widget_module.cause(KeyError()) == "KeyError"
-    long = widget_module.cause(ValueError("x" * 1000))
-    assert len(long) == widget_module.CAUSE_CHARS and long.endswith("…")
+    assert failure.cause(graph_error).startswith("Received a label value of 12")
+    assert failure.cause(ValueError("plain")) == "plain"
+    assert failure.cause(KeyError()) == "KeyError"
+    long = failure.cause(ValueError("x" * 1000))
+    assert len(long) == failure.CAUSE_CHARS and long.endswith("…")
 
 
 def test_an_uncompiled_model_is_refused_when_the_finder_is_built(digits):
