@@ -82,7 +82,7 @@ test("re-running the finder's cell stops the old sweep and the new Run starts", 
   expect(sameAgain).toBe(true);
   // The kernel knows which cell made the finder (JupyterLab sends the cell's id): a re-run of
   // that cell replaces it even when the cell builds a new model too (tests/test_concurrency.py).
-  expect(await py(page, NB, 'len(lrwidget.widget._made_in)')).toBe(1);
+  expect(await py(page, NB, 'len(lrwidget.takeover._made_in)')).toBe(1);
   await shutdownKernel(page, NB);
   console_.check();
 });
