@@ -62,7 +62,7 @@ PANNING = (
 )
 
 
-class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
+class LRChart(NotebookDisplay, widgets.VBox):
     """An interactive loss-vs-LR chart of saved sweeps, with picking.
 
     Parameters
@@ -82,6 +82,10 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         Redraws the notebook's static picture of the widget shown (default: this chart's),
         when a sweep is drawn or saved; never on a pick (JupyterLab rebuilds a widget's
         views on each update of its output, which loses the keyboard focus).
+    curve_owner : callable, optional
+        ``curve_owner(lr, loss)`` for a click on a point of a curve: the candidates that click
+        snaps to (a family member's, whose curve it is), or None for every candidate shown.
+        The pick itself is :meth:`pick`'s.
     """
 
     selected_lr = LearningRate(
@@ -114,13 +118,13 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         selected_lr=None,
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
+        curve_owner: Callable[[float, float], list | None] | None = None,
         **kwargs,
     ):
         enable_colab_widgets()
-        self._lock = threading.RLock()
-        self._syncing = False  # True while the selection is pushed out to the controls
-        self._dragged_lr: float | None = None  # set by a drag in progress
-        self._dragged_range: tuple[float, float] | None = None  # the same, for the range
+        self.lock = threading.RLock()  # held by whatever reads or writes the chart's state
+        # The front end's drags, menu, slider and foreign writes (lrwidget/events.py).
+        self.events = events = FrontEndEvents(self)
         self._candidates: list = []  # sorted by LR
         self._shown: list[tuple] = []  # (candidate, series index), as the diamonds show them
         self._drawn: tuple = ()  # what the diamonds were last drawn with
@@ -129,21 +133,23 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
         self._on_picture = on_picture or self.refresh_static
-        self._image: Path | None = None  # Save's file, chosen on its first click
+        self.pictures = image.Pictures(self._picture, lambda: _image_stem(self._results))
+        self._curve_owner = curve_owner
         self.plot = LossPlot(
-            lock=self._lock,
+            lock=self.lock,
             on_click=self.pick,
-            on_drag=self._on_drag,
+            on_curve_click=self._on_curve_click,
+            on_drag=events.on_drag,
             on_drag_end=self.pick,
-            on_range_drag=self._on_range_drag,
-            on_range_drag_end=self._on_range_drag_end,
-            on_foreign_write=self._on_foreign_write,
+            on_range_drag=events.on_range_drag,
+            on_range_drag_end=events.on_range_drag_end,
+            on_foreign_write=events.on_foreign_write,
         )
         self.controls = PickControls(
-            on_value=self._on_control,
-            on_range_box=self._on_range_box,
+            on_value=events.on_control,
+            on_range_box=events.on_range_box,
             on_save=self._on_save,
-            on_foreign_write=self._on_foreign_write,
+            on_foreign_write=events.on_foreign_write,
         )
         plot = self.plot
         self.figure, self.x_scale, self.y_scale = plot.figure, plot.x_scale, plot.y_scale
@@ -182,12 +188,12 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
     @property
     def dragged_lr(self) -> float | None:
         """The LR a drag of the handle in progress has set (None outside a drag)."""
-        return self._dragged_lr
+        return self.events.dragged_lr
 
     @property
     def dragged_range(self) -> tuple[float, float] | None:
         """The range a drag of a range handle in progress has set (None outside a drag)."""
-        return self._dragged_range
+        return self.events.dragged_range
 
     # --- status ---------------------------------------------------------------------------
     def set_status(self, text: str, detail: str | None = None):
@@ -226,7 +232,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         is matplotlib) to the caller."""
         results = list(results)
         shown = style.series(results, labels)
-        with self._lock:
+        with self.lock:
             self._results = results
             self._labels = [s.label for s in shown]
             self.plot.draw_series(shown)
@@ -248,7 +254,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
             elif suggestion is not None and not (keep_selection and self.selected_lr is not None):
                 self.selected_lr = suggestion
             self._live_pick.note = note
-            self._draw_selection()
+            self.redraw_selection()
         if picture:
             self._on_picture()
 
@@ -258,7 +264,7 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
 
     def begin_live(self, lrs):
         """Make ready for a live sweep over ``lrs``: no sweep shown, no pick (kernel thread)."""
-        with self._lock:
+        with self.lock:
             self._results, self._labels = [], []
             self._live_pick.begin()
             self.plot.set_series_count(1)
@@ -268,41 +274,43 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
             # A pick on the last curve means nothing on this one.
             self.selected_lr = None
             self.selected_range = None
-            self._draw_selection()
+            self.redraw_selection()
 
-    def draw_live(self, live):
-        """Draw a running sweep's curve and candidates so far, and return the snapshot read.
+    def draw_live(self, live, series: int = 0, candidates: bool = True):
+        """Draw a running sweep's curve (as ``series``) and, with ``candidates``, its
+        candidates so far; returns the snapshot read.
 
         Called from the sweep's thread: it writes data marks only, which the front end never
         writes; :meth:`refresh_live` does the rest in the kernel's thread.
         """
         so_far = live.snapshot()
-        with self._lock:
-            self._set_candidates([(c, 0) for c in so_far.candidates], provisional=True)
-            if live.n:
-                self.plot.draw_partial_curve(live.lrs, live.losses, so_far.smoothed)
+        with self.lock:
+            if candidates:
+                self._set_candidates([(c, 0) for c in so_far.candidates], provisional=True)
+            if live.n and series < len(self.marks.raw):
+                self.plot.draw_partial_curve(live.lrs, live.losses, so_far.smoothed, series)
         return so_far
 
     def refresh_live(self, so_far):
         """The loss window, the menu and the selection for a live snapshot (kernel thread)."""
-        with self._lock:
+        with self.lock:
             self.plot.set_y_window(style.result_window(so_far))
             moved = self._live_pick.follow(self._candidates)  # a pick held on a candidate
             if moved is not None and moved != self.selected_lr:
                 self._live_pick.lr = moved
                 self.selected_lr = moved
-            self._draw_selection()
+            self.redraw_selection()
 
     def _set_swept_range(self, lo: float, hi: float):
         """The swept LR range: the x axis, the slider, and the bounds of the selection."""
-        with self._lock:
+        with self.lock:
             self.plot.set_swept_range(lo, hi)
             if self.selected_lr is not None:
                 self.selected_lr = self._clamp(self.selected_lr)
             if self.selected_range is not None:
                 low, high = (self._clamp(v) for v in self.selected_range)
                 self.selected_range = (low, high) if low < high else None
-            self._draw_selection()  # the slider's bounds
+            self.redraw_selection()  # the slider's bounds
 
     def _set_candidates(self, tagged, provisional: bool = False):
         """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``;
@@ -315,27 +323,28 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         self._candidates = sorted((c for c, _ in tagged), key=lambda c: c.lr)
         self.plot.draw_candidates(tagged, owners, provisional)
 
-    def _draw_selection(self):
+    def redraw_selection(self):
         """Push the selection out to the rule, handle, range marks, controls and status.
 
         Writes only what differs, so it also puts back whatever something else changed.
         """
-        with self._lock:
+        events = self.events
+        with self.lock:
             lr = self.selected_lr
-            if self._dragged_lr is not None and lr != self._dragged_lr:
-                self._dragged_lr = None  # the selection moved on (Python, a new sweep): drag over
+            if events.dragged_lr is not None and lr != events.dragged_lr:
+                events.dragged_lr = None  # the selection moved on (Python, a new sweep): drag over
             picked = self.selected_range
-            self._syncing = True
+            events.syncing = True
             try:
                 with hold_sync(*self.plot.pick_marks(), *self.controls.widgets()):
-                    self.plot.draw_selection(lr, handle_free=self._dragged_lr is None)
-                    self.plot.draw_range(picked, handles_free=self._dragged_range is None)
+                    self.plot.draw_selection(lr, handle_free=events.dragged_lr is None)
+                    self.plot.draw_range(picked, handles_free=events.dragged_range is None)
                     overlay = len(self._results) > 1  # the menu says whose candidate each is
                     owners = [self._labels[i] for _, i in self._shown] if overlay else None
                     options = style.menu_options(self._candidates, self._shown, owners)
                     self.controls.show(lr, self.swept_range, options, picked is not None)
             finally:
-                self._syncing = False
+                events.syncing = False
             self.update_status()
 
     # --- the selection -------------------------------------------------------------------
@@ -360,11 +369,11 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
 
     @observe("selected_lr", "selected_range")
     def _selected_changed(self, change):
-        if change["name"] == "selected_range" and self._dragged_range != change["new"]:
-            self._dragged_range = None  # moved on from elsewhere: any drag is over
+        if change["name"] == "selected_range" and self.events.dragged_range != change["new"]:
+            self.events.dragged_range = None  # moved on from elsewhere: any drag is over
         if change["name"] == "selected_lr":
             self._live_pick.moved(change["new"])
-        self._draw_selection()
+        self.redraw_selection()
 
     @observe("snap")
     def _snap_changed(self, change):
@@ -374,19 +383,29 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         """The candidate closest to ``lr`` on a log scale, or None when there is none."""
         return selection.nearest(self._candidates, lr)
 
-    def pick(self, lr, snap: bool | None = None) -> bool:
-        """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) and
-        clamped into the swept range. A value that is no learning rate, or a pick before any
-        data, is refused: returns False and puts the chart back as it was."""
-        with self._lock:
-            self._dragged_lr = None  # any pick ends a drag (also one whose end got lost)
+    def pick(self, lr, snap: bool | None = None, candidates=None) -> bool:
+        """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) to the
+        nearest of ``candidates`` (default: every candidate shown) and clamped into the swept
+        range. A value that is no learning rate, or a pick before any data, is refused:
+        returns False and puts the chart back as it was."""
+        with self.lock:
+            self.events.dragged_lr = None  # any pick ends a drag (also one whose end got lost)
             snap = self.snap if snap is None else snap
-            landed = selection.pick_lr(lr, self.swept_range, self._candidates, snap)
+            among = self._candidates if candidates is None else list(candidates)
+            landed = selection.pick_lr(lr, self.swept_range, among, snap)
             if landed is not None:
                 self.selected_lr = landed
-                self._live_pick.picked(landed, self._candidates)
-            self._draw_selection()  # also when unchanged: the front end may show another value
+                self._live_pick.picked(landed, among)
+            self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
+
+    def _on_curve_click(self, lr, loss):
+        lr_f, loss_f = selection.to_float(lr), selection.to_float(loss)
+        owner = self._curve_owner
+        among = None
+        if owner is not None and selection.is_lr(lr_f) and np.isfinite(loss_f):
+            among = owner(lr_f, loss_f)
+        self.pick(lr, None, among)
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
         """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
@@ -394,8 +413,8 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
         candidate only within a few pixels (:func:`lrwidget.selection.snap_reach`) and unless
         that leaves no width. Values that are not learning rates with low < high are refused
         (returns False)."""
-        with self._lock:
-            self._dragged_range = None
+        with self.lock:
+            self.events.dragged_range = None
             snap = self.snap if snap is None else snap
             reach = selection.snap_reach((self.x_scale.min, self.x_scale.max))
             picked = selection.pick_range(
@@ -403,13 +422,13 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
             )
             if picked is not None:
                 self.selected_range = picked
-            self._draw_selection()
+            self.redraw_selection()
         return picked is not None
 
     # --- pictures ------------------------------------------------------------------------
     def _picture(self) -> dict | None:
         """What the picture shows, read at once (None before any sweep)."""
-        with self._lock:
+        with self.lock:
             if not self._results:
                 return None
             return {
@@ -422,21 +441,16 @@ class LRChart(FrontEndEvents, NotebookDisplay, widgets.VBox):
     def save_image(self, path="lr_finder.png") -> Path:
         """Save the chart as it is now (sweeps, candidates, suggestion, pick, range) as a PNG
         or SVG picture, by ``path``'s suffix; returns the path."""
-        picture = self._picture()
-        if picture is None:
-            raise ValueError("nothing to save yet: run a sweep (or show a saved one) first")
-        return image.save(path, **picture)
+        return self.pictures.save(path)
 
     def static_png(self) -> bytes | None:
         """The chart as a PNG (None before any sweep): the picture a saved notebook keeps."""
-        picture = self._picture()
-        return None if picture is None else image.render(**picture)
+        return self.pictures.png()
 
-    # The front end's other events are answered by FrontEndEvents (lrwidget/events.py).
+    # The front end's other events are answered by self.events (lrwidget/events.py).
     def _on_save(self, _button):
         try:
-            self._image = self._image or image.free_path(_image_stem(self._results)).resolve()
-            path = self.save_image(self._image)
+            path = self.pictures.save_next()
         except Exception as exc:  # a click never raises into the front end
             self.set_status(f"not saved: {exc}")
             return

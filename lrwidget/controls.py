@@ -1,8 +1,10 @@
-"""The row of controls under the chart and its status line.
+"""The rows of controls: the finder's buttons above the chart, the picking row and the status
+line under it.
 
-:class:`PickControls` holds the candidate menu, the log slider, the "snap" and "pick a range"
-boxes, the Save button and the status line; it shows what it is given and reports what the
-user does through the callbacks it was built with.
+:class:`RunControls` holds Run, Stop, Apply (and whatever the finder adds after them) and the
+progress; :class:`PickControls` holds the candidate menu, the log slider, the "snap" and "pick
+a range" boxes, the Save button and the status line. Each shows what it is given and reports
+what the user does through the callbacks it was built with.
 """
 
 from __future__ import annotations
@@ -152,3 +154,83 @@ class PickControls:
     def status_text(self) -> str:
         """What the status line says, as plain text."""
         return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
+
+
+REPLACE_SCHEDULE = "Replace schedule"  # Apply's label once it has explained a schedule
+
+
+def button(label: str, icon: str, css: str, style: str, on_click) -> widgets.Button:
+    """A button with a CSS class (the browser tests' hook) and its click handler."""
+    b = widgets.Button(description=label, icon=icon, button_style=style)
+    b.add_class(css)
+    b.on_click(on_click)
+    return b
+
+
+class RunControls:
+    """The row above the chart: Run, Stop, Apply, the progress bar and its text.
+
+    Parameters
+    ----------
+    on_run, on_stop, on_apply : callable
+        The buttons' click handlers (``handler(button)``).
+    stop_other : str
+        Run's label while another finder's sweep holds the model (Run then stops that first).
+    """
+
+    def __init__(self, *, on_run, on_stop, on_apply, stop_other: str):
+        self.stop_other = stop_other
+        self.run_button = button("Run", "play", "lrwidget-run", "primary", on_run)
+        self.stop_button = button("Stop", "stop", "lrwidget-stop", "warning", on_stop)
+        self.apply_button = button("Apply", "check", "lrwidget-apply", "success", on_apply)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
+        # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
+        # "300 / 300 · completed", so the chart does not jump between states.
+        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
+        self.row = widgets.HBox(
+            [self.run_button, self.stop_button, self.apply_button]
+            + [self.progress, self.progress_text],
+            # Wraps rather than clipping the progress text on a narrow notebook.
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+
+    def add(self, *extra: widgets.Widget):
+        """Put more buttons after Apply."""
+        children = list(self.row.children)
+        at = children.index(self.apply_button) + 1
+        self.row.children = (*children[:at], *extra, *children[at:])
+
+    @property
+    def stop_other_offered(self) -> bool:
+        return self.run_button.description == self.stop_other
+
+    def offer_stop_other(self, on: bool):
+        """Run offers to stop another finder's sweep first (or is plain Run again)."""
+        with self.run_button.hold_sync():
+            self.run_button.description = self.stop_other if on else "Run"
+            self.run_button.button_style = "danger" if on else "primary"
+
+    @property
+    def replace_offered(self) -> bool:
+        return self.apply_button.description == REPLACE_SCHEDULE
+
+    def offer_replace(self, on: bool):
+        """Apply offers to replace the optimizer's schedule (or is plain Apply again)."""
+        with self.apply_button.hold_sync():
+            self.apply_button.description = REPLACE_SCHEDULE if on else "Apply"
+            self.apply_button.button_style = "danger" if on else "success"
+
+    def show_running(self, running: bool, can_apply: bool):
+        """Run while nothing runs, Stop while something does, Apply with a pick."""
+        with self.run_button.hold_sync(), self.stop_button.hold_sync():
+            self.run_button.disabled = running
+            self.stop_button.disabled = not running
+            self.apply_button.disabled = running or not can_apply
+
+    def draw_progress(self, done: int, total: int, prefix: str = "", after: str | None = None):
+        """``prefix done / total``, then ``after`` (the time left, or why it ended)."""
+        with self.progress.hold_sync(), self.progress_text.hold_sync():
+            self.progress.max = max(total, 1)
+            self.progress.value = done
+            text = f"{prefix}{done} / {total}"
+            self.progress_text.value = text if after is None else f"{text} · {after}"

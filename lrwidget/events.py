@@ -1,9 +1,10 @@
 """The chart's answers to the front end's events: each ends in a pick, or puts the chart back.
 
-:class:`FrontEndEvents` is a part of :class:`lrwidget.chart.LRChart` (a mixin): the figure and
-the controls call these methods (their callbacks), and they call the chart's own ``pick``,
-``pick_range`` and ``_draw_selection``. No widgets are made here; Save image stays with the
-chart's pictures.
+:class:`FrontEndEvents` is a part the chart holds (``chart.events``): the figure and the
+controls call its methods (their callbacks), and it calls the chart's public picking API
+(``pick``, ``pick_range``, ``redraw_selection``, the ``selected_*`` traits). It owns the state
+of a drag in progress and whether the chart is pushing its selection out to the controls. No
+widgets are made here; Save image stays with the chart's pictures.
 """
 
 from __future__ import annotations
@@ -14,60 +15,78 @@ from .selection import is_lr
 
 class FrontEndEvents:
     """Drags of the handles, the "pick a range" box, the menu and the slider, and writes into
-    marks only the chart draws, as :class:`~lrwidget.chart.LRChart` answers them."""
+    marks only the chart draws, as a chart answers them.
 
-    # Each takes the lock: _syncing and the drag state are only read once another thread's
+    Parameters
+    ----------
+    chart : LRChart
+        The chart these events are about: its ``lock``, ``swept_range``, ``marks``,
+        ``selected_lr`` and ``selected_range``, ``pick``, ``pick_range`` and
+        ``redraw_selection``.
+    """
+
+    def __init__(self, chart):
+        self.chart = chart
+        self.dragged_lr: float | None = None  # set by a drag of the handle in progress
+        self.dragged_range: tuple[float, float] | None = None  # the same, for the range
+        self.syncing = False  # True while the chart pushes its selection out to the controls
+
+    # Each takes the lock: syncing and the drag state are only read once another thread's
     # redraw is done.
-    def _on_drag(self, x: float):
+    def on_drag(self, x: float):
         # The LR follows the pointer; the handle itself is the user's until release, so only
         # the rule and the controls move.
-        with self._lock:
-            if self.swept_range is None or not is_lr(x):
+        chart = self.chart
+        with chart.lock:
+            if chart.swept_range is None or not is_lr(x):
                 return
-            self._dragged_lr = self._clamp(x)
-            self.selected_lr = self._dragged_lr
+            self.dragged_lr = selection.clamp(x, chart.swept_range)
+            chart.selected_lr = self.dragged_lr
 
-    def _on_range_drag(self, index, x: float):
-        with self._lock:
-            moved = selection.move_end(self.selected_range, index, x, self.swept_range)
+    def on_range_drag(self, index, x: float):
+        chart = self.chart
+        with chart.lock:
+            moved = selection.move_end(chart.selected_range, index, x, chart.swept_range)
             if moved is not None:
-                self._dragged_range = moved
-                self.selected_range = moved
+                self.dragged_range = moved
+                chart.selected_range = moved
 
-    def _on_range_drag_end(self, index, x: float):
-        current = self.selected_range
+    def on_range_drag_end(self, index, x: float):
+        current = self.chart.selected_range
         if current is None or index not in (0, 1):
-            self.pick_range(None, None)  # refused: puts the handles back
+            self.chart.pick_range(None, None)  # refused: puts the handles back
             return
         ends = list(current)
         ends[index] = x
-        self.pick_range(*ends, ends=(index,))
+        self.chart.pick_range(*ends, ends=(index,))
 
-    def _on_range_box(self, change):
-        with self._lock:
-            if self._syncing:
+    def on_range_box(self, change):
+        chart = self.chart
+        with chart.lock:
+            if self.syncing:
                 return
             if not change["new"]:
-                self.selected_range = None
-            elif self.selected_range is None:
-                picked = selection.default_range(self.swept_range, self.selected_lr)
+                chart.selected_range = None
+            elif chart.selected_range is None:
+                picked = selection.default_range(chart.swept_range, chart.selected_lr)
                 if picked is None:  # nothing to pick in yet
-                    self._draw_selection()
+                    chart.redraw_selection()
                     return
-                self.selected_range = picked
+                chart.selected_range = picked
 
-    def _on_control(self, change):
+    def on_control(self, change):
         # The menu and the slider pick exactly the LR they show (the menu's None: no candidate).
-        with self._lock:
-            if not self._syncing and change["new"] is not None:
-                self.pick(change["new"], snap=False)
+        with self.chart.lock:
+            if not self.syncing and change["new"] is not None:
+                self.chart.pick(change["new"], snap=False)
 
-    def _on_foreign_write(self, change_or_mark):
-        with self._lock:
-            if self._syncing:
+    def on_foreign_write(self, change_or_mark):
+        chart = self.chart
+        with chart.lock:
+            if self.syncing:
                 return
-            if change_or_mark is self.marks.handle and self._dragged_lr is not None:
+            if change_or_mark is chart.marks.handle and self.dragged_lr is not None:
                 return  # the browser syncs the handle it is dragging
-            if change_or_mark is self.marks.range_handles and self._dragged_range is not None:
+            if change_or_mark is chart.marks.range_handles and self.dragged_range is not None:
                 return
-            self._draw_selection()
+            chart.redraw_selection()

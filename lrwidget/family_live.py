@@ -19,10 +19,10 @@ import dataclasses
 
 import numpy as np
 
-from . import selection, style
+from . import style
 from .family import SEED, SweepFamily, check_vary, family_members, member_label
-from .figure import thin_index
 from .result import SweepResult
+from .runner import Ending, LiveSweep, ending
 from .style import format_lr
 
 BAND_OPACITY = 0.25  # the repeats' band
@@ -44,7 +44,8 @@ def median_result(results: list[SweepResult]) -> tuple[SweepResult, np.ndarray, 
 
 
 class FamilyLive:
-    """Draws a family into ``chart`` (an :class:`~lrwidget.chart.LRChart`) as it is swept.
+    """Draws a family into ``chart`` (an :class:`~lrwidget.chart.LRChart`) as it is swept: the
+    family's :class:`~lrwidget.run_view.RunView`.
 
     Parameters
     ----------
@@ -52,34 +53,65 @@ class FamilyLive:
         The chart to draw into; its ``selected_lr`` stays the LR of the pick.
     vary : dict
         As for :func:`lrwidget.find_lr_family` (checked here too).
+    engine : callable
+        ``engine(vary=, on_member=, on_member_end=, **hooks)`` runs the family (the finder's
+        ``find_lr_family`` call) and returns a :class:`~lrwidget.SweepFamily`.
+    member : lrwidget.run_view.Member
+        Where the picked member's settings are kept (``member.setting``: the finder's, shared
+        by its views).
     """
 
-    def __init__(self, chart, vary):
+    def __init__(self, chart, vary, engine, member):
         self.chart = chart
         self.vary = check_vary(vary)
+        self.engine = engine
         self.members = family_members(self.vary)
         self.repeats = list(self.vary) == [SEED]
         self.finished: list[SweepResult] = []
         self.index = -1  # the member running (or last run)
-        self.family: SweepFamily | None = None  # the last family swept
-        self.member: dict | None = None  # the picked member's settings
+        self.record: SweepFamily | None = None  # the last family shown
+        self.picked = member
         self._shown: list[tuple[dict, SweepResult]] = []  # per series: its setting, its result
-        self._clicked = False  # a curve was clicked: its member holds for the pick that follows
+        self._running_series: int | None = None  # the running member's series
         chart.observe(self._on_lr, "selected_lr")
-        chart.marks.readout.on_element_click(self._on_curve_click)
 
-    # --- the sweep's hooks (the sweep's thread) ---------------------------------------------------
-    def start(self) -> dict:
-        """A new family: nothing finished yet. Returns the arguments of
-        :func:`lrwidget.find_lr_family` that feed this view."""
-        self.finished, self.index, self.family, self.member = [], -1, None, None
-        return {"vary": self.vary, "on_member": self.on_member, "on_member_end": self.on_member_end}
+    @property
+    def family(self) -> SweepFamily | None:
+        """The last family shown."""
+        return self.record
+
+    @property
+    def member(self) -> dict | None:
+        """The picked member's settings (None: none picked)."""
+        return self.picked.setting
+
+    # --- the run (the sweep's thread) ----------------------------------------------------------
+    def run(self, **hooks) -> SweepFamily:
+        self.finished, self.index, self.record, self.picked.setting = [], -1, None, None
+        return self.engine(
+            vary=self.vary, on_member=self.on_member, on_member_end=self.on_member_end, **hooks
+        )
+
+    def live(self, lrs, settings) -> LiveSweep:
+        return LiveSweep(lrs, settings)
 
     def on_member(self, index: int, member: dict):
         self.index = index
 
     def on_member_end(self, index: int, result: SweepResult):
         self.finished.append(result)
+
+    def ended(self, record, error):
+        """The family to show: the one returned, the members finished before an error, or,
+        after Jupyter's interrupt (a member's points so far), the finished ones as stopped."""
+        if error is not None:
+            record = getattr(error, "family", None)
+        elif isinstance(record, SweepResult):  # interrupted: the runner kept the member's points
+            meta = {"stop_reason": "stopped", "interrupted": True}
+            record = SweepFamily(self.vary, self.members, list(self.finished), meta)
+        if record is not None:
+            self.record = record
+        return record
 
     def progress_prefix(self) -> str:
         """``member 2/4 · `` while a family runs (empty before)."""
@@ -98,7 +130,7 @@ class FamilyLive:
             median, low, high = median_result(results)
             label = f"median of {len(results)} repeats"
             chart.set_results([median], [label], keep_selection=keep_selection, picture=False)
-            self._draw_band(0, median.lrs, low, high)
+            chart.plot.draw_band(0, median.lrs, low, high, BAND_OPACITY)
             self._shown = [({}, median)]
             return 1
         labels = [member_label(m) for m in self.members[: len(results)]]
@@ -109,98 +141,83 @@ class FamilyLive:
         ]
         return len(results)
 
-    def _draw_band(self, i, lrs, low, high):
-        line = self.chart.marks.raw[i]
-        idx = thin_index(len(lrs))
-        with line.hold_sync():
-            line.x = np.asarray(lrs, dtype=np.float64)[idx]
-            line.y = np.array([low[idx], high[idx]], dtype=np.float32)
-            line.fill = "between"
-            line.fill_colors = [style.series_color(i)]
-            line.fill_opacities = [BAND_OPACITY]
-
-    def begin_member(self, lrs):
+    def begin(self, live):
         """Show the finished members and make room for the one starting (kernel thread)."""
-        chart, plot, index = self.chart, self.chart.plot, self.index
-        with plot.lock:
+        chart, index = self.chart, self.index
+        with chart.lock:
             finished = list(self.finished[:index])
             if not finished:
-                chart.begin_live(lrs)
+                chart.begin_live(live.lrs)
+                self._shown = []
             n = self._draw_finished(finished)
-            plot.set_series_count(n + 1)
-            chart.marks.smoothed[n].labels = [member_label(self.members[index])]
-            self._running_series = n
+            self._running_series = chart.plot.add_series(member_label(self.members[index]), n)
 
     def draw_live(self, live):
         """Draw the running member's curve so far (the sweep's thread); returns the snapshot."""
-        so_far = live.snapshot()
-        plot = self.chart.plot
-        with plot.lock:
-            i = getattr(self, "_running_series", None)
-            if live.n and i is not None and i < len(plot.marks.raw):
-                plot.draw_partial_curve(live.lrs, live.losses, so_far.smoothed, index=i)
-        return so_far
+        i = self._running_series
+        if i is None:
+            return live.snapshot()
+        return self.chart.draw_live(live, series=i, candidates=False)
 
     def refresh_live(self, so_far):
         """The loss window over the finished members and the running one (kernel thread)."""
         windows = [style.result_window(r) for _, r in self._shown] + [style.result_window(so_far)]
         self.chart.plot.set_y_window(style.joint_window(windows))
 
-    def show_family(self, family: SweepFamily | None) -> SweepResult | None:
-        """Draw a finished (or stopped) family and select its pick (kernel thread); returns
-        its last member's sweep, stopped if the family was, for the progress line."""
+    def show_end(self, family: SweepFamily | None) -> Ending | None:
+        """Draw a finished (or stopped) family and select its pick (kernel thread); its last
+        member's progress, stopped if the family was."""
         self._running_series = None
         if family is None:
             return None
-        self.family = family
-        with self.chart.plot.lock:
+        with self.chart.lock:
             self._draw_finished(family.results, keep_selection=False)
             pick = family.pick
             if pick is not None:
-                self.chart.selected_lr = pick.lr
-                self.member = dict(pick.setting)
+                self.chart.pick(pick.lr, snap=False)
+                self.picked.setting = dict(pick.setting)
         if not family.results:
             return None
-        last = family.results[-1]
+        last = ending(family.results[-1])
+        if family.meta.get("interrupted"):
+            return dataclasses.replace(last, why="interrupted")
         stopped = family.meta.get("stop_reason") == "stopped"
-        return dataclasses.replace(last, stop_reason="stopped") if stopped else last
+        return dataclasses.replace(last, why="stopped") if stopped else last
+
+    def clear(self):
+        self.record = None
 
     # --- which member a pick belongs to -------------------------------------------------------
-    def _on_curve_click(self, mark, content):
-        """A click on a point of a curve (the readout's points lie on them): that member, and
-        the LR snapped to that member's candidates."""
-        data = content.get("data") if isinstance(content, dict) else None
-        if not isinstance(data, dict) or not self._shown:
-            return
-        lr, loss = selection.to_float(data.get("x")), selection.to_float(data.get("y"))
-        if not (selection.is_lr(lr) and np.isfinite(loss)):
-            return
+    def curve_candidates(self, lr: float, loss: float) -> list | None:
+        """A click on a point of a curve: that member is picked, and the click snaps to its
+        candidates (None when no member's curve is shown)."""
+        if not self._shown:
+            return None
         setting, result = min(self._shown, key=lambda shown: _distance(shown[1], lr, loss))
-        landed = selection.pick_lr(lr, self.chart.swept_range, result.candidates, self.chart.snap)
-        if landed is None:
-            return
-        self._clicked = True
-        try:
-            self.member = dict(setting)
-            self.chart.selected_lr = landed
-        finally:
-            self._clicked = False
+        self.picked.setting = dict(setting)
+        return list(result.candidates)
 
     def _on_lr(self, change):
-        if self._clicked or change["new"] is None:
+        # An LR that is a candidate of the picked member keeps it; one that is another
+        # member's candidate picks that member; any other LR leaves the member as it is.
+        lr = change["new"]
+        if lr is None:
             return
-        owners = [s for s, r in self._shown if any(c.lr == change["new"] for c in r.candidates)]
-        if owners:
-            self.member = dict(owners[0])
+        owners = [s for s, r in self._shown if any(c.lr == lr for c in r.candidates)]
+        if owners and self.picked.setting not in owners:
+            self.picked.setting = dict(owners[0])
 
     @property
     def selected(self) -> dict:
         """The picked member's settings and ``learning_rate``."""
         return {"learning_rate": self.chart.selected_lr, **(self.member or {})}
 
+    def live_status_parts(self) -> list[str]:
+        return self.chart.live_status_parts()
+
     def status_parts(self) -> list[str]:
         """The status line of the family shown: members, pick, spread, notes, the selection."""
-        family = self.family
+        family = self.record
         if family is None:
             return ["press Run to sweep the family"]
         parts = [f"{len(family)}/{len(family.members)} members"]

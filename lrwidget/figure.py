@@ -43,14 +43,14 @@ import threading
 from collections.abc import Callable
 
 import bqplot as bq
-import ipywidgets as widgets
 import numpy as np
 
 from . import style
+from .panel import MAX_DISPLAY_POINTS, PlotPanel, draw_line, loss_format, partial, thin_index
 from .selection import to_float
 from .sync import WatchedLabel, WatchedLines, WatchedScatter, hold_sync, set_array
 
-MAX_DISPLAY_POINTS = 2000  # per series; the full data stays in Python
+__all__ = ["MAX_DISPLAY_POINTS", "LossPlot", "Marks", "log_ticks", "loss_format", "thin_index"]
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
 RANGE_Y = 0.04  # where the range handles sit, near the bottom
 RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fraction
@@ -79,24 +79,6 @@ def log_ticks(lo, hi, most: int = 7) -> list[float]:
         if len(ticks) <= most:
             return ticks
     return []
-
-
-def loss_format(lo: float, hi: float) -> str:
-    """The y axis' tick format for a loss window: fixed point with the digits a tenth of the
-    window needs (".2~f" for 1.2 .. 1.5), SI prefixes for huge losses."""
-    span = hi - lo
-    if not (math.isfinite(span) and span > 0):
-        return ".3~g"
-    if max(abs(lo), abs(hi)) >= 1e5:
-        return ".3~s"
-    return f".{min(max(0, -math.floor(math.log10(span / 10))), 6)}~f"
-
-
-def thin_index(n: int, limit: int = MAX_DISPLAY_POINTS) -> np.ndarray:
-    """At most ``limit`` indices spread evenly over ``range(n)``, first and last included."""
-    if n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
 
 
 def element_x(content):
@@ -141,7 +123,19 @@ def _candidate_tooltip(fields, labels) -> bq.Tooltip:
     return _tooltip(fields, [formats[f] for f in fields], labels)
 
 
-def _data_marks(xy: dict, on_click) -> dict:
+def _curve_click(on_curve_click):
+    """The readout's element_click handler: the clicked point's x and y to ``on_curve_click``."""
+
+    def clicked(mark, content):
+        lr = element_x(content)
+        if lr is not None:
+            data = content["data"]
+            on_curve_click(lr, data.get("y"))
+
+    return clicked
+
+
+def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
     """The marks that show the sweeps: candidates, suggestions and the hover readout."""
     candidates = bq.Scatter(
         x=[],
@@ -173,7 +167,7 @@ def _data_marks(xy: dict, on_click) -> dict:
         ),
     )
     # The readout's points lie on the curve: a click there is a click on the plot.
-    readout.on_element_click(_element_click(on_click, None))
+    readout.on_element_click(_curve_click(on_curve_click))
     suggestions = bq.Scatter(
         x=[],
         y=[],
@@ -299,37 +293,6 @@ def _range_marks(unit: dict, on_range_drag, on_range_drag_end, on_foreign_write)
     }
 
 
-def _figure(x_scale, y_scale) -> tuple[bq.Figure, bq.Axis]:
-    """The figure with its two axes, no marks yet; and its x axis."""
-    x_axis = bq.Axis(
-        # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
-        scale=x_scale,
-        label="learning rate",
-        tick_format=".2~e",
-    )
-    # No fixed format: d3 picks the digits the tick spacing needs (no repeated ticks).
-    y_axis = bq.Axis(scale=y_scale, orientation="vertical", label="loss", label_offset="48px")
-    figure = bq.Figure(
-        marks=[],
-        axes=[x_axis, y_axis],
-        animation_duration=0,
-        legend_location="top-right",
-        legend_style={
-            "fill": "var(--jp-layout-color1, white)",
-            "fill-opacity": 0.9,
-            "stroke": "var(--jp-border-color1, #bdbdbd)",
-        },
-        # Left: room for the loss ticks; right: for "1e+1"; top: bqplot's toolbar (shown on
-        # hover, 28 px tall, from half the top margin down) stays above the plot, off the
-        # handle's label and the legend.
-        fig_margin={"top": 58, "bottom": 45, "left": 66, "right": 40},
-        # "auto", not "100%": the figure's 2 px margins then stay inside the output area.
-        layout=widgets.Layout(width="auto", height="380px"),
-    )
-    figure.add_class("lrwidget-figure")
-    return figure, x_axis
-
-
 class Marks:
     """The figure's marks by name (see the module docstring for what each shows)."""
 
@@ -380,6 +343,9 @@ class LossPlot:
         ``on_click(lr, snap)`` for a click on the plot area or the readout (``snap=None``: the
         chart's own setting), on a candidate (``snap=True``) or on a suggestion (``False``).
         ``lr`` is what the front end sent: anything.
+    on_curve_click : callable
+        ``on_curve_click(lr, loss)`` for a click on a point of a curve (the readout's points
+        lie on the smoothed curves): both as the front end sent them, anything.
     on_drag, on_drag_end : callable
         ``on_drag(x)`` while the handle moves, ``on_drag_end(x)`` on release (NaN: no x sent).
     on_range_drag, on_range_drag_end : callable
@@ -394,6 +360,7 @@ class LossPlot:
         *,
         lock: threading.RLock,
         on_click: Callable[[object, bool | None], object],
+        on_curve_click: Callable[[object, object], object],
         on_drag: Callable[[float], object],
         on_drag_end: Callable[[float], object],
         on_range_drag: Callable[[object, float], object],
@@ -405,13 +372,23 @@ class LossPlot:
         self.swept_range: tuple[float, float] | None = None
         # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot
         # 0.12 and 0.13; given to a mark it is silently ignored).
-        self.x_scale = bq.LogScale(allow_padding=False)
-        self.y_scale = bq.LinearScale()
+        # "~": no trailing zeros, so a zoomed-in axis still tells 3e-2 from 3.5e-2.
+        self.panel = PlotPanel(
+            x_scale=bq.LogScale(allow_padding=False),
+            x_label="learning rate",
+            y_label="loss",
+            lock=lock,
+            css_class="lrwidget-figure",
+            x_tick_format=".2~e",
+        )
+        panel = self.panel
+        self.figure, self.x_scale, self.y_scale = panel.figure, panel.x_scale, panel.y_scale
+        self.x_axis, self.y_axis = panel.x_axis, panel.y_axis
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
-        xy = {"x": self.x_scale, "y": self.y_scale}
+        xy = panel.xy
         unit = {"x": self.x_scale, "y": self.unit_scale}
         self.marks = Marks(
-            **_data_marks(xy, on_click),
+            **_data_marks(xy, on_click, on_curve_click),
             **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
         )
@@ -421,11 +398,8 @@ class LossPlot:
             "many": _candidate_tooltip(["name", "x", "y"], ["sweep", "LR", "loss"]),
             "live": _candidate_tooltip(["x", "y"], ["provisional LR", "loss so far"]),
         }
-        self.figure, self.x_axis = _figure(self.x_scale, self.y_scale)
-        self.y_axis = self.figure.axes[1]
         # The x ticks follow the range shown: set from Python, or zoomed in the browser.
         self.x_scale.observe(self._draw_x_ticks, ["min", "max"])
-        self.figure.observe(ZoomReset(self).on_interaction, "interaction")
         self.set_series_count(1)
 
     # --- the front end's events ---------------------------------------------------------------
@@ -442,7 +416,7 @@ class LossPlot:
     @property
     def panning(self) -> bool:
         """True while the toolbar's pan/zoom is on: clicks and drags move the view then."""
-        return isinstance(self.figure.interaction, bq.PanZoom)
+        return self.panel.panning
 
     def _draw_x_ticks(self, change=None):
         ticks = log_ticks(self.x_scale.min, self.x_scale.max)
@@ -475,36 +449,36 @@ class LossPlot:
         del marks.raw[n:], marks.smoothed[n:]
         for smooth in marks.smoothed:
             smooth.display_legend = n > 1
-        order = marks.in_order()
-        if self.figure.marks != order:
-            self.figure.marks = order
+        self.panel.set_marks(marks.in_order())
 
     def draw_curve(self, i: int, lrs, raw, smoothed):
         """Draw sweep ``i``'s curves, thinned to ``MAX_DISPLAY_POINTS`` (NaN: a gap)."""
-        idx = thin_index(len(lrs))
-        x = np.asarray(lrs, dtype=np.float64)[idx]
-        for line, y in ((self.marks.raw[i], raw), (self.marks.smoothed[i], smoothed)):
-            y = np.asarray(y, dtype=np.float32)[idx]
-            # A line with no finite point has no path: bqplot would write d="null" and put its
-            # label at an undefined height. Nothing is drawn instead.
-            drawn = (x, y) if np.isfinite(y).any() else (np.zeros(0), np.zeros(0, np.float32))
-            with line.hold_sync():
-                set_array(line, "x", drawn[0])
-                set_array(line, "y", drawn[1])
+        draw_line(self.marks.raw[i], lrs, raw)
+        draw_line(self.marks.smoothed[i], lrs, smoothed)
 
     def draw_partial_curve(self, lrs, raw, smoothed, index: int = 0):
         """Draw a running sweep's curves as series ``index``: ``lrs`` is the whole plan,
-        ``raw`` its losses (NaN: not yet), ``smoothed`` the smoothed losses so far."""
-        n = len(smoothed)
-        raw = np.array(raw, dtype=np.float64)
-        full = np.full(len(lrs), np.nan)
-        full[:n] = smoothed
-        # The arrays span the whole plan (the LR grid goes out once) and NaN is a gap. But
-        # bqplot places each line's (hidden) label at its last point, where NaN is an invalid
-        # SVG transform: the last point repeats the newest value instead, a lone point with no
-        # segment to draw.
-        raw[-1], full[-1] = raw[n - 1], full[n - 1]
-        self.draw_curve(index, lrs, raw, full)
+        ``raw`` its losses so far (NaN after), ``smoothed`` the smoothed losses so far."""
+        n, planned = len(smoothed), len(lrs)
+        self.draw_curve(index, lrs, partial(raw, n, planned), partial(smoothed, n, planned))
+
+    def add_series(self, label: str, after: int) -> int:
+        """Make room for one more curve after the first ``after``, named ``label`` on the
+        legend (a family's next member, while it runs); returns its index."""
+        self.set_series_count(after + 1)
+        self.marks.smoothed[after].labels = [label]
+        return after
+
+    def draw_band(self, i: int, lrs, low, high, opacity: float):
+        """Draw series ``i``'s raw line as a band from ``low`` to ``high`` (repeats' spread)."""
+        line = self.marks.raw[i]
+        idx = thin_index(len(lrs))
+        with line.hold_sync():
+            line.x = np.asarray(lrs, dtype=np.float64)[idx]
+            line.y = np.array([np.asarray(low)[idx], np.asarray(high)[idx]], dtype=np.float32)
+            line.fill = "between"
+            line.fill_colors = [style.series_color(i)]
+            line.fill_opacities = [opacity]
 
     def draw_series(self, shown: list[style.Series]):
         """Draw finished sweeps: both curves of each, the legend, suggestions and readout
@@ -560,26 +534,20 @@ class LossPlot:
 
     def show_x(self, lo: float, hi: float):
         """Show this LR range on the x axis."""
-        with self.x_scale.hold_sync():
-            self.x_scale.min, self.x_scale.max = float(lo), float(hi)
+        self.panel.show_x(lo, hi)
 
     def set_swept_range(self, lo: float, hi: float) -> tuple[float, float]:
         """The swept range (the x axis spans it); returns it, widened if it has no width."""
         lo, hi = float(lo), float(hi)
         if hi <= lo:
             hi = lo * 1.0001
-        self.swept_range = (lo, hi)
+        self.swept_range = self.panel.home_x = (lo, hi)
         self.show_x(lo, hi)
         return self.swept_range
 
     def set_y_window(self, window: tuple[float, float] | None):
-        """Show this loss range on the y axis (None: leave it), its ticks with as many digits
-        as their spacing needs (never d3's "2.3528e+0", which runs into the axis label)."""
-        if window is None:
-            return
-        with hold_sync(self.y_scale, self.y_axis):
-            self.y_scale.min, self.y_scale.max = window
-            self.y_axis.tick_format = loss_format(*window)
+        """Show this loss range on the y axis (None: leave it); see :class:`PlotPanel`."""
+        self.panel.set_y_window(window)
 
     # --- drawing the selection ------------------------------------------------------------
     def pick_marks(self) -> tuple[bq.Mark, ...]:
@@ -643,43 +611,3 @@ class LossPlot:
             m.range_handles.visible = True
             set_array(m.range_handles, "x", np.array([low, high]))
             set_array(m.range_handles, "y", np.array([RANGE_Y, RANGE_Y]))
-
-
-class ZoomReset:
-    """Keeps bqplot's toolbar in line with the kernel (:meth:`on_interaction`)."""
-
-    def __init__(self, plot: LossPlot):
-        self.plot = plot
-        self._homes: dict[str, list] = {}  # PanZoom model id -> the scales' home
-
-    def on_interaction(self, change):
-        """bqplot's toolbar: its PanZoom button makes a PanZoom in the browser that lists every
-        mark's scales (the shared x scale once per mark, which multiplies a wheel notch's zoom,
-        and the [0, 1] scale too); it gets the two data scales, once each. Its Reset puts the
-        scales back in the browser only and closes the PanZoom: the kernel's scales then go
-        back too, or they would keep the zoomed range."""
-        pz = change["new"]
-        if not isinstance(pz, bq.PanZoom) or pz.comm is None:
-            return
-        key = pz.model_id
-        if key not in self._homes:  # when the browser took its snapshot
-            self._homes[key] = [(s, s.min, s.max) for s in (self.plot.x_scale, self.plot.y_scale)]
-            pz.observe(self._one_scale_each, "scales")  # the browser may send them after this
-            pz.comm.on_close(lambda _msg: self._reset(self._homes.pop(key, [])))
-        self._one_scale_each({"owner": pz})
-
-    def _one_scale_each(self, change):
-        scales = {"x": [self.plot.x_scale], "y": [self.plot.y_scale]}
-        if change["owner"].scales != scales:
-            change["owner"].scales = scales
-
-    def _reset(self, home):
-        with self.plot.lock:
-            for scale, lo, hi in home:
-                if scale is self.plot.x_scale and self.plot.swept_range is not None:
-                    lo, hi = self.plot.swept_range  # the swept range, also if it changed meanwhile
-                if (scale.min, scale.max) == (lo, hi):
-                    scale.send_state(["min", "max"])  # the browser may hold other values
-                else:
-                    with scale.hold_sync():
-                        scale.min, scale.max = lo, hi

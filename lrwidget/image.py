@@ -142,3 +142,41 @@ def save(path, results, labels=None, **selection) -> Path:
         )
     path.write_bytes(render(results, labels, fmt=fmt, **selection))
     return path
+
+
+NOTHING_YET = "nothing to save yet: run a sweep (or show a saved one) first"
+
+
+class Pictures:
+    """The pictures of a view: a file saved on request, Save's file (one per view, chosen on
+    its first use) and the PNG a saved notebook keeps.
+
+    Parameters
+    ----------
+    content : callable
+        ``content()``: the keyword arguments of :func:`figure` for what the view shows now,
+        read at once; None when there is nothing to draw yet.
+    stem : callable
+        ``stem()``: the file name Save starts from (``lr_finder_sequential``).
+    """
+
+    def __init__(self, content, stem):
+        self.content, self.stem = content, stem
+        self.path: Path | None = None  # Save's file
+
+    def save(self, path) -> Path:
+        """Write the picture to ``path`` (PNG or SVG by its suffix); returns the path."""
+        content = self.content()
+        if content is None:
+            raise ValueError(NOTHING_YET)
+        return save(path, **content)
+
+    def png(self) -> bytes | None:
+        """The picture as PNG bytes (None: nothing to draw yet)."""
+        content = self.content()
+        return None if content is None else render(**content)
+
+    def save_next(self) -> Path:
+        """Save's click: the same file every time, a free one the first time."""
+        self.path = self.path or free_path(self.stem()).resolve()
+        return self.save(self.path)

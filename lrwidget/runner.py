@@ -22,6 +22,7 @@ can stop an old one whose view is gone (a re-run cell).
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -59,30 +60,73 @@ def running_on(key) -> SweepRunner | None:
     return runner if runner is not None and runner.running else None
 
 
-class LiveCurve:
-    """The points of a running sweep, in arrays sized for the whole plan (NaN: not yet).
+def eta(started: float, done: int, planned: int) -> float | None:
+    """Seconds left at the pace so far, for ``done`` of ``planned`` points begun at ``started``
+    (a ``time.perf_counter()``); None before the first point."""
+    if done == 0:
+        return None
+    return (time.perf_counter() - started) / done * (planned - done)
 
-    Every look at it is a :class:`SweepResult` of the points so far, read with the settings the
-    sweep reported, so the live view reads the curve exactly as the final result will.
+
+class LiveCurve:
+    """A running line's points on any x axis (LRs, steps), in arrays sized for its whole plan
+    (NaN: not yet). No reading: what the points mean is its owner's."""
+
+    def __init__(self, x):
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.full(len(self.x), np.nan)
+        self.n = 0
+
+    @property
+    def planned(self) -> int:
+        return len(self.x)
+
+    def add(self, i: int, value: float):
+        """Point ``i`` (0-based) is ``value``; the points so far end there."""
+        self.y[i] = value
+        self.n = i + 1
+
+
+class LiveSweep:
+    """A running sweep: a :class:`LiveCurve` over its LR plan. Every look at it
+    (:meth:`snapshot`) is a :class:`SweepResult` of the points so far, read with the settings
+    the sweep reported, so the live view reads the curve exactly as the final result will.
+
+    It is the runner's default live record (see :class:`SweepRunner`): built from ``find_lr``'s
+    ``on_start(lrs, settings)``, fed by its ``on_point(step, lr, loss)``.
     """
 
     def __init__(self, lrs, settings: AnalysisSettings):
-        self.lrs = np.asarray(lrs, dtype=np.float64)
-        self.losses = np.full(len(lrs), np.nan)
+        self.curve = LiveCurve(lrs)
         self.settings = settings
-        self.n = 0
         self.started = time.perf_counter()
 
+    @property
+    def lrs(self) -> np.ndarray:
+        return self.curve.x
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self.curve.y
+
+    @property
+    def n(self) -> int:
+        return self.curve.n
+
+    @property
+    def planned(self) -> int:
+        return self.curve.planned
+
     def add(self, step: int, loss: float):
-        self.losses[step] = loss
-        self.n = step + 1
+        self.curve.add(step, loss)
+
+    def point(self, step: int, lr: float, loss: float):
+        """``find_lr``'s ``on_point``."""
+        self.curve.add(step, loss)
 
     def eta(self) -> float | None:
         """Seconds left at the pace so far (None before the first point)."""
-        if self.n == 0:
-            return None
-        elapsed = time.perf_counter() - self.started
-        return elapsed / self.n * (len(self.lrs) - self.n)
+        return eta(self.started, self.n, self.planned)
 
     def snapshot(self, stop_reason: str = "running", **meta) -> SweepResult:
         """The points so far, as a result that ended with ``stop_reason``."""
@@ -92,8 +136,28 @@ class LiveCurve:
             losses=self.losses[:n],
             stop_reason=stop_reason,
             settings=self.settings,
-            meta={"num_steps": len(self.lrs), "steps_done": n, **meta},
+            meta={"num_steps": self.planned, "steps_done": n, **meta},
         )
+
+    def interrupted(self, exc: BaseException) -> SweepResult | None:
+        """What an interrupt keeps: the points so far, as a Stop keeps them (None before any)."""
+        return self.snapshot("stopped", interrupted=True) if self.n else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Ending:
+    """How a run ended, for the progress line: ``done`` of ``planned`` steps, and ``why``."""
+
+    done: int
+    planned: int
+    why: str
+
+
+def ending(result: SweepResult) -> Ending:
+    """A sweep's progress at its end: steps done of planned, and how it ended."""
+    planned = result.meta.get("num_steps", len(result))
+    why = "interrupted" if result.meta.get("interrupted") else result.stop_reason
+    return Ending(len(result), planned, why)
 
 
 def _serve(jobs: queue.SimpleQueue):
@@ -114,25 +178,33 @@ class SweepRunner:
     Parameters
     ----------
     sweep : callable
-        Runs the sweep and returns a :class:`SweepResult`; takes ``find_lr``'s hooks.
+        Runs the sweep (or any run that takes these hooks: trials) and returns its record.
     on_claim, on_start, on_update, on_end : callable
         See the module docstring.
     key : hashable, optional
         What the sweep claims (a model's id): :func:`running_on` finds this runner by it
         while it runs.
+    live : callable
+        ``live(*args)`` builds the live record from the arguments of the run's ``on_start``
+        (default: :class:`LiveSweep`, for ``find_lr``). A live record has ``n`` and
+        ``planned`` (points done and planned), ``point(*args)`` (the run's ``on_point``),
+        ``eta()``, ``snapshot()`` (the record so far) and ``interrupted(exc)`` (what
+        Jupyter's interrupt keeps, or None).
     """
 
     def __init__(
         self,
         sweep: Callable[..., SweepResult],
         *,
-        on_start: Callable[[LiveCurve], object],
-        on_update: Callable[[LiveCurve], object],
-        on_end: Callable[[SweepResult | None, BaseException | None], object],
+        on_start: Callable[[object], object],
+        on_update: Callable[[object], object],
+        on_end: Callable[[object, BaseException | None], object],
         on_claim: Callable[[], object] = lambda: None,
         key=None,
+        live: Callable[..., object] = LiveSweep,
     ):
         self.sweep = sweep
+        self.make_live = live
         self.key = key
         self.stop_note: str | None = None  # why the last sweep was stopped, if not by Stop
         self.on_claim = on_claim
@@ -140,8 +212,8 @@ class SweepRunner:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._running = False
-        self._result: SweepResult | None = None
-        self._live: LiveCurve | None = None
+        self._result = None  # the last run's record
+        self._live = None  # the running sweep's live record
         # Background sweeps run in one thread kept for this runner: TensorFlow's start-up cost
         # in a new thread is then paid once, not on every Run.
         self._thread: threading.Thread | None = None
@@ -164,9 +236,9 @@ class SweepRunner:
         return self._background
 
     @property
-    def result(self) -> SweepResult | None:
+    def result(self):
         """The last sweep's result; during a sweep, a snapshot of the points so far
-        (``stop_reason="running"``, empty before the first); None before any sweep."""
+        (``stop_reason="running"``, an empty sweep before the first); None before any sweep."""
         with self._lock:
             if not self._running:
                 return self._result
@@ -175,7 +247,7 @@ class SweepRunner:
             return SweepResult(lrs=[], losses=[], stop_reason="running")
         return live.snapshot()
 
-    def start(self, *, background: bool, block: bool = False) -> SweepResult | None:
+    def start(self, *, background: bool, block: bool = False) -> object:
         """Start a sweep; see :meth:`lrwidget.LRFinderWidget.run`. Raises ``RuntimeError`` if
         one runs already (nothing is changed then)."""
         with self._lock:
@@ -273,10 +345,10 @@ class SweepRunner:
             )
         except Exception as exc:  # kept and shown: an exception must not vanish with a thread
             error = exc
-        except BaseException:  # the interrupt button, in the cell's thread: a Stop, then raise
+        except BaseException as exc:  # the interrupt button, in the cell's thread: a Stop, raise
             live = self._live
-            if live is not None and live.n:
-                result = live.snapshot("stopped", interrupted=True)
+            if live is not None:
+                result = live.interrupted(exc)
             raise
         finally:
             with self._lock:
@@ -291,15 +363,15 @@ class SweepRunner:
                 self._register(False)
                 ended.set()
 
-    def _on_start(self, lrs, settings):
-        live = LiveCurve(lrs, settings)
+    def _on_start(self, *started):
+        live = self.make_live(*started)
         with self._lock:
             self._live = live
         self._paced(self.on_start, live, time.perf_counter())
 
-    def _on_point(self, step, lr, loss):
+    def _on_point(self, *point):
         live = self._live
-        live.add(step, loss)
+        live.point(*point)
         now = time.perf_counter()
         if now >= self._next_update:
             self._paced(self.on_update, live, now)

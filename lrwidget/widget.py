@@ -40,24 +40,20 @@ import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
 from .chart import LRChart
+from .controls import REPLACE_SCHEDULE, RunControls
 from .failure import cause, report
+from .family import SweepFamily
 from .family_live import FamilyLive
 from .keras_family import apply_settings, check_family, find_lr_family
 from .keras_sweep import check_model, check_sweep_range, find_lr
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
+from .pick_schedules import NO_LR, PickSchedules
 from .result import AnalysisSettings, SweepResult
-from .runner import ALREADY_RUNNING, LiveCurve, SweepRunner
-from .schedules import (
-    Cyclic,
-    EpochDecay,
-    OneCycle,
-    set_learning_rate,
-    set_schedule,
-    uses_schedule,
-)
+from .run_view import Ending, Member, RunView, SweepView
+from .runner import ALREADY_RUNNING, SweepRunner
+from .schedules import Cyclic, EpochDecay, OneCycle, set_learning_rate, set_schedule, uses_schedule
 from .selection import LearningRate, LearningRateRange
 from .style import format_lr
-from .sync import hold_sync
 from .takeover import STOP_OTHER, OtherSweepRunning, free_model, take_over
 
 _FIND_LR = inspect.signature(find_lr).parameters
@@ -67,44 +63,9 @@ SWEEP_ARGS = tuple(
     name for name, p in _FIND_LR.items() if p.kind is p.KEYWORD_ONLY and name not in HOOKS
 )
 SETTINGS = tuple(f.name for f in dataclasses.fields(AnalysisSettings))
-REPLACE_SCHEDULE = "Replace schedule"
-NO_LR = "no learning rate selected: run a sweep and pick one first"
 
 
-class _Schedules:
-    """The schedules a finder makes from its pick (``selected_range``, ``selected_lr``)."""
-
-    def one_cycle_schedule(self, total_steps: int, **kwargs) -> OneCycle:
-        """A one-cycle schedule over ``selected_range``: up from its low end to its high end
-        in the first quarter of ``total_steps``, then cosine down (see
-        :class:`~lrwidget.schedules.OneCycle`; ``pct_start`` and ``final_div_factor`` are
-        passed on). Train with it: ``finder.apply(schedule=...)``."""
-        low, high = self._range_or_raise()
-        return OneCycle(high, total_steps, div_factor=high / low, **kwargs)
-
-    def cyclic_schedule(self, step_size: int) -> Cyclic:
-        """Smith's triangular cyclical schedule between the ends of ``selected_range``, half a
-        cycle every ``step_size`` steps (see :class:`~lrwidget.schedules.Cyclic`)."""
-        low, high = self._range_or_raise()
-        return Cyclic(low, high, step_size)
-
-    def _range_or_raise(self) -> tuple[float, float]:
-        if self.selected_range is None:
-            raise ValueError(
-                "no range picked: tick 'pick a range' and drag its two handles, or set "
-                "finder.selected_range = (low, high)"
-            )
-        return self.selected_range
-
-    def decay_callback(self, factor: float = 0.97) -> EpochDecay:
-        """A Keras callback that starts at ``selected_lr`` and multiplies it by ``factor``
-        every epoch (the article's schedule): ``model.fit(..., callbacks=[cb])``."""
-        if self.selected_lr is None:
-            raise ValueError(NO_LR)
-        return EpochDecay(self.selected_lr, factor)
-
-
-class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
+class LRFinderWidget(NotebookDisplay, widgets.VBox):
     """A live, steerable LR range test on a Keras model.
 
     Parameters
@@ -167,41 +128,50 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
         if vary is not None:
             check_family(model, x, y, vary, self.sweep_args)
+        # The runner runs the active view's run and feeds that view (see run_view.py).
         self.runner = SweepRunner(
-            self._find_lr,
+            lambda **hooks: self._active.run(**hooks),
             on_start=self._on_start,
             on_update=self._on_update,
             on_end=self._on_end,
             on_claim=lambda: self.set_trait("running", True),
             key=None if model is None else id(model),
+            live=lambda *started: self._active.live(*started),
         )
         self._notice = take_over(model, self.runner)  # said in the status line until a Run
         # This widget is the one shown: its status line and its picture.
-        self.chart = LRChart(status_parts=self._status_parts, on_picture=self.refresh_static)
-        # A family's members, drawn into the chart; None for one sweep.
-        self.family = None if vary is None else FamilyLive(self.chart, vary)
-        self.run_button = _button("Run", "play", "lrwidget-run", "primary", self._on_run_click)
-        self.stop_button = _button("Stop", "stop", "lrwidget-stop", "warning", self._on_stop)
-        self.apply_button = _button("Apply", "check", "lrwidget-apply", "success", self._on_apply)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
-        # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
-        # "300 / 300 · completed", so the chart does not jump between states.
-        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
-        controls = widgets.HBox(
-            [
-                self.run_button,
-                self.stop_button,
-                self.apply_button,
-                self.progress,
-                self.progress_text,
-            ],
-            # Wraps rather than clipping the progress text on a narrow notebook.
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        self.chart = LRChart(
+            status_parts=self._status_parts,
+            on_picture=self.refresh_static,
+            curve_owner=self._curve_owner,
         )
+        self.member = Member()  # the settings of the pick's member, beside selected_lr
+        self.schedules = PickSchedules(self)
+        # What the finder shows, one view per kind of run: the sweep (one, or a family).
+        sweep: RunView = (
+            SweepView(self.chart, self._find_lr)
+            if vary is None
+            else FamilyLive(self.chart, vary, self._find_lr_family, self.member)
+        )
+        self.views: list[RunView] = [sweep]
+        self._active: RunView = sweep  # the view whose run runs (or ran last)
+        self.buttons = RunControls(
+            on_run=self._on_run_click,
+            on_stop=lambda _: self.stop(),
+            on_apply=self._on_apply,
+            stop_other=STOP_OTHER,
+        )
+        b = self.buttons
+        self.run_button, self.stop_button, self.apply_button = (
+            b.run_button,
+            b.stop_button,
+            b.apply_button,
+        )
+        self.progress, self.progress_text = b.progress, b.progress_text
         # A sweep's error in full, next to the button that started it.
         self.messages = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.messages.add_class("lrwidget-messages")
-        super().__init__(children=[controls, self.messages, self.chart])
+        super().__init__(children=[b.row, self.messages, self.chart])
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
@@ -280,10 +250,15 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
             If a sweep is already running (this widget's, or another one on the same model:
             then an ``OtherSweepRunning`` that says how to stop it).
         """
+        return self._start(self.views[0], block, background, stop_other)
+
+    def _start(self, view: RunView, block: bool, background: bool | None, stop_other: bool):
+        """Run ``view``'s run through the runner; what a later view drew from the last one
+        is cleared."""
         if background is None:
             background = not in_colab()
         try:
-            if self.running:  # the last sweep's end is not drawn yet: it is not over
+            if self.running:  # the last run's end is not drawn yet: it is not over
                 raise RuntimeError(ALREADY_RUNNING)
             free_model(self.model, self.runner, stop_other)
         except RuntimeError as exc:
@@ -291,6 +266,9 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
             raise
         self._notice = None
         self.messages.outputs = ()
+        self._active = view
+        for later in self.views[self.views.index(view) + 1 :]:
+            later.clear()
         return self.runner.start(background=background, block=block)
 
     def stop(self):
@@ -319,79 +297,88 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         return not self.running
 
     @property
-    def result(self) -> SweepResult | None:
-        """The last sweep's result; during a sweep, a snapshot of the points so far
-        (``stop_reason="running"``); None before the first sweep."""
-        return self.runner.result
+    def result(self) -> SweepResult | SweepFamily | None:
+        """The last sweep's result (a family's: a ``SweepFamily``); during a sweep, a snapshot
+        of the points so far (``stop_reason="running"``); None before the first sweep."""
+        sweep = self.views[0]
+        if self.running and self._active is sweep:
+            return self.runner.result
+        return sweep.record
 
     @property
     def error(self) -> BaseException | None:
         """The exception that ended the last sweep, or None."""
         return self.runner.error
 
+    # The engines, reading sweep_args when the run starts: a change between runs counts.
     def _find_lr(self, **hooks) -> SweepResult:
-        # Reads sweep_args when the sweep starts: a change between runs counts.
-        if self.family is not None:
-            family_args = self.family.start()
-            return find_lr_family(
-                self.model, self.x, self.y, **family_args, **self.sweep_args, **hooks
-            )
         return find_lr(self.model, self.x, self.y, **self.sweep_args, **hooks)
 
+    def _find_lr_family(self, **hooks):
+        return find_lr_family(self.model, self.x, self.y, **self.sweep_args, **hooks)
+
     # Called in the sweeping thread: data goes out from here, the rest is handed over.
-    def _on_start(self, live: LiveCurve):
-        begin = self.chart.begin_live if self.family is None else self.family.begin_member
-        call_in_kernel_thread(functools.partial(begin, live.lrs))
+    def _on_start(self, live):
+        call_in_kernel_thread(functools.partial(self._active.begin, live))
         self._on_update(live)
 
-    def _on_update(self, live: LiveCurve):
-        view = self.chart if self.family is None else self.family
+    def _on_update(self, live):
+        view = self._active
         so_far = view.draw_live(live)
-        self._draw_progress(live.n, len(live.lrs), live.eta())
+        self._draw_progress(live.n, live.planned, live.eta())
         call_in_kernel_thread(functools.partial(view.refresh_live, so_far))
 
-    def _on_end(self, result: SweepResult | None, error: BaseException | None):
-        if self.family is not None:  # the members finished before an error are kept
-            result = result if error is None else getattr(error, "family", None)
-        call_in_kernel_thread(functools.partial(self._show_end, result, error))
+    def _on_end(self, result, error: BaseException | None):
+        record = self._active.ended(result, error)  # e.g. the members finished before an error
+        call_in_kernel_thread(functools.partial(self._show_end, self._active, record, error))
 
-    def _show_end(self, result: SweepResult | None, error: BaseException | None = None):
+    def _show_end(self, view: RunView, record, error: BaseException | None = None):
         try:
             if error is not None:
                 self.messages.append_stderr(report(error))
-            if self.family is not None:  # drawn, its pick selected; its last member: progress
-                result = self.family.show_family(result)
-            elif result is not None:
-                # The suggestion is pre-selected, unless the user picked during the sweep.
-                self.chart.set_results([result], keep_selection=True, picture=False)
-            if result is not None:
-                planned = result.meta.get("num_steps", len(result))
-                why = "interrupted" if result.meta.get("interrupted") else result.stop_reason
-                self._draw_progress(len(result), planned, None, why)
+            ended: Ending | None = view.show_end(record)  # drawn, its pick selected
+            if ended is not None:
+                self._draw_progress(ended.done, ended.planned, None, ended.why)
         finally:  # never stay "running", even if drawing failed
             self.set_trait("running", False)
             self.chart.update_status()
-        if result is not None:
+        if record is not None:
             self.refresh_static()  # last: Run is ready again before matplotlib draws
+
+    def _curve_owner(self, lr: float, loss: float) -> list | None:
+        """The candidates a click on a curve of the chart snaps to: the first view's that owns
+        that curve (a family member's), else None (every candidate shown)."""
+        owned = (view.curve_candidates(lr, loss) for view in self.views)
+        return next((c for c in owned if c is not None), None)
+
+    @property
+    def family(self) -> FamilyLive | None:
+        """The family view when the finder sweeps a family (``vary=``), else None."""
+        return next((v for v in self.views if isinstance(v, FamilyLive)), None)
+
+    # --- schedules from the pick (lrwidget/pick_schedules.py) ---------------------------------
+    def one_cycle_schedule(self, total_steps: int, **kwargs) -> OneCycle:
+        """A one-cycle schedule over ``selected_range``; see :meth:`PickSchedules.one_cycle`."""
+        return self.schedules.one_cycle(total_steps, **kwargs)
+
+    def cyclic_schedule(self, step_size: int) -> Cyclic:
+        """A triangular cyclical schedule over ``selected_range``; see
+        :meth:`PickSchedules.cyclic`."""
+        return self.schedules.cyclic(step_size)
+
+    def decay_callback(self, factor: float = 0.97) -> EpochDecay:
+        """A per-epoch decay from ``selected_lr``; see :meth:`PickSchedules.decay`."""
+        return self.schedules.decay(factor)
 
     @property
     def selected(self) -> dict:
-        """``{"learning_rate": ...}``, with a family's picked member's settings."""
-        return {"learning_rate": self.selected_lr} if self.family is None else self.family.selected
+        """``{"learning_rate": ...}``, with the picked member's settings (a family's)."""
+        return {"learning_rate": self.selected_lr, **(self.member.setting or {})}
 
     def _draw_progress(self, done: int, total: int, eta: float | None, ended: str | None = None):
         """``done / total`` steps, then the time left or, once over, why it ended."""
-        with hold_sync(self.progress, self.progress_text):
-            self.progress.max = max(total, 1)
-            self.progress.value = done
-            text = f"{done} / {total}"
-            if self.family is not None:
-                text = self.family.progress_prefix() + text
-            if ended is not None:
-                text += f" · {ended}"
-            elif eta is not None:
-                text += f" · ETA {eta:.0f} s"
-            self.progress_text.value = text
+        after = ended if ended is not None else None if eta is None else f"ETA {eta:.0f} s"
+        self.buttons.draw_progress(done, total, self._active.progress_prefix(), after)
 
     # --- picking and applying ------------------------------------------------------------
     def apply(self, replace_schedule: bool = False, schedule=None) -> str:
@@ -422,8 +409,8 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
         if self.selected_lr is None:
             raise ValueError(NO_LR)
         message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
-        if self.family is not None and self.family.member:
-            message += apply_settings(self.model, self.family.member)
+        if self.member.setting:
+            message += apply_settings(self.model, self.member.setting)
         self.chart.set_status(message)
         return message
 
@@ -431,28 +418,20 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
     # A click must never raise into the front end: whatever went wrong goes to the status line.
     def _on_run_click(self, _):
         # A click is handled between cells, not in one: the sweep always goes to a thread.
-        stop_other = self.run_button.description == STOP_OTHER
-        self._offer_stop_other(False)
+        stop_other = self.buttons.stop_other_offered
+        self.buttons.offer_stop_other(False)
         try:
             self.run(background=True, stop_other=stop_other)
         except Exception as exc:
             self.chart.set_status(str(exc))
             self.messages.outputs = ()
             self.messages.append_stderr(f"not started: {exc}\n")
-            self._offer_stop_other(isinstance(exc, OtherSweepRunning))
-
-    def _offer_stop_other(self, on: bool):
-        with self.run_button.hold_sync():
-            self.run_button.description = STOP_OTHER if on else "Run"
-            self.run_button.button_style = "danger" if on else "primary"
-
-    def _on_stop(self, _):
-        self.stop()
+            self.buttons.offer_stop_other(isinstance(exc, OtherSweepRunning))
 
     def _on_apply(self, _):
         # On a schedule-based optimizer the first click explains; the button then offers to
         # replace the schedule, and only that second click does.
-        replace = self.apply_button.description == REPLACE_SCHEDULE
+        replace = self.buttons.replace_offered
         try:
             self.apply(replace_schedule=replace)
         except Exception as exc:
@@ -464,23 +443,15 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
                     f"{format_lr(self.selected_lr)} instead, or rebuild the schedule to start "
                     "there (finder.apply(replace_schedule=True) does the former in code).",
                 )
-                self._offer_replace(True)
+                self.buttons.offer_replace(True)
             return
-        self._offer_replace(False)
-
-    def _offer_replace(self, on: bool):
-        with self.apply_button.hold_sync():
-            self.apply_button.description = REPLACE_SCHEDULE if on else "Apply"
-            self.apply_button.button_style = "danger" if on else "success"
+        self.buttons.offer_replace(False)
 
     @observe("running", "selected_lr")
     def _update_buttons(self, change=None):
         if change is not None:
-            self._offer_replace(False)  # a new choice is applied plainly first
-        with hold_sync(self.run_button, self.stop_button, self.apply_button):
-            self.run_button.disabled = self.running
-            self.stop_button.disabled = not self.running
-            self.apply_button.disabled = self.running or self.selected_lr is None
+            self.buttons.offer_replace(False)  # a new choice is applied plainly first
+        self.buttons.show_running(self.running, self.selected_lr is not None)
         if change is not None and change["name"] == "running":
             self.chart.update_status()
 
@@ -491,19 +462,6 @@ class LRFinderWidget(_Schedules, NotebookDisplay, widgets.VBox):
             parts = ["running (Stop ends it after the current batch)"]
             if self.runner.background and in_colab():
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
-            return parts + chart.live_status_parts()
+            return parts + self._active.live_status_parts()
         notes = [n for n in (self._notice, self.runner.stop_note) if n]
-        if self.family is not None:
-            return notes + self.family.status_parts()
-        if not chart.results:
-            return [*notes, "press Run to start the sweep"]
-        if chart.results[0].meta.get("interrupted"):
-            notes.append("interrupted (Jupyter's interrupt): the curve so far is kept")
-        return notes + chart.default_status_parts()
-
-
-def _button(label, icon, css, style, on_click):
-    b = widgets.Button(description=label, icon=icon, button_style=style)
-    b.add_class(css)
-    b.on_click(on_click)
-    return b
+        return notes + [part for view in self.views for part in view.status_parts()]

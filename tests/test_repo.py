@@ -82,19 +82,18 @@ RULES = {
     "keras_state": (2, set(), VIEW),
     "image": (2, {"style"}, KERAS | {"ipywidgets", "bqplot"}),
     "controls": (2, set(), KERAS | {"bqplot", "matplotlib"}),
-    "figure": (2, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
+    "figure": (3, {"panel", "selection", "style", "sync"}, KERAS | {"matplotlib"}),
     "events": (2, {"selection"}, KERAS | VIEW),  # the chart's answers to front-end events
+    "panel": (2, {"sync"}, KERAS | {"matplotlib"}),  # a plot panel: figure, scales, line rules
     # 3: the engine and what runs it
     "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
     "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
     "family": (3, {"data", "result"}, KERAS | VIEW),  # a sweep family: pick, spread, JSON
     # 4: a family on Keras, and drawn live into a chart
-    "family_live": (
-        4,
-        {"family", "figure", "result", "selection", "style"},
-        KERAS | {"matplotlib"},
-    ),
+    "family_live": (4, {"family", "result", "runner", "style"}, KERAS | VIEW),
+    "run_view": (4, {"result", "runner"}, KERAS | VIEW),  # what the finder shows; one sweep
+    "pick_schedules": (4, {"schedules"}, VIEW),  # schedules from the pick
     "keras_family": (4, {"data", "family", "keras_state", "keras_sweep", "result"}, VIEW),
     "takeover": (4, {"notebook", "runner"}, KERAS | VIEW),  # one sweep per model; re-run cells
     # 4: the chart
@@ -108,7 +107,8 @@ RULES = {
     "widget": (
         5,
         {"chart", "keras_sweep", "notebook", "result", "runner", "schedules", "selection"}
-        | {"style", "sync", "family_live", "keras_family", "failure", "takeover"},
+        | {"style", "sync", "family_live", "keras_family", "failure", "takeover"}
+        | {"controls", "family", "pick_schedules", "run_view"},
         KERAS,
     ),
     "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),

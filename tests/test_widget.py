@@ -174,7 +174,7 @@ def test_mid_drag_the_kernel_sends_the_handle_nothing_while_its_label_follows(co
 def test_live_candidates_are_provisional_and_a_pick_on_one_lands_on_the_final_one(comms, saved):
     chart = LRChart()
     chart.begin_live(saved.lrs)
-    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    live = runner_module.LiveSweep(saved.lrs, saved.settings)
     shown = []
     for i, loss in enumerate(saved.losses):
         live.add(i, loss)
@@ -188,7 +188,7 @@ def test_live_candidates_are_provisional_and_a_pick_on_one_lands_on_the_final_on
     assert "provisional" in " ".join(chart.live_status_parts())
     # Back to an early state, then a click on a live diamond: held on that candidate.
     chart.begin_live(saved.lrs)
-    live = runner_module.LiveCurve(saved.lrs, saved.settings)
+    live = runner_module.LiveSweep(saved.lrs, saved.settings)
     clicked = None
     for i, loss in enumerate(saved.losses):
         live.add(i, loss)
