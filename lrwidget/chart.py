@@ -86,6 +86,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
         ``curve_owner(lr, loss)`` for a click on a point of a curve: the candidates that click
         snaps to (a family member's, whose curve it is), or None for every candidate shown.
         The pick itself is :meth:`pick`'s.
+    picture_extra : callable, optional
+        ``picture_extra()``: more of :func:`lrwidget.image.figure`'s arguments for the
+        pictures (a finder's trials), read with the chart's.
     """
 
     selected_lr = LearningRate(
@@ -119,6 +122,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
         curve_owner: Callable[[float, float], list | None] | None = None,
+        picture_extra: Callable[[], dict] = dict,
         **kwargs,
     ):
         enable_colab_widgets()
@@ -135,6 +139,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self._on_picture = on_picture or self.refresh_static
         self.pictures = image.Pictures(self._picture, lambda: _image_stem(self._results))
         self._curve_owner = curve_owner
+        self._picture_extra = picture_extra
         self.plot = LossPlot(
             lock=self.lock,
             on_click=self.pick,
@@ -436,6 +441,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 "labels": list(self._labels),
                 "selected_lr": self.selected_lr,
                 "selected_range": self.selected_range,
+                **self._picture_extra(),
             }
 
     def save_image(self, path="lr_finder.png") -> Path:

@@ -157,6 +157,10 @@ class PickControls:
 
 
 REPLACE_SCHEDULE = "Replace schedule"  # Apply's label once it has explained a schedule
+TRY_TIP = (
+    "Train a short run at each of a few LRs the sweep proposes, from the model's state, and "
+    "select the one that trained best (the model is put back afterwards)"
+)
 
 
 def button(label: str, icon: str, css: str, style: str, on_click) -> widgets.Button:
@@ -172,33 +176,29 @@ class RunControls:
 
     Parameters
     ----------
-    on_run, on_stop, on_apply : callable
+    on_run, on_stop, on_apply, on_try : callable
         The buttons' click handlers (``handler(button)``).
     stop_other : str
         Run's label while another finder's sweep holds the model (Run then stops that first).
     """
 
-    def __init__(self, *, on_run, on_stop, on_apply, stop_other: str):
+    def __init__(self, *, on_run, on_stop, on_apply, on_try, stop_other: str):
         self.stop_other = stop_other
         self.run_button = button("Run", "play", "lrwidget-run", "primary", on_run)
         self.stop_button = button("Stop", "stop", "lrwidget-stop", "warning", on_stop)
         self.apply_button = button("Apply", "check", "lrwidget-apply", "success", on_apply)
+        self.try_button = button("Try", "flask", "lrwidget-try", "info", on_try)
+        self.try_button.tooltip = TRY_TIP
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
         # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
         # "300 / 300 · completed", so the chart does not jump between states.
         self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
         self.row = widgets.HBox(
-            [self.run_button, self.stop_button, self.apply_button]
+            [self.run_button, self.stop_button, self.apply_button, self.try_button]
             + [self.progress, self.progress_text],
             # Wraps rather than clipping the progress text on a narrow notebook.
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
-
-    def add(self, *extra: widgets.Widget):
-        """Put more buttons after Apply."""
-        children = list(self.row.children)
-        at = children.index(self.apply_button) + 1
-        self.row.children = (*children[:at], *extra, *children[at:])
 
     @property
     def stop_other_offered(self) -> bool:
@@ -220,12 +220,13 @@ class RunControls:
             self.apply_button.description = REPLACE_SCHEDULE if on else "Apply"
             self.apply_button.button_style = "danger" if on else "success"
 
-    def show_running(self, running: bool, can_apply: bool):
-        """Run while nothing runs, Stop while something does, Apply with a pick."""
-        with self.run_button.hold_sync(), self.stop_button.hold_sync():
-            self.run_button.disabled = running
-            self.stop_button.disabled = not running
-            self.apply_button.disabled = running or not can_apply
+    def show_running(self, running: bool, can_apply: bool, can_try: bool):
+        """Run while nothing runs, Stop while something does, Apply with a pick, Try after a
+        sweep."""
+        self.run_button.disabled = running
+        self.stop_button.disabled = not running
+        self.apply_button.disabled = running or not can_apply
+        self.try_button.disabled = running or not can_try
 
     def draw_progress(self, done: int, total: int, prefix: str = "", after: str | None = None):
         """``prefix done / total``, then ``after`` (the time left, or why it ended)."""

@@ -20,9 +20,9 @@ import dataclasses
 import numpy as np
 
 from . import style
-from .family import SEED, SweepFamily, check_vary, family_members, member_label
+from .family import NOT_OPTIMIZER, SEED, SweepFamily, check_vary, family_members, member_label
 from .result import SweepResult
-from .runner import Ending, LiveSweep, ending
+from .runner import NOTHING_TO_TRY, Ending, LiveSweep, ending
 from .style import format_lr
 
 BAND_OPACITY = 0.25  # the repeats' band
@@ -186,6 +186,23 @@ class FamilyLive:
 
     def clear(self):
         self.record = None
+
+    def to_try(self) -> tuple:
+        """Each finished member's suggestion with that member's optimizer settings (members
+        that differ only in what is no optimizer setting share one trial)."""
+        family = self.record
+        tried, settings, members = [], [], []
+        for member, result in zip(self.members, family.results if family else [], strict=False):
+            setting = {k: v for k, v in member.items() if k not in NOT_OPTIMIZER}
+            pair = (float(result.suggestion or 0), setting)
+            if result.suggestion is None or pair in list(zip(tried, settings, strict=True)):
+                continue
+            tried.append(float(result.suggestion))
+            settings.append(setting)
+            members.append({k: v for k, v in member.items() if k != SEED or not self.repeats})
+        if not tried:
+            raise ValueError(NOTHING_TO_TRY)
+        return tried, (settings if any(settings) else None), members
 
     # --- which member a pick belongs to -------------------------------------------------------
     def curve_candidates(self, lr: float, loss: float) -> list | None:

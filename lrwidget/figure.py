@@ -18,6 +18,8 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
     range_strip     the picked range: a shaded strip along the bottom (filled Lines)
     range_edges     the picked range's two edges, dashed, full height
     suggestions     a gold circle per sweep, labelled "suggested"
+    tried           a square per trial at its LR near the bottom, in the trial's colour (the
+                    best labelled "best"): a click selects that LR exactly
     range_handles   two triangles at the bottom, draggable along x
     candidates      diamonds, one per candidate, tooltip LR / loss
     rule            a vertical dashed line at the selected LR
@@ -54,6 +56,7 @@ __all__ = ["MAX_DISPLAY_POINTS", "LossPlot", "Marks", "log_ticks", "loss_format"
 HANDLE_Y = 0.94  # where the handle sits on the rule, as a fraction of the plot height
 RANGE_Y = 0.04  # where the range handles sit, near the bottom
 RANGE_STRIP = 0.08  # the range's shaded strip: from the bottom up to this fraction
+TRIED_Y = 0.16  # where the trials' markers sit, above the range's strip
 LABEL_GAP = 11  # px between a handle and its label
 FLIP_SHARE = 0.8  # a label past this share of the x axis is written to the left of its handle
 
@@ -186,6 +189,26 @@ def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
     return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
 
 
+def _tried_mark(unit: dict, on_click) -> bq.Scatter:
+    """The trials' markers: one square per trial at its LR (y on the [0, 1] scale)."""
+    tried = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=unit,
+        marker="square",
+        default_size=100,
+        stroke="white",
+        stroke_width=1.5,
+        colors=[style.trial_color(0)],
+        display_names=True,
+        apply_clip=False,
+        tooltip=_tooltip(fields=["x", "name"], formats=[".1e", ""], labels=["tried LR", ""]),
+    )
+    tried.on_element_click(_element_click(on_click, False))
+    return tried
+
+
 def _pick_marks(unit: dict, on_click_area, on_drag, on_drag_end, on_foreign_write) -> dict:
     """The click area, and the rule and handle that show the selected LR."""
     click_area = WatchedScatter(
@@ -306,6 +329,7 @@ class Marks:
         self.range_strip = marks.pop("range_strip")
         self.range_edges = marks.pop("range_edges")
         self.suggestions = marks.pop("suggestions")
+        self.tried = marks.pop("tried")
         self.range_handles = marks.pop("range_handles")
         self.candidates = marks.pop("candidates")
         self.rule = marks.pop("rule")
@@ -325,6 +349,7 @@ class Marks:
             self.range_strip,
             self.range_edges,
             self.suggestions,
+            self.tried,
             self.range_handles,
             self.candidates,
             self.rule,
@@ -391,6 +416,7 @@ class LossPlot:
             **_data_marks(xy, on_click, on_curve_click),
             **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
+            tried=_tried_mark(unit, on_click),
         )
         self._xy = xy
         self._tooltips = {  # the candidates': finished, overlaid (naming the sweep), live
@@ -512,6 +538,17 @@ class LossPlot:
             readout.x = np.concatenate(hx) if hx else np.zeros(0)
             readout.y = np.concatenate(hy) if hy else np.zeros(0)
             readout.names = hnames
+
+    def draw_tried(self, lrs, best: int | None):
+        """The trials' markers at ``lrs`` (empty: none), each in its trial's colour, the best
+        (index ``best``) labelled and larger."""
+        mark = self.marks.tried
+        n = len(lrs)
+        with mark.hold_sync():
+            mark.x = np.asarray(lrs, dtype=np.float64)
+            mark.y = np.full(n, TRIED_Y)
+            mark.colors = [style.trial_color(i) for i in range(n)] or [style.trial_color(0)]
+            mark.names = ["best" if i == best else "" for i in range(n)]
 
     def draw_candidates(self, tagged, owners=None, provisional: bool = False):
         """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``, ``owners``

@@ -24,14 +24,21 @@ def figure(
     *,
     selected_lr: float | None = None,
     selected_range: tuple[float, float] | None = None,
+    trials=None,
 ):
     """The chart of ``results`` (a list of :class:`~lrwidget.SweepResult`) as a matplotlib
-    ``Figure``, not yet rendered."""
+    ``Figure``, not yet rendered; with ``trials`` (a :class:`~lrwidget.Trials`), a square at
+    each tried LR on the chart and a second panel under it: each trial's loss per step."""
     from matplotlib.figure import Figure  # lazily: only pictures need it
 
     shown = style.series(results, labels)
-    fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
-    ax = fig.subplots()
+    if trials is None:
+        fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = Figure(figsize=(8, 6.5), dpi=110, layout="constrained")
+        ax, steps_ax = fig.subplots(2, 1, height_ratios=[3, 2])
+        _draw_trials(ax, steps_ax, trials)
     for i, s in enumerate(shown):
         _draw_series(ax, i, s, legend=len(shown) > 1)
     if selected_range is not None:
@@ -58,6 +65,44 @@ def figure(
         ax.legend(loc="upper right")
     ax.grid(True, which="major", alpha=0.3)
     return fig
+
+
+def _draw_trials(ax, steps_ax, trials):
+    """The trials: squares at their LRs near the chart's bottom (``tried``), and one line of
+    loss per step each (``trial-i``), in the trial's colour, the best bold and named."""
+    best = trials.best_index
+    colors = [style.trial_color(i) for i in range(len(trials))]
+    ax.scatter(
+        trials.lrs,
+        [0.16] * len(trials),  # as the chart's TRIED_Y, in axes fraction
+        transform=ax.get_xaxis_transform(),
+        marker="s",
+        s=55,
+        c=colors,
+        edgecolors="white",
+        zorder=4,
+        gid="tried",
+    )
+    for i, losses in enumerate(trials.losses):
+        label = trials.labels[i] + (" (best)" if i == best else "")
+        steps_ax.plot(
+            range(1, len(losses) + 1),
+            losses,
+            color=colors[i],
+            linewidth=style.BEST_WIDTH if i == best else style.TRIAL_WIDTH,
+            label=label,
+            gid=f"trial-{i}",
+        )
+    steps_ax.set_xlabel("training step (trial at a constant LR)")
+    steps_ax.set_ylabel("loss")
+    steps_ax.grid(True, alpha=0.3)
+    window = style.trials_window(trials.losses)
+    if window is not None:
+        steps_ax.set_ylim(*window)
+    if len(trials):
+        steps_ax.legend(loc="upper right", fontsize="small")
+    parts = style.trials_status(trials)
+    steps_ax.set_title(" · ".join(parts[:2]), fontsize="small", loc="left")
 
 
 def _draw_series(ax, i: int, s: style.Series, legend: bool):

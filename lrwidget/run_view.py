@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .result import SweepResult
-from .runner import Ending, LiveSweep, ending
+from .runner import NOTHING_TO_TRY, Ending, LiveSweep, ending
 
 
 class Member:
@@ -69,6 +69,10 @@ class RunView(Protocol):
 
     def clear(self) -> None:
         """Forget what is shown: a run of a view before this one made it stale."""
+
+    def to_try(self) -> tuple:
+        """A sweep view's default trials, ``(lrs, settings, members)`` for
+        :meth:`lrwidget.trials_live.TrialsLive.prepare` (a ``ValueError`` before any sweep)."""
 
     def curve_candidates(self, lr: float, loss: float) -> list | None:
         """For a click on a curve of the LR chart at ``(lr, loss)``: the candidates it snaps to
@@ -133,6 +137,12 @@ class SweepView:
 
     def curve_candidates(self, lr: float, loss: float) -> list | None:
         return None  # one curve: every candidate shown is its own
+
+    def to_try(self) -> tuple:
+        """The sweep itself: its reading chooses the LRs (:func:`lrwidget.trials.default_lrs`)."""
+        if self.record is None or not len(self.record):
+            raise ValueError(NOTHING_TO_TRY)
+        return self.record, None, None
 
     def progress_prefix(self) -> str:
         return ""

@@ -46,6 +46,8 @@ ALREADY_RUNNING = (
     "before starting another"
 )
 
+NOTHING_TO_TRY = "nothing to try yet: run a sweep first, or pass the LRs (try_lrs(lrs=[...]))"
+
 
 # The runners sweeping now, by their key (a model's id): weak, a runner is never kept alive here.
 _running: dict[object, weakref.ref] = {}

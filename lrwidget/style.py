@@ -45,6 +45,47 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# Trials: apart from the sweeps' first colours, the selection's crimson and the suggestion's gold.
+TRIAL_COLORS = ["#2ca02c", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22", "#7f7f7f"]
+TRIAL_WIDTH = 1.5
+BEST_WIDTH = 3.0  # the best trial's line
+
+
+def trial_color(i: int) -> str:
+    """The colour of the ``i``-th trial: its line and its marker on the LR chart."""
+    return TRIAL_COLORS[i % len(TRIAL_COLORS)]
+
+
+def trials_window(losses) -> tuple[float, float] | None:
+    """The loss window of the trials' lines: their finite losses but the highest and lowest
+    1 % (a diverged trial's blow-up is clipped), with a margin; None without any."""
+    finite = [np.asarray(v, dtype=np.float64) for v in losses if len(v)]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    lo, hi = float(np.percentile(values, 1)), float(np.percentile(values, 99))
+    span = hi - lo or abs(hi) * 0.1 or 1.0
+    low = lo - 0.1 * span
+    return (max(low, 0.0) if lo >= 0 else low), hi + 0.1 * span
+
+
+def trials_status(trials) -> list[str]:
+    """The status line's parts on a :class:`~lrwidget.Trials` record: the winner, its margin
+    over the next in noise units, and the record's notes."""
+    n = sum(1 for losses in trials.losses if len(losses))
+    parts = [f"tried {plural(n, 'LR')} for {trials.steps} steps ({trials.score_kind})"]
+    best = trials.best_index
+    if best is None:
+        parts.append("no winner")
+    else:
+        won = f"best {trials.labels[best]}"
+        if trials.margin is not None and np.isfinite(trials.margin):
+            won += f", ahead of the next by {trials.margin:.1f}x its noise"
+        parts.append(won)
+    return parts + list(trials.notes)
+
+
 def series_color(i: int) -> str:
     """The colour of the ``i``-th sweep shown (its lines and its candidates)."""
     return COLORS[i % len(COLORS)]

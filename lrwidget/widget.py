@@ -39,22 +39,23 @@ import inspect
 import ipywidgets as widgets
 from traitlets import Bool, link, observe, validate
 
+from .applying import Applier, PickSchedules
 from .chart import LRChart
-from .controls import REPLACE_SCHEDULE, RunControls
+from .controls import RunControls
 from .failure import cause, report
 from .family import SweepFamily
 from .family_live import FamilyLive
 from .keras_family import apply_settings, check_family, find_lr_family
 from .keras_sweep import check_model, check_sweep_range, find_lr
+from .keras_trials import try_lrs as keras_try_lrs
 from .notebook import NotebookDisplay, call_in_kernel_thread, in_colab
-from .pick_schedules import NO_LR, PickSchedules
 from .result import AnalysisSettings, SweepResult
 from .run_view import Ending, Member, RunView, SweepView
 from .runner import ALREADY_RUNNING, SweepRunner
-from .schedules import Cyclic, EpochDecay, OneCycle, set_learning_rate, set_schedule, uses_schedule
+from .schedules import Cyclic, EpochDecay, OneCycle
 from .selection import LearningRate, LearningRateRange
-from .style import format_lr
 from .takeover import STOP_OTHER, OtherSweepRunning, free_model, take_over
+from .trials_live import TrialsLive
 
 _FIND_LR = inspect.signature(find_lr).parameters
 HOOKS = ("on_start", "on_point", "stop_event")  # the widget's own
@@ -63,6 +64,8 @@ SWEEP_ARGS = tuple(
     name for name, p in _FIND_LR.items() if p.kind is p.KEYWORD_ONLY and name not in HOOKS
 )
 SETTINGS = tuple(f.name for f in dataclasses.fields(AnalysisSettings))
+# The finder's arguments that its trials take too (the data's batch size, validation ...).
+TRY_ARGS = set(inspect.signature(keras_try_lrs).parameters) & set(SWEEP_ARGS)
 
 
 class LRFinderWidget(NotebookDisplay, widgets.VBox):
@@ -113,21 +116,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     )
 
     def __init__(self, model, x, y=None, *, vary=None, **sweep_args):
-        unknown = sorted(set(sweep_args) - set(SWEEP_ARGS))
-        if unknown:
-            raise TypeError(
-                f"unknown sweep argument(s) {unknown}; LRFinderWidget takes those of find_lr: "
-                f"{', '.join(SWEEP_ARGS)}"
-            )
-        start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
-        end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
-        check_sweep_range(start, end, sweep_args.get("mode", _FIND_LR["mode"].default))
-        if model is not None:
-            check_model(model)
+        start, end = _check_args(model, x, y, vary, sweep_args)
         self.model, self.x, self.y, self.sweep_args = model, x, y, dict(sweep_args)
-        AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
-        if vary is not None:
-            check_family(model, x, y, vary, self.sweep_args)
         # The runner runs the active view's run and feeds that view (see run_view.py).
         self.runner = SweepRunner(
             lambda **hooks: self._active.run(**hooks),
@@ -144,34 +134,35 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             status_parts=self._status_parts,
             on_picture=self.refresh_static,
             curve_owner=self._curve_owner,
+            picture_extra=lambda: self.trials_view.picture(),
         )
         self.member = Member()  # the settings of the pick's member, beside selected_lr
         self.schedules = PickSchedules(self)
+        self.applier = Applier(self, apply_settings)
         # What the finder shows, one view per kind of run: the sweep (one, or a family).
         sweep: RunView = (
             SweepView(self.chart, self._find_lr)
             if vary is None
             else FamilyLive(self.chart, vary, self._find_lr_family, self.member)
         )
-        self.views: list[RunView] = [sweep]
+        self.trials_view = TrialsLive(self.chart, self._try_lrs, self.member)
+        self.views: list[RunView] = [sweep, self.trials_view]
         self._active: RunView = sweep  # the view whose run runs (or ran last)
         self.buttons = RunControls(
             on_run=self._on_run_click,
             on_stop=lambda _: self.stop(),
-            on_apply=self._on_apply,
+            on_apply=lambda b: self.applier.click(b),
+            on_try=self._on_try_click,
             stop_other=STOP_OTHER,
         )
         b = self.buttons
-        self.run_button, self.stop_button, self.apply_button = (
-            b.run_button,
-            b.stop_button,
-            b.apply_button,
-        )
-        self.progress, self.progress_text = b.progress, b.progress_text
+        for name in ("run_button", "stop_button", "apply_button", "try_button", "progress"):
+            setattr(self, name, getattr(b, name))  # by name for tests, as before
+        self.progress_text = b.progress_text
         # A sweep's error in full, next to the button that started it.
         self.messages = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.messages.add_class("lrwidget-messages")
-        super().__init__(children=[b.row, self.messages, self.chart])
+        super().__init__(children=[b.row, self.messages, self.chart, self.trials_view.figure])
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])
@@ -199,11 +190,12 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         return self.chart.pick(lr, snap)
 
     def static_png(self) -> bytes | None:
-        """The chart as a PNG (None before any sweep); see :meth:`LRChart.save_image`."""
+        """The chart and the trials as a PNG (None before any sweep); see :meth:`save_image`."""
         return self.chart.static_png()
 
     def save_image(self, path="lr_finder.png"):
-        """Save the chart as a PNG or SVG picture (by ``path``'s suffix); returns the path."""
+        """Save the chart (and the trials under it) as a PNG or SVG picture, by ``path``'s
+        suffix; returns the path."""
         return self.chart.save_image(path)
 
     @property
@@ -271,6 +263,36 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             later.clear()
         return self.runner.start(background=background, block=block)
 
+    def try_lrs(self, lrs=None, steps=None, block=False, *, background=None):
+        """Train a short run at each of a few LRs from the model's state, drawn live under the
+        chart; the best is selected and the model is put back as it was.
+
+        Parameters
+        ----------
+        lrs : list of float, optional
+            The LRs to try. Default: what the last sweep's reading proposes
+            (:func:`lrwidget.trials.default_lrs`); after a family, each member's suggestion with
+            that member's settings (the trials' winner becomes the family's pick).
+        steps : int, optional
+            Training steps per trial (default: :func:`lrwidget.try_lrs`'s).
+        block, background
+            As for :meth:`run`: Stop ends the trials (the finished ones are kept), and so does
+            Jupyter's interrupt in the cell's thread.
+
+        Returns
+        -------
+        Trials or None
+            The trials (also ``finder.trials``); None while they go on in the background.
+        """
+        plan = self.views[0].to_try() if lrs is None else (list(lrs), None, None)
+        self.trials_view.prepare(plan[0], steps, *plan[1:])
+        return self._start(self.trials_view, block, background, stop_other=False)
+
+    @property
+    def trials(self):
+        """The last trials' record (:class:`~lrwidget.Trials`), or None."""
+        return self.trials_view.record
+
     def stop(self):
         """Ask the running sweep to end after the current batch (no-op when none runs).
 
@@ -316,6 +338,10 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def _find_lr_family(self, **hooks):
         return find_lr_family(self.model, self.x, self.y, **self.sweep_args, **hooks)
+
+    def _try_lrs(self, **kwargs):
+        shared = {k: v for k, v in self.sweep_args.items() if k in TRY_ARGS}
+        return keras_try_lrs(self.model, self.x, self.y, **shared, **kwargs)
 
     # Called in the sweeping thread: data goes out from here, the rest is handed over.
     def _on_start(self, live):
@@ -397,22 +423,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         str
             What was done (also shown in the status line).
         """
-        if self.running:
-            raise RuntimeError(
-                "a sweep is running and will restore the model's LR when it ends; "
-                "apply after it (finder.wait())"
-            )
-        if schedule is not None:
-            message = set_schedule(self.model, schedule)
-            self.chart.set_status(message)
-            return message
-        if self.selected_lr is None:
-            raise ValueError(NO_LR)
-        message = set_learning_rate(self.model, self.selected_lr, replace_schedule=replace_schedule)
-        if self.member.setting:
-            message += apply_settings(self.model, self.member.setting)
-        self.chart.set_status(message)
-        return message
+        return self.applier.apply(replace_schedule, schedule)
 
     # --- buttons and status ----------------------------------------------------------------
     # A click must never raise into the front end: whatever went wrong goes to the status line.
@@ -420,38 +431,26 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         # A click is handled between cells, not in one: the sweep always goes to a thread.
         stop_other = self.buttons.stop_other_offered
         self.buttons.offer_stop_other(False)
+        self._click_start(lambda: self.run(background=True, stop_other=stop_other))
+
+    def _on_try_click(self, _):
+        self._click_start(lambda: self.try_lrs(background=True))
+
+    def _click_start(self, start):
         try:
-            self.run(background=True, stop_other=stop_other)
+            start()
         except Exception as exc:
             self.chart.set_status(str(exc))
             self.messages.outputs = ()
             self.messages.append_stderr(f"not started: {exc}\n")
             self.buttons.offer_stop_other(isinstance(exc, OtherSweepRunning))
 
-    def _on_apply(self, _):
-        # On a schedule-based optimizer the first click explains; the button then offers to
-        # replace the schedule, and only that second click does.
-        replace = self.buttons.replace_offered
-        try:
-            self.apply(replace_schedule=replace)
-        except Exception as exc:
-            self.chart.set_status(f"not applied: {exc}")
-            if not replace and self.model is not None and uses_schedule(self.model.optimizer):
-                self.chart.set_status(
-                    f"not applied: the optimizer's LR comes from a schedule, kept as it is. "
-                    f"Click '{REPLACE_SCHEDULE}' to train at a constant "
-                    f"{format_lr(self.selected_lr)} instead, or rebuild the schedule to start "
-                    "there (finder.apply(replace_schedule=True) does the former in code).",
-                )
-                self.buttons.offer_replace(True)
-            return
-        self.buttons.offer_replace(False)
-
     @observe("running", "selected_lr")
     def _update_buttons(self, change=None):
         if change is not None:
             self.buttons.offer_replace(False)  # a new choice is applied plainly first
-        self.buttons.show_running(self.running, self.selected_lr is not None)
+        swept = self.views[0].record is not None
+        self.buttons.show_running(self.running, self.selected_lr is not None, swept)
         if change is not None and change["name"] == "running":
             self.chart.update_status()
 
@@ -465,3 +464,22 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             return parts + self._active.live_status_parts()
         notes = [n for n in (self._notice, self.runner.stop_note) if n]
         return notes + [part for view in self.views for part in view.status_parts()]
+
+
+def _check_args(model, x, y, vary, sweep_args) -> tuple[float, float]:
+    """Everything the finder's constructor refuses, before anything is made; the LR range."""
+    unknown = sorted(set(sweep_args) - set(SWEEP_ARGS))
+    if unknown:
+        raise TypeError(
+            f"unknown sweep argument(s) {unknown}; LRFinderWidget takes those of find_lr: "
+            f"{', '.join(SWEEP_ARGS)}"
+        )
+    start = sweep_args.get("start_lr", _FIND_LR["start_lr"].default)
+    end = sweep_args.get("end_lr", _FIND_LR["end_lr"].default)
+    check_sweep_range(start, end, sweep_args.get("mode", _FIND_LR["mode"].default))
+    if model is not None:
+        check_model(model)
+    AnalysisSettings(**{k: v for k, v in sweep_args.items() if k in SETTINGS})  # validates
+    if vary is not None:
+        check_family(model, x, y, vary, dict(sweep_args))
+    return start, end

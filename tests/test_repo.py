@@ -93,7 +93,8 @@ RULES = {
     # 4: a family on Keras, and drawn live into a chart
     "family_live": (4, {"family", "result", "runner", "style"}, KERAS | VIEW),
     "run_view": (4, {"result", "runner"}, KERAS | VIEW),  # what the finder shows; one sweep
-    "pick_schedules": (4, {"schedules"}, VIEW),  # schedules from the pick
+    "applying": (4, {"controls", "schedules", "style"}, VIEW),  # Apply; schedules from a pick
+    "trials_live": (4, {"panel", "runner", "style", "trials"}, KERAS | {"matplotlib"}),
     "keras_family": (4, {"data", "family", "keras_state", "keras_sweep", "result"}, VIEW),
     "takeover": (4, {"notebook", "runner"}, KERAS | VIEW),  # one sweep per model; re-run cells
     # 4: the chart
@@ -108,7 +109,7 @@ RULES = {
         5,
         {"chart", "keras_sweep", "notebook", "result", "runner", "schedules", "selection"}
         | {"style", "sync", "family_live", "keras_family", "failure", "takeover"}
-        | {"controls", "family", "pick_schedules", "run_view"},
+        | {"applying", "controls", "family", "keras_trials", "run_view", "trials_live"},
         KERAS,
     ),
     "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),

@@ -302,17 +302,18 @@ def test_show_overlays_several_results_with_a_legend(comms):
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
     # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, the
-    # handles' labels, range strip, its edges, suggestions, range handles, candidates, rule,
-    # handle.
+    # handles' labels, range strip, its edges, suggestions, trials' squares, range handles,
+    # candidates, rule, handle.
     assert marks == chart.marks.in_order()
-    assert len(marks) == 1 + 2 + 2 + 10
-    assert marks[0] is chart.marks.click_area and marks[-10:] == [
+    assert len(marks) == 1 + 2 + 2 + 11
+    assert marks[0] is chart.marks.click_area and marks[-11:] == [
         chart.marks.readout,
         chart.marks.handle_label,
         chart.marks.range_labels,
         chart.marks.range_strip,
         chart.marks.range_edges,
         chart.marks.suggestions,
+        chart.marks.tried,
         chart.marks.range_handles,
         chart.marks.candidates,
         chart.marks.rule,
