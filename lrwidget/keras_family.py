@@ -3,12 +3,12 @@
 Each member's optimizer settings are set on the optimizer before its sweep and the user's own
 values put back after the family. Keras reads them (``weight_decay``, ``momentum``,
 ``beta_1`` ...) as Python numbers when it traces the train step, so they are baked into it as
-constants: the sweep's traced step is kept per setting (:class:`~lrwidget.keras_state.SweepStep`
-holds one per group size; here one such set per distinct setting), so a setting is traced once
-per family and again only when it changes, never per step. Every member starts from exactly the
-model's starting state: ``find_lr`` restores the model and optimizer bitwise after each member,
-and Keras's global RNGs are seeded the same before each (another seed for a ``seed`` member,
-whose dropout stream is also moved on).
+constants: the traced steps are kept per setting
+(:class:`~lrwidget.keras_engine.OptimizerSettings`), so a setting is traced once per family and
+again only when it changes, never per step. Every member starts from the model's starting state
+(:class:`~lrwidget.keras_state.StartState`): its variables bitwise, and Keras's global RNGs
+seeded the same before each (another seed for a ``seed`` member, whose dropout stream is also
+moved on).
 """
 
 from __future__ import annotations

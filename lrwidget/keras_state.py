@@ -6,8 +6,9 @@ copy and put back every variable, and keep other threads off a model being swept
 module touches that Keras does not document: ``optimizer._learning_rate`` (the LR variable or
 schedule), ``optimizer._iterations`` (the raw step count), ``optimizer._track_variable`` and
 ``_untrack_variable`` (JAX), ``model.train_function`` and attributes set past Keras's
-``__setattr__``. :mod:`lrwidget.keras_sweep` and :mod:`lrwidget.schedules` use it; nothing
-here knows about a sweep's plan or its result.
+``__setattr__``. The engine (:mod:`lrwidget.keras_engine`) and :mod:`lrwidget.schedules` use
+it; nothing here knows about a run's plan or its record. :class:`StartState` is the state every
+run of a family or of trials starts from, as one object.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -460,7 +461,7 @@ class Trials:
         except (TypeError, OverflowError) as exc:
             raise ValueError(f"malformed trials file: {exc}") from None
 
-    def save(self, path):
+    def save(self, path) -> Path:
         """Write the trials as JSON to ``path`` and return it as a ``Path``."""
         return save_json(self.to_dict(), path)
 
