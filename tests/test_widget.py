@@ -594,6 +594,36 @@ def test_an_interrupted_cell_sweep_shows_its_curve_as_stopped_and_can_be_saved(
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
 
 
+def test_an_interrupted_family_in_the_cells_thread_keeps_its_finished_members(comms, digits):
+    x, y = digits
+    model = tiny_model()
+    before = [w.copy() for w in model.get_weights()]
+    calls = []
+
+    def interrupt():  # in the second member: what Jupyter's interrupt does to a busy cell
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    finder = LRFinderWidget(
+        model,
+        x,
+        y,
+        vary={"weight_decay": [0.0, 0.01, 0.1]},
+        batch_size=16,
+        num_steps=60,
+        callbacks=[At(20, interrupt)],
+    )
+    with pytest.raises(KeyboardInterrupt):  # not an AttributeError from the view
+        finder.run(background=False)
+    family = finder.result
+    assert family.labels == ["weight_decay=0"] and family.meta["interrupted"]
+    assert family.meta["stop_reason"] == "stopped" and not finder.running
+    assert finder.progress_text.value.endswith("· interrupted")
+    assert "running" not in finder.chart.status_text
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
 def test_unknown_sweep_argument_is_refused(digits):
     x, y = digits
     with pytest.raises(TypeError, match="unknown sweep argument"):
