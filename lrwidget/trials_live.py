@@ -5,9 +5,10 @@ at each tried LR on the chart, and the winner selected (no Keras).
 :meth:`lrwidget.LRFinderWidget.try_lrs` runs :func:`lrwidget.try_lrs` through the finder's
 runner and this view draws it. The panel (CSS class ``lrwidget-trials``) is a
 :class:`~lrwidget.panel.PlotPanel` with a linear step axis, one line per trial in the colour of
-that trial's square on the LR chart (:func:`lrwidget.style.trial_color`); it appears with the
-first trial. When the trials end, the best is drawn bold, named "best" on the chart and
-selected, with its settings when the trials were a family's members. A click on a trial's line
+that trial's square on the LR chart (:func:`lrwidget.style.trial_color`); it unfolds (in
+``box``, which the finder shows under the chart) with the first trial. When the trials end,
+the best is drawn bold, named "best" on the chart and selected, with its settings when the
+trials were a family's members. A click on a trial's line
 or on its square selects that trial's LR through the chart's ``pick``, exactly (no snapping).
 
 Threads as for a sweep: :meth:`TrialsLive.draw_live` runs in the run's thread and writes the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 
 from . import style
@@ -108,7 +110,12 @@ class TrialsLive:
             x_tick_format="d",
         )
         self.figure = self.panel.figure
-        self.figure.layout.display = "none"  # until the first trial
+        # What the finder shows under the chart: the panel, folded away (no height) until the
+        # first trial. Not hidden, nor added later: bqplot lays out a figure drawn while it has
+        # no size with negative sizes (console errors), and does not lay it out again.
+        self.box = widgets.VBox([self.figure], layout=widgets.Layout(overflow="hidden"))
+        self.box.add_class("lrwidget-trials-box")
+        self._fold(True)
         self.lines: list[bq.Lines] = []
         chart.observe(self._on_lr, "selected_lr")
 
@@ -134,7 +141,7 @@ class TrialsLive:
             self._make_lines(len(live.lrs), live.snapshot().labels)
             self.panel.show_x(1, max(live.steps, 2))
             self.chart.plot.draw_tried(live.lrs, None)
-            self.figure.layout.display = None
+            self._fold(False)
 
     def _make_lines(self, n: int, labels: list[str], empty: bool = True):
         while len(self.lines) < n:
@@ -203,7 +210,15 @@ class TrialsLive:
         with self.chart.lock:
             self._make_lines(0, [])
             self.chart.plot.draw_tried([], None)
-            self.figure.layout.display = "none"
+            self._fold(True)
+
+    def _fold(self, folded: bool):
+        self.box.layout.height = "0px" if folded else None
+
+    @property
+    def shown(self) -> bool:
+        """True while the panel is unfolded (from the first trial until a new sweep)."""
+        return self.box.layout.height != "0px"
 
     # --- picks ----------------------------------------------------------------------------
     def pick_trial(self, i) -> bool:

@@ -162,7 +162,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         # A sweep's error in full, next to the button that started it.
         self.messages = widgets.Output(layout=widgets.Layout(max_height="240px", overflow="auto"))
         self.messages.add_class("lrwidget-messages")
-        super().__init__(children=[b.row, self.messages, self.chart, self.trials_view.figure])
+        super().__init__(children=[b.row, self.messages, self.chart, self.trials_view.box])
         self.add_class("lrwidget")
         link((self.chart, "snap"), (self, "snap"))
         self.chart.observe(self._chart_selected, ["selected_lr", "selected_range"])

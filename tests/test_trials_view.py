@@ -16,6 +16,7 @@ import pytest
 from conftest import assert_same_state, make_model, state
 
 from lrwidget import image, style
+from lrwidget import runner as runner_module
 from lrwidget.runner import LiveCurve
 from lrwidget.trials import Trials
 from lrwidget.trials_live import LiveTrials
@@ -53,23 +54,39 @@ class Armed(keras.callbacks.Callback):
                 self.action()
 
 
+class Pace(keras.callbacks.Callback):
+    """Sleeps after every batch while ``seconds`` > 0: a run long enough to be seen live."""
+
+    seconds = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds:
+            threading.Event().wait(self.seconds)
+
+
 @pytest.fixture
 def swept(comms, digits):
-    """A finder after a sweep, and the model's state before anything ran."""
+    """A finder after a sweep, and the model's state before anything ran; ``finder.pace``
+    slows its later runs."""
     x, y = digits
     model = trained_model()
     before = state(model)
-    finder = LRFinderWidget(model, x, y, **SWEEP)
+    pace = Pace()
+    finder = LRFinderWidget(model, x, y, callbacks=[pace], **SWEEP)
+    finder.pace = pace
     assert finder.try_button.disabled  # nothing to try before a sweep
     finder.run(block=True)
     assert not finder.try_button.disabled
     return finder, model, before
 
 
-def test_try_draws_each_trial_live_under_the_chart_and_selects_the_winner(swept):
+def test_try_draws_each_trial_live_under_the_chart_and_selects_the_winner(swept, monkeypatch):
     finder, model, before = swept
+    # Outside a kernel the panel's first drawing runs in the trials' thread and counts as an
+    # update's cost, which would space the next ones seconds apart: updates every 0.1 s here.
+    monkeypatch.setattr(runner_module, "UPDATE_SHARE", 1.0)
     trials_view = finder.trials_view
-    assert trials_view.figure.layout.display == "none"  # no panel before any trial
+    assert not trials_view.shown and trials_view.box.layout.height == "0px"  # folded
     assert "lrwidget-try" in finder.try_button._dom_classes
     assert "lrwidget-trials" in trials_view.figure._dom_classes
     drawn, progress = [], []
@@ -82,14 +99,16 @@ def test_try_draws_each_trial_live_under_the_chart_and_selects_the_winner(swept)
     trials_view.panel.figure.observe(
         lambda ch: [ln.observe(seen, "y") for ln in ch["new"]], "marks"
     )
+    finder.pace.seconds = 0.02  # a few live updates per trial
     trials = finder.try_lrs(steps=STEPS, block=True)
+    finder.pace.seconds = 0.0
     assert_same_state(before, state(model))
 
     assert isinstance(trials, Trials) and finder.trials is trials and trials.steps == STEPS
     assert len(trials) >= 2 and trials.meta["source"] in ("candidates", "fallback")
-    assert any(0 < n < STEPS for n in drawn)  # lines drawn while their trial ran
+    assert any(0 < n < STEPS for n in drawn), drawn  # lines drawn while their trial ran
     assert any(p.startswith("trials · ") and "ETA" in p for p in progress)
-    assert trials_view.figure.layout.display is None  # shown
+    assert trials_view.shown and trials_view.box.children == (trials_view.figure,)
     lines, squares = trials_view.lines, finder.chart.marks.tried
     assert len(lines) == len(trials) and list(squares.x) == list(trials.lrs)
     for i, (line, losses) in enumerate(zip(lines, trials.losses, strict=True)):
@@ -110,7 +129,7 @@ def test_try_draws_each_trial_live_under_the_chart_and_selects_the_winner(swept)
     finder.apply()
     assert float(model.optimizer.learning_rate) == pytest.approx(trials.best)
     finder.run(block=True)
-    assert finder.trials is None and trials_view.figure.layout.display == "none"
+    assert finder.trials is None and not trials_view.shown
     assert len(squares.x) == 0 and "best" not in finder.chart.status_text
 
 
