@@ -1,9 +1,12 @@
-"""The learning-rate finder widget: run a sweep, watch it, pick, apply.
+"""The learning-rate finder widget: run a sweep, watch it, try a few LRs, pick, apply.
 
-:class:`LRFinderWidget` wires two parts and adds the buttons: an :class:`~lrwidget.chart.LRChart`
-(the chart, every way of picking, ``selected_lr``) and a :class:`~lrwidget.runner.SweepRunner`
-(the sweep in a thread or in the cell, Stop, the live curve), which runs
-:func:`lrwidget.find_lr` and knows no widgets.
+:class:`LRFinderWidget` wires its parts and adds the buttons: an
+:class:`~lrwidget.chart.LRChart` (the chart, every way of picking, ``selected_lr``), a
+:class:`~lrwidget.runner.SweepRunner` (one run at a time in a thread or in the cell, Stop,
+paced live updates; it knows no widgets) and its views (:mod:`lrwidget.run_view`): the sweep's
+(one sweep, or a family with ``vary=``) and the trials' (:mod:`lrwidget.trials_live`). Run
+starts the sweep view's run, Try (``try_lrs``) the trials view's; the finder hands every step of
+a run to the view that started it and never asks which kind it is.
 
 One writer per trait: the sweeping thread only publishes data (the curves, the candidate
 markers, the progress); everything the front end can write too (the selection, the dropdown,
@@ -25,9 +28,9 @@ cause in the status line; ``run(block=True)``, a sweep in the cell's thread and 
 raise it.
 
 Hooks for browser tests: the figure has the CSS class ``lrwidget-figure`` (the order of its
-marks is documented in :mod:`lrwidget.figure`), the buttons ``lrwidget-run``, ``lrwidget-stop``
-and ``lrwidget-apply``, the status line ``lrwidget-status``, the error area
-``lrwidget-messages``.
+marks is documented in :mod:`lrwidget.figure`), the buttons ``lrwidget-run``, ``lrwidget-stop``,
+``lrwidget-apply`` and ``lrwidget-try``, the status line ``lrwidget-status``, the error area
+``lrwidget-messages``, the trials' panel ``lrwidget-trials`` (in ``lrwidget-trials-box``).
 """
 
 from __future__ import annotations
