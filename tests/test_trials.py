@@ -444,3 +444,25 @@ def test_bad_arguments_are_refused_before_anything_changes(digits, kwargs, named
     with pytest.raises((ValueError, TypeError), match=named):
         lrwidget.try_lrs(model, x, y, batch_size=32, **kwargs)
     assert_same_state(before, state(model))
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_trials_restore_and_share_batches_on_other_backends(backend):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed (CI installs it: see .ci/run)")
+    script = Path(__file__).with_name("trials_backend_check.py")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == backend and out["outcomes"] == ["complete"] * 3, out
+    assert out["same_batches"] and out["same_first"] and out["restored"], out
+    assert out["weight_decay_back"], out
