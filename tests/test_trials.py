@@ -310,6 +310,18 @@ def test_after_all_trials_the_model_its_optimizer_lr_and_the_rngs_are_as_before(
     assert t.meta["baseline_lr"] == pytest.approx(0.01) and t.meta["source"] == "user"
 
 
+def test_an_optimizer_on_a_schedule_gets_it_back_and_its_lr_now_is_the_baseline(digits):
+    x, y = digits
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    model = trained_model(keras.optimizers.SGD(schedule))
+    before = state(model)
+    t = lrwidget.try_lrs(model, x, y, lrs=[1e-3, 1e-2], **SHORT)
+    assert t.outcomes == ["complete", "complete"]
+    assert model.optimizer._learning_rate is schedule
+    assert t.meta["baseline_lr"] == pytest.approx(float(schedule(model.optimizer.iterations)))
+    assert_same_state(before, state(model))
+
+
 def test_every_trial_sees_the_same_batches_in_the_same_order_and_the_same_dropout(digits):
     x, y = digits
     model = make_model(dropout=True)
