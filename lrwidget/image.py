@@ -13,6 +13,8 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
+
 from . import style
 
 FORMATS = ("png", "svg")
@@ -142,3 +144,64 @@ def save(path, results, labels=None, **selection) -> Path:
         )
     path.write_bytes(render(results, labels, fmt=fmt, **selection))
     return path
+
+
+def draw_trials(ax, trials) -> None:
+    """Each trial's training loss against its step on ``ax`` (the winner bold, a diverged
+    trial dotted), its validation checkpoints as dots, in the trial's series colour."""
+    best = trials.best_index
+    for i, (label, losses, outcome) in enumerate(
+        zip(trials.labels, trials.losses, trials.outcomes, strict=True)
+    ):
+        if not len(losses):
+            continue
+        color = style.series_color(i)
+        steps = range(1, len(losses) + 1)
+        width = style.SMOOTH_WIDTH if i == best else style.RAW_WIDTH
+        name = f"{label} (best)" if i == best else label
+        line = ":" if outcome == "diverged" else "-"
+        ax.plot(steps, losses, line, color=color, linewidth=width, label=name, gid=f"trial-{i}")
+        if trials.val_losses is not None and len(trials.val_losses[i]):
+            reached = trials.val_steps[: len(trials.val_losses[i])]
+            ax.plot(reached, trials.val_losses[i], "o", color=color, ms=3, gid=f"trial-val-{i}")
+    window = _trials_window(trials)
+    if window is not None:
+        ax.set_ylim(*window)
+    ax.set_xlabel("step")
+    validated = trials.val_losses is not None
+    ax.set_ylabel("loss (line: training, dots: validation)" if validated else "training loss")
+    ax.set_title(f"trials at a constant LR, ranked by {trials.score_kind}", fontsize="medium")
+    if len(trials):
+        ax.legend(loc="upper right", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _trials_window(trials) -> tuple[float, float] | None:
+    """From the lowest losses (all but the lowest 1 %) to the highest loss of the first tenth
+    of the trials that did not diverge: a diverged trial runs off the top instead of squashing
+    the others flat."""
+    kept = [
+        np.asarray(losses, dtype=np.float64)
+        for losses, outcome in zip(trials.losses, trials.outcomes, strict=True)
+        if len(losses) and outcome != "diverged"
+    ]
+    kept = [k[np.isfinite(k)] for k in kept]
+    kept = [k for k in kept if len(k)]
+    if not kept:
+        return None
+    bottom = min(float(np.percentile(k, 1)) for k in kept)
+    top = max(float(k[: max(1, len(k) // 10)].max()) for k in kept)
+    span = top - bottom or abs(top) * 0.1 or 1.0
+    low = bottom - 0.05 * span
+    return (max(low, 0.0) if bottom >= 0 else low), top + 0.1 * span
+
+
+def trials_png(trials) -> bytes:
+    """The trials' picture (see :func:`draw_trials`) as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.5), dpi=110, layout="constrained")
+    draw_trials(fig.subplots(), trials)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
