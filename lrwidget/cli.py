@@ -5,8 +5,9 @@ downloaded); ``lrwidget find MODEL.keras DATA.npz`` sweeps a user's own saved, c
 Both draw a progress bar on stderr, print the candidates, the suggestion and any note on the
 range (e.g. "pass a larger end_lr") on stdout, and write ``sweep.json``
 (:meth:`SweepResult.save`) and ``sweep.html`` (the chart as a standalone page) to
-``--out-dir``. Errors are one line on stderr: exit status 2 for bad arguments, 1 when
-the sweep itself fails.
+``--out-dir``. With ``--try STEPS`` a short trial run follows at each LR the reading proposes
+(:func:`lrwidget.try_lrs`): a line per trial, the winner, ``trials.json`` and ``trials.png``.
+Errors are one line on stderr: exit status 2 for bad arguments, 1 when the sweep itself fails.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .data import MIN_STEPS
 from .family import SweepFamily, check_vary
 from .result import SweepResult
 from .style import format_lr
+from .trials import Trials
+
+
+@dataclass
+class Job:
+    """What a command sweeps: a compiled model and its data, as ``find_lr`` takes them."""
+
+    model: object
+    x: object
+    y: object
+    validation_data: object = None
 
 
 class UsageError(Exception):
@@ -110,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="sweep a family, one sweep per value (repeat for their product): an optimizer "
         "setting (weight_decay, momentum, beta_1 ...), batch_size, num_steps or seed; "
         "writes family.json and family.png",
+    )
+    common.add_argument(
+        "--try",
+        dest="try_steps",
+        type=_positive(int),
+        metavar="STEPS",
+        help="after the sweep, train STEPS steps at each LR its reading proposes (a family: "
+        "each member's suggestion with its settings), each from the model's starting state, "
+        "and name the one that trained best; writes trials.json and trials.png",
     )
     common.add_argument(
         "--out-dir",
@@ -219,14 +242,28 @@ class Progress:
             self._print()
 
 
-def _sweep(model, x, y, args, validation_data=None) -> SweepResult | SweepFamily:
+class TrialProgress(Progress):
+    """:class:`Progress` fed by ``try_lrs``'s hooks: one bar over every trial's steps, the
+    running trial's LR beside it."""
+
+    def start(self, lrs, steps):
+        self.lrs, self.steps = np.asarray(lrs), steps
+        self.label = "trials"
+        super().start(range(len(lrs) * steps))
+
+    def point(self, trial, step, loss):
+        super().point(trial * self.steps + step, float(self.lrs[trial]), loss)
+
+
+def _sweep(job: Job, args) -> SweepResult | SweepFamily:
+    model, x, y = job.model, job.x, job.y
     progress = Progress()
     kwargs = dict(
         batch_size=args.batch_size,
         start_lr=args.start_lr,
         end_lr=args.end_lr,
         num_steps=args.num_steps,
-        validation_data=validation_data,
+        validation_data=job.validation_data,
         on_start=progress.start,
         on_point=progress.point,
     )
@@ -284,7 +321,37 @@ def _import_keras(args):
     return keras
 
 
-def _demo(args) -> SweepResult:
+def _try(job: Job, swept: SweepResult | SweepFamily, args) -> Trials:
+    """The trials after a sweep: its reading's LRs, or each family member's suggestion with
+    that member's settings."""
+    from .keras_trials import try_lrs
+
+    progress = TrialProgress()
+    if isinstance(swept, SweepFamily):
+        lrs, settings = swept.trial_plan()
+        if not lrs:
+            raise ValueError("no member of the family gave a suggestion: there is no LR to try")
+    else:
+        lrs, settings = swept, None
+    batch_size = swept.results[0].meta["batch_size"] if isinstance(swept, SweepFamily) else None
+    try:
+        return try_lrs(
+            job.model,
+            job.x,
+            job.y,
+            lrs=lrs,
+            settings=settings,
+            steps=args.try_steps,
+            batch_size=batch_size or args.batch_size,
+            validation_data=job.validation_data,
+            on_start=progress.start,
+            on_point=progress.point,
+        )
+    finally:
+        progress.close()
+
+
+def _demo(args) -> Job:
     """Digits as flat 64-pixel vectors, a small MLP, SGD with Nesterov momentum."""
     from sklearn.datasets import load_digits
 
@@ -310,7 +377,7 @@ def _demo(args) -> SweepResult:
     )
     # The last 20 % is held out: the article reads the curve off the validation loss.
     cut = int(0.8 * len(x))
-    return _sweep(model, x[:cut], y[:cut], args, validation_data=(x[cut:], y[cut:]))
+    return Job(model, x[:cut], y[:cut], validation_data=(x[cut:], y[cut:]))
 
 
 def _load_npz(path: Path, x_key: str, y_key: str):
@@ -326,7 +393,7 @@ def _load_npz(path: Path, x_key: str, y_key: str):
         return data[x_key], data[y_key]
 
 
-def _find(args) -> SweepResult:
+def _find(args) -> Job:
     if not args.model.is_file():
         raise UsageError(f"no such model file: {args.model}")
     x, y = _load_npz(args.data, args.x_key, args.y_key)
@@ -340,7 +407,7 @@ def _find(args) -> SweepResult:
 
     # Only read: the sweep restores the model in memory, the file is never written.
     model = keras.models.load_model(args.model)
-    return _sweep(model, x, y, args, validation_data=validation)
+    return Job(model, x, y, validation_data=validation)
 
 
 def _report(result: SweepResult, out_dir: Path, stream) -> None:
@@ -427,6 +494,33 @@ def _report_family(family: SweepFamily, out_dir: Path, stream) -> None:
     print("\n".join(lines), file=stream)
 
 
+def _report_trials(trials: Trials, out_dir: Path, stream) -> None:
+    """One line per trial (its LR, score and outcome), the winner and the notes;
+    ``trials.json`` and ``trials.png``."""
+    from .image import trials_png
+
+    width = max(len(label) for label in trials.labels)
+    for label, score, outcome in zip(trials.labels, trials.scores, trials.outcomes, strict=True):
+        shown = f"{score:.4g}" if np.isfinite(score) else "-"
+        print(f"trial {label:<{width}}  {trials.score_kind} {shown:>8}  {outcome}", file=stream)
+    if trials.best is None:
+        print("winner: none (no trial trained to its end)", file=stream)
+    else:
+        ahead = (
+            ""
+            if trials.margin is None
+            else f", ahead of the next by {trials.margin:.2g}x its noise"
+        )
+        print(f"winner: {trials.labels[trials.best_index]}{ahead}", file=stream)
+    for note in trials.notes:
+        print(f"note: {note}", file=stream)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = trials.save(out_dir / "trials.json")
+    png_path = out_dir / "trials.png"
+    png_path.write_bytes(trials_png(trials))
+    print(f"wrote {json_path}\nwrote {png_path}", file=stream)
+
+
 def main(argv=None) -> int:
     """Run the ``lrwidget`` command line and return its exit status."""
     parser = build_parser()
@@ -435,12 +529,17 @@ def main(argv=None) -> int:
         if args.end_lr <= args.start_lr:
             raise UsageError(f"--end-lr ({args.end_lr:g}) must be larger than --start-lr")
         _check_vary_args(args)
+        if args.try_steps is not None and args.try_steps < MIN_STEPS:
+            raise UsageError(f"--try {args.try_steps}: a trial needs at least {MIN_STEPS} steps")
         args.quiet_tf = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
-        result = args.run(args)
+        job = args.run(args)
+        result = _sweep(job, args)
         if isinstance(result, SweepFamily):
             _report_family(result, args.out_dir, sys.stdout)
         else:
             _report(result, args.out_dir, sys.stdout)
+        if args.try_steps:
+            _report_trials(_try(job, result, args), args.out_dir, sys.stdout)
     except SystemExit as exc:  # --help
         return exc.code or 0
     except UsageError as exc:

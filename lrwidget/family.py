@@ -296,6 +296,22 @@ class SweepFamily:
         """The setting and LR the family suggests (see the module docstring), or None."""
         return pick_group(self.members, self.results)
 
+    def trial_plan(self) -> tuple[list[float], list[dict]]:
+        """What a trial after the family runs: each finished member's suggestion, with that
+        member's optimizer settings (``lrs``, ``settings`` for :func:`lrwidget.try_lrs`).
+
+        The batch size and the sweep's length are the trials' own, so they are not carried
+        over; a member's ``seed`` is (its batch order and dropout stream). Members without a
+        suggestion are left out, and a pair already planned is planned once.
+        """
+        planned: list[tuple[float, dict]] = []
+        for member, result in zip(self.members, self.results, strict=False):
+            setting = {k: v for k, v in member.items() if k not in SWEEP_ARGS}
+            pair = (float(result.suggestion or 0.0), setting)
+            if result.suggestion is not None and pair not in planned:
+                planned.append(pair)
+        return [lr for lr, _ in planned], [setting for _, setting in planned]
+
     @property
     def spread(self) -> float | None:
         """How far the members' suggestions lie apart, as a factor (largest / smallest); for

@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from . import style
-from .family import NOT_OPTIMIZER, SEED, SweepFamily, check_vary, family_members, member_label
+from .family import SEED, SweepFamily, check_vary, family_members, member_label
 from .result import SweepResult
 from .runner import NOTHING_TO_TRY, Ending, LiveSweep, ending
 from .style import format_lr
@@ -188,21 +188,12 @@ class FamilyLive:
         self.record = None
 
     def to_try(self) -> tuple:
-        """Each finished member's suggestion with that member's optimizer settings (members
-        that differ only in what is no optimizer setting share one trial)."""
-        family = self.record
-        tried, settings, members = [], [], []
-        for member, result in zip(self.members, family.results if family else [], strict=False):
-            setting = {k: v for k, v in member.items() if k not in NOT_OPTIMIZER}
-            pair = (float(result.suggestion or 0), setting)
-            if result.suggestion is None or pair in list(zip(tried, settings, strict=True)):
-                continue
-            tried.append(float(result.suggestion))
-            settings.append(setting)
-            members.append({k: v for k, v in member.items() if k != SEED or not self.repeats})
-        if not tried:
+        """Each finished member's suggestion with that member's optimizer settings
+        (:meth:`lrwidget.SweepFamily.trial_plan`); a pick of a trial picks those settings."""
+        lrs, settings = self.record.trial_plan() if self.record is not None else ([], [])
+        if not lrs:
             raise ValueError(NOTHING_TO_TRY)
-        return tried, (settings if any(settings) else None), members
+        return lrs, (settings if any(settings) else None), None
 
     # --- which member a pick belongs to -------------------------------------------------------
     def curve_candidates(self, lr: float, loss: float) -> list | None:

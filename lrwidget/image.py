@@ -38,7 +38,8 @@ def figure(
     else:
         fig = Figure(figsize=(8, 6.5), dpi=110, layout="constrained")
         ax, steps_ax = fig.subplots(2, 1, height_ratios=[3, 2])
-        _draw_trials(ax, steps_ax, trials)
+        _draw_tried(ax, trials)
+        draw_trials(steps_ax, trials)
     for i, s in enumerate(shown):
         _draw_series(ax, i, s, legend=len(shown) > 1)
     if selected_range is not None:
@@ -67,42 +68,19 @@ def figure(
     return fig
 
 
-def _draw_trials(ax, steps_ax, trials):
-    """The trials: squares at their LRs near the chart's bottom (``tried``), and one line of
-    loss per step each (``trial-i``), in the trial's colour, the best bold and named."""
-    best = trials.best_index
-    colors = [style.trial_color(i) for i in range(len(trials))]
+def _draw_tried(ax, trials):
+    """A square at each tried LR near the chart's bottom (``tried``), in the trial's colour."""
     ax.scatter(
         trials.lrs,
         [0.16] * len(trials),  # as the chart's TRIED_Y, in axes fraction
         transform=ax.get_xaxis_transform(),
         marker="s",
         s=55,
-        c=colors,
+        c=[style.trial_color(i) for i in range(len(trials))],
         edgecolors="white",
         zorder=4,
         gid="tried",
     )
-    for i, losses in enumerate(trials.losses):
-        label = trials.labels[i] + (" (best)" if i == best else "")
-        steps_ax.plot(
-            range(1, len(losses) + 1),
-            losses,
-            color=colors[i],
-            linewidth=style.BEST_WIDTH if i == best else style.TRIAL_WIDTH,
-            label=label,
-            gid=f"trial-{i}",
-        )
-    steps_ax.set_xlabel("training step (trial at a constant LR)")
-    steps_ax.set_ylabel("loss")
-    steps_ax.grid(True, alpha=0.3)
-    window = style.trials_window(trials.losses)
-    if window is not None:
-        steps_ax.set_ylim(*window)
-    if len(trials):
-        steps_ax.legend(loc="upper right", fontsize="small")
-    parts = style.trials_status(trials)
-    steps_ax.set_title(" · ".join(parts[:2]), fontsize="small", loc="left")
 
 
 def _draw_series(ax, i: int, s: style.Series, legend: bool):
@@ -187,6 +165,48 @@ def save(path, results, labels=None, **selection) -> Path:
         )
     path.write_bytes(render(results, labels, fmt=fmt, **selection))
     return path
+
+
+def draw_trials(ax, trials) -> None:
+    """Each trial's training loss against its step on ``ax`` (the winner bold, a diverged
+    trial dotted), its validation checkpoints as dots, in the trial's colour (the widget's
+    trials panel draws the same lines: :mod:`lrwidget.trials_live`)."""
+    best = trials.best_index
+    for i, (label, losses, outcome) in enumerate(
+        zip(trials.labels, trials.losses, trials.outcomes, strict=True)
+    ):
+        if not len(losses):
+            continue
+        color = style.trial_color(i)  # as its line in the widget and its square on the chart
+        steps = range(1, len(losses) + 1)
+        width = style.BEST_WIDTH if i == best else style.TRIAL_WIDTH
+        name = f"{label} (best)" if i == best else label
+        line = ":" if outcome == "diverged" else "-"
+        ax.plot(steps, losses, line, color=color, linewidth=width, label=name, gid=f"trial-{i}")
+        if trials.val_losses is not None and len(trials.val_losses[i]):
+            reached = trials.val_steps[: len(trials.val_losses[i])]
+            ax.plot(reached, trials.val_losses[i], "o", color=color, ms=3, gid=f"trial-val-{i}")
+    window = style.trials_window(trials.losses, trials.outcomes)
+    if window is not None:
+        ax.set_ylim(*window)
+    ax.set_xlabel("step")
+    validated = trials.val_losses is not None
+    ax.set_ylabel("loss (line: training, dots: validation)" if validated else "training loss")
+    ax.set_title(f"trials at a constant LR, ranked by {trials.score_kind}", fontsize="medium")
+    if len(trials):
+        ax.legend(loc="upper right", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def trials_png(trials) -> bytes:
+    """The trials' picture (see :func:`draw_trials`) as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.5), dpi=110, layout="constrained")
+    draw_trials(fig.subplots(), trials)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 NOTHING_YET = "nothing to save yet: run a sweep (or show a saved one) first"

@@ -23,7 +23,7 @@ import keras
 from .data import plan_fit
 from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
 from .keras_engine import OptimizerSettings, build, check_momentum, optimizer_settings
-from .keras_state import StartState, lr_owner
+from .keras_state import StartState, exclusive, lr_owner
 from .keras_sweep import check_sweep_range, find_lr
 from .result import SweepResult
 
@@ -129,9 +129,17 @@ def find_lr_family(
         finished before it as its ``family`` attribute.
     """
     vary, members, plan = check_family(model, x, y, vary, find_lr_kwargs)
-    build(model, plan)
+    hooks = (on_member, on_member_end, stop_event or threading.Event())
+    # Claimed for the whole family: no other thread can sweep or train it between members.
+    with exclusive(model, runs=True):
+        build(model, plan)
+        return _members(model, x, y, vary, members, seed, hooks, find_lr_kwargs)
+
+
+def _members(model, x, y, vary, members, seed, hooks, find_lr_kwargs) -> SweepFamily:
+    """The members' sweeps, one after another, on a model claimed for them."""
+    on_member, on_member_end, stop_event = hooks
     names = [name for name in vary if name not in NOT_OPTIMIZER]
-    stop_event = stop_event or threading.Event()
     start, settings = StartState(model), OptimizerSettings(model, names)
     results, started, stop_reason = [], time.perf_counter(), "completed"
 

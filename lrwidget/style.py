@@ -56,18 +56,26 @@ def trial_color(i: int) -> str:
     return TRIAL_COLORS[i % len(TRIAL_COLORS)]
 
 
-def trials_window(losses) -> tuple[float, float] | None:
-    """The loss window of the trials' lines: their finite losses but the highest and lowest
-    1 % (a diverged trial's blow-up is clipped), with a margin; None without any."""
-    finite = [np.asarray(v, dtype=np.float64) for v in losses if len(v)]
-    values = np.concatenate(finite) if finite else np.zeros(0)
-    values = values[np.isfinite(values)]
-    if not len(values):
+def trials_window(losses, outcomes=None) -> tuple[float, float] | None:
+    """The loss window of the trials' lines: from their lowest losses (all but the lowest 1 %)
+    to the highest loss of the first tenth of each trial that did not diverge (``outcomes``:
+    per trial, "diverged" or another word), so a diverged trial runs off the top instead of
+    squashing the others flat; None without any finite loss."""
+    outcomes = outcomes or [None] * len(losses)
+    kept = [
+        np.asarray(v, dtype=np.float64)
+        for v, outcome in zip(losses, outcomes, strict=True)
+        if len(v) and outcome != "diverged"
+    ]
+    kept = [k[np.isfinite(k)] for k in kept]
+    kept = [k for k in kept if len(k)]
+    if not kept:
         return None
-    lo, hi = float(np.percentile(values, 1)), float(np.percentile(values, 99))
-    span = hi - lo or abs(hi) * 0.1 or 1.0
-    low = lo - 0.1 * span
-    return (max(low, 0.0) if lo >= 0 else low), hi + 0.1 * span
+    bottom = min(float(np.percentile(k, 1)) for k in kept)
+    top = max(float(k[: max(1, len(k) // 10)].max()) for k in kept)
+    span = top - bottom or abs(top) * 0.1 or 1.0
+    low = bottom - 0.05 * span
+    return (max(low, 0.0) if bottom >= 0 else low), top + 0.1 * span
 
 
 def trials_status(trials) -> list[str]:

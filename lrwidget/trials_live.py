@@ -159,7 +159,7 @@ class TrialsLive:
         del self.lines[n:]
         for line, label in zip(self.lines, labels, strict=True):
             line.labels = [label]
-            line.stroke_width = style.TRIAL_WIDTH
+            line.stroke_width, line.line_style = style.TRIAL_WIDTH, "solid"
             if empty:
                 with line.hold_sync():
                     line.x, line.y = np.zeros(0), np.zeros(0)
@@ -193,10 +193,11 @@ class TrialsLive:
             self._make_lines(len(trials), trials.labels, empty=False)
             for i, (line, losses) in enumerate(zip(self.lines, trials.losses, strict=True)):
                 draw_line(line, np.arange(1, len(losses) + 1), losses)
+                line.line_style = "dotted" if trials.outcomes[i] == "diverged" else "solid"
                 if i == best:
                     line.stroke_width = style.BEST_WIDTH
                     line.labels = [f"{trials.labels[i]} (best)"]
-            self.panel.set_y_window(style.trials_window(trials.losses))
+            self.panel.set_y_window(style.trials_window(trials.losses, trials.outcomes))
             self.chart.plot.draw_tried(trials.lrs, best)
             if best is not None:
                 self.pick_trial(best)

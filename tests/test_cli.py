@@ -163,3 +163,51 @@ def test_the_report_names_each_candidate_and_says_when_the_range_ended_too_early
     text = out.getvalue()
     assert "(suggested, loss" in text and "(careful, loss" in text
     assert "note: the loss had not turned up by end_lr=10" in text and "end_lr=100" in text
+
+
+def test_try_prints_a_line_per_trial_and_the_winner_and_writes_the_record(tmp_path, capsys):
+    from lrwidget import Trials
+
+    out = tmp_path / "out"
+    argv = ["demo", "--out-dir", str(out), "--num-steps", "60", "--try", "20"]
+    assert main(argv) == 0
+    stdout, stderr = capsys.readouterr()
+
+    sweep = SweepResult.load(out / "sweep.json")
+    trials = Trials.load(out / "trials.json")
+    assert trials.steps == 20 and trials.meta["source"] in ("candidates", "fallback")
+    # The trials are those the sweep's reading proposes, the optimizer's own LR among them.
+    assert trials.meta["baseline_lr"] == pytest.approx(0.01)
+    assert any(abs(lr / 0.01 - 1) < 1e-6 for lr in trials.lrs)
+    if sweep.suggestion is not None:
+        assert any(abs(lr / sweep.suggestion - 1) < 1e-6 for lr in trials.lrs)
+    lines = [line for line in stdout.splitlines() if line.startswith("trial ")]
+    assert len(lines) == len(trials)
+    for label, line in zip(trials.labels, lines, strict=True):
+        assert line.startswith(f"trial {label} ") and "validation loss" in line
+    winner = next(line for line in stdout.splitlines() if line.startswith("winner: "))
+    assert winner.startswith(f"winner: {trials.labels[trials.best_index]}")
+    assert f"{len(trials) * 20}/{len(trials) * 20}" in stderr  # the trials' own progress
+    assert (out / "trials.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_try_after_a_family_runs_each_members_suggestion_with_its_settings(tmp_path, capsys):
+    from lrwidget import SweepFamily, Trials
+
+    out = tmp_path / "out"
+    argv = ["demo", "--out-dir", str(out), "--num-steps", "60", "--try", "15"]
+    assert main([*argv, "--vary", "momentum=0,0.9"]) == 0
+    family = SweepFamily.load(out / "family.json")
+    trials = Trials.load(out / "trials.json")
+    lrs, settings = family.trial_plan()
+    assert list(trials.lrs) == pytest.approx(lrs)
+    assert [dict(s) for s in trials.settings] == settings
+    assert {s["momentum"] for s in settings} <= {0, 0.9}
+    assert "winner: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("steps", "message"), [("0", "--try: must be > 0"), ("5", "at least 10")])
+def test_try_with_a_bad_step_count_is_one_line_and_exit_2_before_any_sweep(steps, message, capsys):
+    assert main(["demo", "--try", steps]) == 2
+    stdout, stderr = capsys.readouterr()
+    assert message in stderr and stdout == ""

@@ -130,7 +130,12 @@ RULES = {
         KERAS,
     ),
     "article": (5, {"chart", "data", "keras_sweep", "result"}, VIEW),
-    "cli": (5, {"chart", "family", "keras_family", "keras_sweep", "result", "style"}, set()),
+    "cli": (
+        5,
+        {"chart", "data", "family", "image", "keras_family", "keras_sweep", "keras_trials"}
+        | {"result", "style", "trials"},
+        set(),
+    ),
     "__main__": (6, {"cli"}, KERAS | VIEW),
     # The public names, loaded on first use (importlib); the TYPE_CHECKING imports name them.
     "__init__": (
