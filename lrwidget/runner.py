@@ -141,8 +141,13 @@ class LiveSweep:
             meta={"num_steps": self.planned, "steps_done": n, **meta},
         )
 
-    def interrupted(self, exc: BaseException) -> SweepResult | None:
-        """What an interrupt keeps: the points so far, as a Stop keeps them (None before any)."""
+    def interrupted(self, exc: BaseException):
+        """What an interrupt keeps, as a Stop keeps it and marked ``interrupted``: the record
+        the run returned when the interrupt stopped it (a sweep or a family, ``exc.record``),
+        else the points so far (None before any)."""
+        record = getattr(exc, "record", None)
+        if record is not None:
+            return dataclasses.replace(record, meta={**record.meta, "interrupted": True})
         return self.snapshot("stopped", interrupted=True) if self.n else None
 
 
@@ -160,6 +165,14 @@ def ending(result: SweepResult) -> Ending:
     planned = result.meta.get("num_steps", len(result))
     why = "interrupted" if result.meta.get("interrupted") else result.stop_reason
     return Ending(len(result), planned, why)
+
+
+def _interrupt_keeping(record) -> KeyboardInterrupt:
+    """The interrupt of a cell that waited for a background run, carrying the record the
+    run returned when it stopped (``record``), for the live record's ``interrupted``."""
+    exc = KeyboardInterrupt()
+    exc.record = record
+    return exc
 
 
 def _serve(jobs: queue.SimpleQueue):
@@ -260,6 +273,7 @@ class SweepRunner:
             self._running, self.error, self._live = True, None, None
             self._stop_event, self._ended = threading.Event(), threading.Event()
             self._background, self.stop_note = background, None
+            self._interrupted = False
         self._register(True)
         try:
             self.on_claim()
@@ -327,13 +341,25 @@ class SweepRunner:
         notebook cell the wait answers the front end (Stop, picks) meanwhile."""
         ended = self._ended
         deadline = None if timeout is None else time.monotonic() + timeout
-        with answering_front_end() as poll:
-            while self._background and not ended.is_set():
-                left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
-                if left <= 0:
-                    break
-                ended.wait(min(POLL_INTERVAL, left))
-                poll()
+        try:
+            with answering_front_end() as poll:
+                while self._background and not ended.is_set():
+                    left = POLL_INTERVAL if deadline is None else deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    ended.wait(min(POLL_INTERVAL, left))
+                    poll()
+        except KeyboardInterrupt:
+            # Jupyter's interrupt of the cell that waits ends the run it waits for, as it
+            # does a run in the cell's own thread: a Stop after the batch in flight, the
+            # record kept and marked, then the interrupt goes on to the cell.
+            with self._lock:
+                if self._running and self._background:
+                    self._interrupted = True
+            self._stop_event.set()
+            ended.wait()
+            run_pending()
+            raise
         run_pending()  # what the sweep handed this thread at its end
         return not self.running
 
@@ -345,6 +371,8 @@ class SweepRunner:
             result = self.sweep(
                 on_start=self._on_start, on_point=self._on_point, stop_event=self._stop_event
             )
+            if self._interrupted and self._live is not None:
+                result = self._live.interrupted(_interrupt_keeping(result))
         except Exception as exc:  # kept and shown: an exception must not vanish with a thread
             error = exc
         except BaseException as exc:  # the interrupt button, in the cell's thread: a Stop, raise

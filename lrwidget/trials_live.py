@@ -17,6 +17,7 @@ running trial's line only; everything else runs in the kernel's thread.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import bqplot as bq
@@ -75,6 +76,8 @@ class LiveTrials:
         """What Jupyter's interrupt keeps: the record the engine put on the exception, else
         the trials so far."""
         kept = getattr(exc, "trials", None)
+        if kept is None and getattr(exc, "record", None) is not None:  # a stopped run's
+            kept = dataclasses.replace(exc.record, stop_reason="interrupted")
         return kept if kept is not None else self.snapshot("interrupted")
 
 

@@ -369,6 +369,25 @@ def test_in_a_real_kernel_the_interrupt_button_stops_a_cell_sweep_and_restores(k
     assert json.loads(out) == [False, True, False]
 
 
+def test_in_a_real_kernel_the_interrupt_button_stops_the_sweep_a_blocking_run_waits_for(kernel):
+    cell = kernel.client.execute("finder.run(block=True, background=True)", stop_on_error=False)
+    assert kernel.wait_for_progress(cell, 3) == 3  # the cell waits, the sweep draws
+    kernel.manager.interrupt_kernel()
+    reply = kernel.reply(cell)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    # The sweep ended with the cell: nothing runs on, the model is back, the curve is kept.
+    out = kernel.run(
+        "import time\nsteps = len(finder.result)\ntime.sleep(1.0)\n"
+        "print(json.dumps([finder.running, same(), steps, len(finder.result), "
+        "finder.result.stop_reason, bool(finder.result.meta.get('interrupted')), "
+        "finder.progress_text.value]))"
+    )
+    running, restored, steps, steps_later, reason, interrupted, progress = json.loads(out)
+    assert running is False and restored
+    assert 0 < steps == steps_later < STEPS
+    assert reason == "stopped" and interrupted and progress.endswith("· interrupted")
+
+
 def test_outside_a_kernels_cell_thread_polling_does_nothing():
     # Scripts and background threads have no kernel queue to poll (this test has no kernel).
     seen = []
