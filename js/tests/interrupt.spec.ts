@@ -2,12 +2,66 @@
 // (Colab's way). Afterwards the widget must show a stopped sweep: the progress says
 // "interrupted" (no ETA), the status line no "press Run to start the sweep", the curve so far
 // stays and Save image writes it; the model is bitwise restored.
-import { expect, test } from '@playwright/test';
+// Issue 29, major 4: the same for a cell that waits on a background sweep
+// (finder.run(block=True)): the interrupt ends the sweep it waits for, not only the cell.
+import { expect, test, type Page } from '@playwright/test';
 import { FIGURE, pointsDrawn } from '../support/chart';
 import { watchConsole } from '../support/console';
 import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
 
 const NB = 'interrupt.ipynb'; // cell_thread.ipynb's model and finder, a notebook of its own
+
+async function interruptRun(page: Page, code: string) {
+  await page.evaluate(
+    ([name, code]) => {
+      const app = (window as any).jupyterapp;
+      for (const w of app.shell.widgets('main')) {
+        if (w.context?.path !== name) continue;
+        const future = w.sessionContext.session.kernel.requestExecute({ code });
+        (window as any).cellDone = false;
+        future.done.then(() => ((window as any).cellDone = true));
+      }
+    },
+    [NB, code],
+  );
+  await expect.poll(() => pointsDrawn(page), { timeout: 120_000 }).toBeGreaterThan(20);
+  await page.evaluate(async (name) => {
+    const app = (window as any).jupyterapp;
+    for (const w of app.shell.widgets('main')) {
+      if (w.context?.path === name) await w.sessionContext.session.kernel.interrupt();
+    }
+  }, NB);
+  await expect.poll(() => page.evaluate(() => (window as any).cellDone === true), { timeout: 30_000 }).toBe(true);
+}
+
+test("Jupyter's interrupt of a cell waiting on a background sweep ends that sweep", async ({ page }) => {
+  const console_ = watchConsole(page);
+  await openNotebook(page, NB);
+  await runAllCells(page, NB);
+  await kernelRun(page, NB, 'model.optimizer.build(model.trainable_variables)\nbefore = state(model)');
+  await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
+
+  await interruptRun(page, 'finder.run(block=True, background=True)');
+
+  const progress = page.locator('.lrwidget .widget-hprogress + .widget-label');
+  await expect(progress).toHaveText(/^\d+ \/ 1000 · interrupted$/);
+  await expect(page.locator('.lrwidget-status')).toContainText('interrupted');
+  await expect(page.locator('.lrwidget-run')).toBeEnabled();
+  const [running, n, same] = await py<[boolean, number, boolean]>(
+    page,
+    NB,
+    '[finder.running, len(finder.result), same_state(before, state(model))]',
+  );
+  expect(running, 'the sweep ended with the cell').toBe(false);
+  expect(n).toBeGreaterThan(20);
+  expect(same, 'every model and optimizer variable is bitwise restored').toBe(true);
+  // Nothing runs on behind the cell: a second later the curve has not grown.
+  await page.waitForTimeout(1000); // a sampling interval: the sweep would add ~100 points
+  expect(await py<number>(page, NB, 'len(finder.result)')).toBe(n);
+  expect(await pointsDrawn(page)).toBe(n);
+  await shutdownKernel(page, NB);
+  console_.check();
+});
 
 test("Jupyter's interrupt of a cell-thread sweep leaves a stopped sweep that can be saved", async ({ page }) => {
   const console_ = watchConsole(page);
@@ -17,23 +71,7 @@ test("Jupyter's interrupt of a cell-thread sweep leaves a stopped sweep that can
   await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
 
   // The sweep runs in the cell, as finder.run() does in Colab; then the interrupt button.
-  await page.evaluate((name) => {
-    const app = (window as any).jupyterapp;
-    for (const w of app.shell.widgets('main')) {
-      if (w.context?.path !== name) continue;
-      const future = w.sessionContext.session.kernel.requestExecute({ code: 'finder.run(background=False)' });
-      (window as any).cellDone = false;
-      future.done.then(() => ((window as any).cellDone = true));
-    }
-  }, NB);
-  await expect.poll(() => pointsDrawn(page), { timeout: 120_000 }).toBeGreaterThan(20);
-  await page.evaluate(async (name) => {
-    const app = (window as any).jupyterapp;
-    for (const w of app.shell.widgets('main')) {
-      if (w.context?.path === name) await w.sessionContext.session.kernel.interrupt();
-    }
-  }, NB);
-  await expect.poll(() => page.evaluate(() => (window as any).cellDone === true), { timeout: 30_000 }).toBe(true);
+  await interruptRun(page, 'finder.run(background=False)');
 
   const progress = page.locator('.lrwidget .widget-hprogress + .widget-label');
   await expect(progress).toHaveText(/^\d+ \/ 1000 · interrupted$/);
