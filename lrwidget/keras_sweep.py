@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 from . import analysis
-from .data import count_samples, plan_fit, sample_inputs, validation_subset
+from .data import count_samples, fit_arguments, plan_fit, sample_inputs, validation_subset
 from .keras_state import StateSnapshot, SweepStep, exclusive, loss_tracker, raw_iterations
 from .result import AnalysisSettings, SweepResult
 from .selection import check_lr
@@ -343,7 +343,8 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
     try:
         first = raw_iterations(model.optimizer)  # the step count the schedule is called with
         step.install(model, tracker, snapshot, lrs, first, group)
-        model.fit(**plan.fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
+        fit_kwargs = fit_arguments(plan, model)  # shuffle only where Keras honours it
+        model.fit(**fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
         step.functions[group] = model.train_function
         step_seconds = callback.step_seconds()
         if allowed and step_seconds is not None:
