@@ -36,8 +36,8 @@ except ImportError:  # the test extra installs it; a leg where no release fits s
     keras_hub = None
 needs_keras_hub = pytest.mark.skipif(
     keras_hub is None,
-    reason="keras-hub is not installed: no release of it installs beside this Keras and "
-    "TensorFlow (pip install keras-hub would upgrade them)",
+    reason="keras-hub is not installed (the test extra installs the newest release that fits "
+    "this Keras and TensorFlow: pip install -e '.[test]')",
 )
 
 
