@@ -3,6 +3,10 @@
 The sweep runs ``model.fit`` for as many epochs as it takes to reach ``num_steps`` batches and
 stops itself there, so finite inputs are cycled by Keras's own epoch machinery and nothing here
 copies the user's data. Every check raises before the model is touched.
+
+Keras shuffles array input itself; every other input yields batches in its own order. Keras
+warns when told to shuffle anything but arrays, so ``shuffle`` is set only where it is honoured
+(:func:`fit_arguments`).
 """
 
 from __future__ import annotations
@@ -176,6 +180,29 @@ def plan_fit(x, y=None, *, batch_size=None, num_steps=None, sample_weight=None) 
     else:
         kwargs = dict(x=x, epochs=math.ceil(steps / known), shuffle=False)
     return FitPlan(steps, kwargs, None, kind)
+
+
+def fit_arguments(plan: FitPlan, model) -> dict:
+    """The keyword arguments of the sweep's ``model.fit`` call for ``model``.
+
+    A KerasHub model's own ``fit`` batches array input into a Dataset, in order, before Keras
+    sees it (so that its preprocessor applies): Keras would ignore ``shuffle=True`` there and
+    warn about it at every sweep. Such a model gets ``shuffle=False``; its batches come in the
+    order its own ``fit`` gives them.
+    """
+    kwargs = dict(plan.fit_kwargs)
+    if plan.kind == "arrays" and batches_arrays_itself(model):
+        kwargs["shuffle"] = False
+    return kwargs
+
+
+def batches_arrays_itself(model) -> bool:
+    """Whether ``model``'s class turns array input into a Dataset in its own ``fit``: KerasHub's
+    ``PipelineModel`` (every KerasHub task model), found by name, without importing KerasHub."""
+    return any(
+        cls.__name__ == "PipelineModel" and cls.__module__.startswith(("keras_hub.", "keras_nlp."))
+        for cls in type(model).__mro__
+    )
 
 
 def sample_inputs(plan: FitPlan):

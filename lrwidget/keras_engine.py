@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .data import FitPlan, sample_inputs
+from .data import FitPlan, fit_arguments, sample_inputs
 from .keras_state import (
     StateSnapshot,
     SweepStep,
@@ -295,7 +295,8 @@ def run_ladder(
     try:
         first = raw_iterations(model.optimizer)  # the step count the schedule is called with
         step.install(model, tracker, snapshot, lrs, first, group)
-        model.fit(**plan.fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
+        fit_kwargs = fit_arguments(plan, model)  # shuffle only where Keras honours it
+        model.fit(**fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
         step.functions[group] = model.train_function
         step_seconds = callback.step_seconds()
         if allowed and step_seconds is not None:

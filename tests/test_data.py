@@ -1,11 +1,13 @@
-"""The validation subset: a fixed, seeded draw from arrays (sorted data must not give one class),
-and a Dataset read in its own order up to the size asked for."""
+"""What the user passes, turned into the sweep's inputs: the validation subset (a fixed, seeded draw
+from arrays: sorted data must not give one class; a Dataset read in its own order up to the
+size asked for), and which inputs Keras is asked to shuffle."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import make_model
 
-from lrwidget.data import validation_subset
+from lrwidget.data import batches_arrays_itself, fit_arguments, plan_fit, validation_subset
 
 CLASSES, PER_CLASS = 10, 100
 
@@ -90,3 +92,31 @@ def test_validation_data_of_another_kind_is_a_type_error_naming_what_it_takes():
     with pytest.raises(TypeError, match=r"validation_data must be \(x_val, y_val"):
         validation_subset("not data", 10)
     assert validation_subset(None, 10) is None
+
+
+def test_keras_shuffles_arrays_and_is_never_told_to_shuffle_what_it_cannot():
+    x, y = sorted_by_class()
+    x = np.repeat(x, 64, axis=1)  # the digits model's 64 features
+    model = make_model()
+    assert fit_arguments(plan_fit(x, y, batch_size=32), model)["shuffle"] is True
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    assert fit_arguments(plan_fit(dataset), model)["shuffle"] is False
+
+
+def test_a_keras_hub_model_batches_arrays_itself_so_the_sweep_does_not_ask_keras_to_shuffle():
+    keras_hub = pytest.importorskip("keras_hub", reason="keras-hub is not installed")
+
+    backbone = keras_hub.models.GPT2Backbone(
+        vocabulary_size=16,
+        num_layers=1,
+        num_heads=1,
+        hidden_dim=8,
+        intermediate_dim=8,
+        max_sequence_length=4,
+    )
+    model = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
+    assert batches_arrays_itself(model) and not batches_arrays_itself(backbone)
+    ids = np.ones((8, 4), "int32")
+    plan = plan_fit({"token_ids": ids, "padding_mask": ids}, ids, batch_size=4)
+    assert fit_arguments(plan, model)["shuffle"] is False
+    assert plan.fit_kwargs["shuffle"] is True  # the plan itself is left as it was

@@ -102,6 +102,30 @@ def test_in_groups_stop_ends_the_sweep_at_the_point_it_is_seen(digits):
     assert r.stop_reason == "stopped" and len(r) == 11 and seen == list(range(11))
 
 
+@pytest.mark.parametrize("at", [0, 3, 7])
+def test_in_groups_a_stop_in_the_first_group_ends_the_sweep_at_that_point(digits, at):
+    """The first call of the compiled step runs steps 0-7: a Stop seen while its points are
+    read ends the sweep there, and the model is put back."""
+    model = make_model()
+    lrwidget.find_lr(model, _dataset(digits), num_steps=20, end_lr=1.0)
+    before = state(model)
+    stop, seen = threading.Event(), []
+
+    def on_point(step, lr, loss):
+        seen.append(step)
+        if step == at:
+            stop.set()
+
+    _next_sweep_in_groups_of(model, 8)
+    r = lrwidget.find_lr(
+        model, _dataset(digits), num_steps=50, end_lr=1.0, on_point=on_point, stop_event=stop
+    )
+    assert r.meta["steps_per_call"] == 8
+    assert r.stop_reason == "stopped" and len(r) == at + 1 and seen == list(range(at + 1))
+    assert_same_state(before, state(model))
+    assert not model.stop_training
+
+
 class BatchCounter(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
