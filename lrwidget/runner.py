@@ -209,7 +209,7 @@ class SweepRunner:
 
     def __init__(
         self,
-        sweep: Callable[..., SweepResult],
+        sweep: Callable[..., object],
         *,
         on_start: Callable[[object], object],
         on_update: Callable[[object], object],

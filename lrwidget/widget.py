@@ -214,7 +214,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
     # --- the sweep -----------------------------------------------------------------------
     def run(
         self, block: bool = False, *, background: bool | None = None, stop_other: bool = False
-    ) -> SweepResult | None:
+    ) -> SweepResult | SweepFamily | None:
         """Start a sweep.
 
         Parameters
@@ -235,7 +235,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
         Returns
         -------
-        SweepResult or None
+        SweepResult, SweepFamily (with ``vary=``) or None
             None when the sweep goes on in the background (see :meth:`wait` and ``result``);
             an error it ends with is then shown under Run, and :meth:`wait` raises it.
 
