@@ -298,6 +298,8 @@ def run_ladder(
         fit_kwargs = fit_arguments(plan, model)  # shuffle only where Keras honours it
         model.fit(**fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
         step.functions[group] = model.train_function
+        if validation is not None:
+            step.test_function = model.test_function
         step_seconds = callback.step_seconds()
         if allowed and step_seconds is not None:
             step.step_seconds = step_seconds
