@@ -245,17 +245,18 @@ class SweepStep:
         model.train_function = self.functions.get(group)  # None: fit traces the sweep's own
         model.test_function = self.test_function  # None: test_on_batch traces the sweep's own
         if keras.backend.backend() == "jax":
-            # JAX would reuse a trace of the user's (equal) bound test_step, and keep the
-            # sweep's for the user's next one: the sweep's is jitted on a function of its own.
+            # The sweep's test step is jitted on a function of its own, so that JAX shares no
+            # trace with the user's (it may reuse one traced for an equal function, and a
+            # model's bound test_step is equal to itself).
             if self.test_step is None:
-                self.test_step = _own_method(model, "test_step")
+                self.test_step = own_method(model, "test_step")
             set_for_sweep(snapshot, model, "test_step", self.test_step)
 
 
 _MISSING = object()
 
 
-def _own_method(model, name):
+def own_method(model, name):
     """``model.name`` as a function of its own, which JAX traces anew."""
     method = getattr(model, name)
 

@@ -1,14 +1,15 @@
 """Validation mode on a model that has been evaluated before: each point is the validation loss
 after that step alone, on every Keras the package supports.
 
-Before Keras 3.15, ``test_on_batch`` does not reset the loss tracker. A model whose test step
+Before Keras 3.15, ``test_on_batch`` does not reset the loss tracker. A validation run measures
+with a test function of its own, traced during the run with the loss tracker zeroing itself: it
+keeps the training batch's loss out of the recorded validation loss. A model whose test step
 was traced before the sweep (``evaluate`` or ``test_on_batch`` on the same input structure)
-keeps that traced step, so only the sweep's own reset keeps the training batch's loss out of
-the recorded validation loss. A fresh model's test step is traced during the sweep and hides
-a missing reset; these tests trace it first.
+would otherwise lend the sweep that traced step, without the zeroing; a fresh model's test step
+is traced during the sweep and hides the difference, so these tests trace it first.
 
-A validation run measures with a test function of its own, traced with the sweep's self-zeroing
-tracker: the user's own is neither traced anew nor reused, and is put back on every path.
+The user's own test function is neither traced anew nor reused, and is put back on every path:
+afterwards the model tests exactly as one never swept.
 """
 
 import threading
