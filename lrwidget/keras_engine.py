@@ -35,6 +35,7 @@ from .keras_state import (
     claimed_here,
     loss_tracker,
     lr_owner,
+    own_method,
     raw_iterations,
 )
 
@@ -125,9 +126,8 @@ class LadderCallback(keras.callbacks.Callback):
     Parameters
     ----------
     num_steps : int
-        The run stops after this many steps.
-    tracker : keras.metrics.Metric
-        The model's loss tracker, zeroed inside each step, so ``logs["loss"]`` is the batch's.
+        The run stops after this many steps. The loss tracker zeroes itself inside each step
+        (:meth:`~lrwidget.keras_state.SweepStep.install`), so ``logs["loss"]`` is the batch's.
     validation : tuple or None
         ``(x, y, sample_weight)`` of the fixed validation subset.
     validate : collection of int or None
@@ -147,7 +147,6 @@ class LadderCallback(keras.callbacks.Callback):
     def __init__(
         self,
         num_steps,
-        tracker,
         *,
         validation=None,
         validate=None,
@@ -166,7 +165,6 @@ class LadderCallback(keras.callbacks.Callback):
         self.val_index: list[int] = []
         self.val_losses: list[float] = []
         self.stop_reason: str | None = None
-        self._tracker = tracker
         self._snapshot = snapshot
         self._record = record
         self._calls: list[tuple[float, int]] = []  # (time, steps done) after each call
@@ -204,10 +202,9 @@ class LadderCallback(keras.callbacks.Callback):
         if self.validation is not None and (self.validate is None or step in self.validate):
             val_loss = train_loss
             if math.isfinite(train_loss):
+                # The sweep's own test function (SweepStep.install): its tracker zeroes itself,
+                # where Keras before 3.15 would blend the training batch's loss in.
                 x, y, sw = self.validation
-                # Keras before 3.15 does not reset the loss tracker in test_on_batch, so without
-                # this the validation loss would be blended with the training batch's.
-                self._tracker.reset_state()
                 val_loss = float(self.model.test_on_batch(x, y, sw, return_dict=True)["loss"])
             self.val_index.append(step)
             self.val_losses.append(val_loss)
@@ -283,7 +280,6 @@ def run_ladder(
     group = group_size(step.step_seconds) if allowed else 1
     callback = LadderCallback(
         len(lrs),
-        tracker,
         validation=validation,
         validate=validate,
         on_step=on_step,
@@ -298,6 +294,8 @@ def run_ladder(
         fit_kwargs = fit_arguments(plan, model)  # shuffle only where Keras honours it
         model.fit(**fit_kwargs, callbacks=[callback, *(callbacks or [])], verbose=0)
         step.functions[group] = model.train_function
+        if validation is not None:
+            step.test_function = model.test_function
         step_seconds = callback.step_seconds()
         if allowed and step_seconds is not None:
             step.step_seconds = step_seconds
@@ -373,16 +371,6 @@ def build(model, plan: FitPlan) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
-def _own_train_step(model):
-    """``model.train_step`` as a function of its own: JAX traces it anew."""
-    method = model.train_step
-
-    def train_step(*args, **kwargs):
-        return method(*args, **kwargs)
-
-    return train_step
-
-
 class OptimizerSettings:
     """Each run's optimizer settings, the traced steps that bake them in, and the user's own
     settings to put back.
@@ -426,7 +414,8 @@ class OptimizerSettings:
         if keras.backend.backend() == "jax" and not own:
             # JAX reuses a traced step for an equal function (a model's bound train_step is
             # equal to itself), settings baked in: each setting gets a train_step of its own.
-            jax_step = jax_step if step is kept and jax_step else _own_train_step(self.model)
+            if not (step is kept and jax_step):
+                jax_step = own_method(self.model, "train_step")
             object.__setattr__(self.model, "train_step", jax_step)
         return jax_step
 

@@ -5,10 +5,10 @@ source inside the compiled step, zero the loss tracker there, write each step's 
 copy and put back every variable, and keep other threads off a model being swept. What this
 module touches that Keras does not document: ``optimizer._learning_rate`` (the LR variable or
 schedule), ``optimizer._iterations`` (the raw step count), ``optimizer._track_variable`` and
-``_untrack_variable`` (JAX), ``model.train_function`` and attributes set past Keras's
-``__setattr__``. The engine (:mod:`lrwidget.keras_engine`) and :mod:`lrwidget.schedules` use
-it; nothing here knows about a run's plan or its record. :class:`StartState` is the state every
-run of a family or of trials starts from, as one object.
+``_untrack_variable`` (JAX), ``model.train_function``, ``model.test_function`` and attributes
+set past Keras's ``__setattr__``. The engine (:mod:`lrwidget.keras_engine`) and
+:mod:`lrwidget.schedules` use it; nothing here knows about a run's plan or its record.
+:class:`StartState` is the state every run of a family or of trials starts from, as one object.
 """
 
 from __future__ import annotations
@@ -170,10 +170,13 @@ class SweepStep:
     is compiled the same way: same optimizer and loss tracker (``compile`` makes new ones), same
     variables (``quantize`` or a changed ``trainable`` flag makes new lists), same
     ``jit_compile`` and ``run_eagerly``, a ladder long enough. One traced function per group
-    size (steps per call), and the step time measured by the last sweep that chooses it.
+    size (steps per call), the step time measured by the last sweep that chooses it, and the
+    test function that measured the validation loss.
 
-    During a sweep (:meth:`install`) the optimizer reads its LR from the sweep's schedule and
-    the loss tracker zeroes itself before adding each batch (and, in groups, records it).
+    During a sweep (:meth:`install`) the optimizer reads its LR from the sweep's schedule, the
+    loss tracker zeroes itself before adding each batch (and, in groups, records it), and
+    ``test_on_batch`` runs the sweep's test function: one traced then has the zeroing tracker
+    baked in, so the user's own must be neither traced anew nor reused.
     """
 
     ATTRIBUTE = "_lrwidget_sweep_step"
@@ -185,6 +188,8 @@ class SweepStep:
         self.record = LossRecord(capacity) if tensorflow else None
         self.functions = {}  # steps per call -> the traced train function
         self.step_seconds = None
+        self.test_function = None  # traced by the validation's test_on_batch, one step per call
+        self.test_step = None  # JAX: the test step that function was jitted on
 
     @staticmethod
     def _key(model, tracker):
@@ -238,9 +243,27 @@ class SweepStep:
         set_for_sweep(snapshot, tracker, "update_state", zeroing_update_state(tracker, record))
         model.steps_per_execution = group
         model.train_function = self.functions.get(group)  # None: fit traces the sweep's own
+        model.test_function = self.test_function  # None: test_on_batch traces the sweep's own
+        if keras.backend.backend() == "jax":
+            # The sweep's test step is jitted on a function of its own, so that JAX shares no
+            # trace with the user's (it may reuse one traced for an equal function, and a
+            # model's bound test_step is equal to itself).
+            if self.test_step is None:
+                self.test_step = own_method(model, "test_step")
+            set_for_sweep(snapshot, model, "test_step", self.test_step)
 
 
 _MISSING = object()
+
+
+def own_method(model, name):
+    """``model.name`` as a function of its own, which JAX traces anew."""
+    method = getattr(model, name)
+
+    def own(*args, **kwargs):
+        return method(*args, **kwargs)
+
+    return own
 
 
 def set_for_sweep(snapshot, obj, name, value):
@@ -274,7 +297,8 @@ def zeroing_update_state(tracker, record=None):
 
 
 class StateSnapshot:
-    """Bitwise copies of a model's and its optimizer's state, to put back after the sweep.
+    """Bitwise copies of a model's state (its metrics' running totals included) and its
+    optimizer's, to put back after the sweep.
 
     Variables that do not exist yet (an unbuilt model or optimizer is built by the first
     ``fit``) are captured by :meth:`capture` when called again once they exist, before any step;
@@ -302,6 +326,9 @@ class StateSnapshot:
 
     def _variables(self):
         yield from self.model.variables
+        # The metrics' running totals: the sweep's steps and validation add to them, and
+        # Keras 3.8's test_on_batch goes on from what they hold.
+        yield from self.model.metrics_variables
         yield from self.optimizer.variables
         # LossScaleOptimizer keeps its inner optimizer's state apart.
         inner = getattr(self.optimizer, "inner_optimizer", None)
