@@ -34,7 +34,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Bool, TraitError, observe, validate
+from traitlets import Bool, Int, TraitError, observe, validate
 
 from . import image, selection, style
 from .controls import PickControls
@@ -106,6 +106,14 @@ class LRChart(NotebookDisplay, widgets.VBox):
         "swept range; an end dropped within a few pixels of a candidate snaps to it. None: no "
         "range picked.",
     )
+    picked_series = Int(
+        None,
+        allow_none=True,
+        help="Which of the sweeps shown the pick belongs to (its index in the legend's order): "
+        "the sweep of the diamond, menu entry or curve picked; else the sweep whose candidate "
+        "is at selected_lr (the one already picked when several share that LR). None: no "
+        "sweep's in particular. Set by the chart; a family's view reads its member from it.",
+    )
     snap = Bool(
         True,
         help="Snap picks on the plot (click anywhere, end of a drag) to the nearest candidate "
@@ -131,6 +139,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.events = events = FrontEndEvents(self)
         self._candidates: list = []  # sorted by LR
         self._shown: list[tuple] = []  # (candidate, series index), as the diamonds show them
+        self._menu: list[tuple] = []  # (candidate, series index), as the menu lists them
         self._drawn: tuple = ()  # what the diamonds were last drawn with
         self._live_pick = selection.LivePick()  # a pick made while a sweep runs
         self._results: list[SweepResult] = []
@@ -143,6 +152,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.plot = LossPlot(
             lock=self.lock,
             on_click=self.pick,
+            on_candidate_click=self._on_candidate_click,
             on_curve_click=self._on_curve_click,
             on_drag=events.on_drag,
             on_drag_end=self.pick,
@@ -152,6 +162,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         )
         self.controls = PickControls(
             on_value=events.on_control,
+            on_menu=events.on_menu,
             on_range_box=events.on_range_box,
             on_save=self._on_save,
             on_foreign_write=events.on_foreign_write,
@@ -325,7 +336,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         if (tagged, owners, provisional) == self._drawn:
             return
         self._shown, self._drawn = tagged, (tagged, owners, provisional)
-        self._candidates = sorted((c for c, _ in tagged), key=lambda c: c.lr)
+        self._menu = sorted(tagged, key=lambda shown: shown[0].lr)
+        self._candidates = [c for c, _ in self._menu]
         self.plot.draw_candidates(tagged, owners, provisional)
 
     def redraw_selection(self):
@@ -347,7 +359,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     overlay = len(self._results) > 1  # the menu says whose candidate each is
                     owners = [self._labels[i] for _, i in self._shown] if overlay else None
                     options = style.menu_options(self._candidates, self._shown, owners)
-                    self.controls.show(lr, self.swept_range, options, picked is not None)
+                    entry = self._menu_entry(lr, self.picked_series)
+                    self.controls.show(lr, self.swept_range, options, picked is not None, entry)
             finally:
                 events.syncing = False
             self.update_status()
@@ -378,7 +391,26 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.events.dragged_range = None  # moved on from elsewhere: any drag is over
         if change["name"] == "selected_lr":
             self._live_pick.moved(change["new"])
+            self.picked_series = self._series_at(change["new"], None)
         self.redraw_selection()
+
+    @observe("picked_series")
+    def _series_changed(self, change):
+        self.redraw_selection()  # the menu shows that sweep's entry
+
+    def _series_at(self, lr, series: int | None) -> int | None:
+        """The sweep a pick at ``lr`` belongs to: ``series`` when the mark picked says so, else
+        the sweep whose candidate is at ``lr`` (the one picked already, when several are),
+        else the one picked already."""
+        if series is not None:
+            return series
+        owners = [i for c, i in self._shown if c.lr == lr]
+        return self.picked_series if not owners or self.picked_series in owners else owners[0]
+
+    def _menu_entry(self, lr, series: int | None) -> int | None:
+        """The menu's entry for a pick at ``lr`` of sweep ``series`` (None: no entry)."""
+        at = [k for k, (c, _) in enumerate(self._menu) if c.lr == lr]
+        return next((k for k in at if self._menu[k][1] == series), at[0] if at else None)
 
     @observe("snap")
     def _snap_changed(self, change):
@@ -388,11 +420,14 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The candidate closest to ``lr`` on a log scale, or None when there is none."""
         return selection.nearest(self._candidates, lr)
 
-    def pick(self, lr, snap: bool | None = None, candidates=None) -> bool:
+    def pick(
+        self, lr, snap: bool | None = None, candidates=None, series: int | None = None
+    ) -> bool:
         """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) to the
         nearest of ``candidates`` (default: every candidate shown) and clamped into the swept
-        range. A value that is no learning rate, or a pick before any data, is refused:
-        returns False and puts the chart back as it was."""
+        range; ``series``: the sweep it belongs to, when the mark picked says so (see
+        ``picked_series``). A value that is no learning rate, or a pick before any data, is
+        refused: returns False and puts the chart back as it was."""
         with self.lock:
             self.events.dragged_lr = None  # any pick ends a drag (also one whose end got lost)
             snap = self.snap if snap is None else snap
@@ -400,9 +435,31 @@ class LRChart(NotebookDisplay, widgets.VBox):
             landed = selection.pick_lr(lr, self.swept_range, among, snap)
             if landed is not None:
                 self.selected_lr = landed
+                if series is not None and self.picked_series == series:
+                    self.picked_series = None  # its observers hear of this pick of that sweep
+                self.picked_series = self._series_at(landed, series)
                 self._live_pick.picked(landed, among)
             self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
+
+    def pick_entry(self, index) -> bool:
+        """Select the candidate menu's entry ``index``: its LR exactly, and its sweep."""
+        with self.lock:
+            if not _is_index(index, len(self._menu)):
+                self.redraw_selection()
+                return False
+            candidate, series = self._menu[index]
+            return self.pick(candidate.lr, snap=False, series=series)
+
+    def _on_candidate_click(self, lr, index):
+        """A click on a diamond: that diamond's candidate and sweep when ``index`` still names
+        it (while a sweep runs the diamonds move under the pointer), else the nearest."""
+        with self.lock:
+            shown = self._shown[index] if _is_index(index, len(self._shown)) else None
+            lr_f = selection.to_float(lr)
+            if shown is not None and selection.is_lr(lr_f) and np.isclose(shown[0].lr, lr_f):
+                return self.pick(shown[0].lr, snap=False, series=shown[1])
+            return self.pick(lr, snap=True)
 
     def _on_curve_click(self, lr, loss):
         lr_f, loss_f = selection.to_float(lr), selection.to_float(loss)
@@ -410,7 +467,10 @@ class LRChart(NotebookDisplay, widgets.VBox):
         among = None
         if owner is not None and selection.is_lr(lr_f) and np.isfinite(loss_f):
             among = owner(lr_f, loss_f)
-        self.pick(lr, None, among)
+        series = None
+        if among:  # a member's candidates: the pick is that member's
+            series = next((i for c, i in self._shown if c is among[0] or c == among[0]), None)
+        self.pick(lr, None, among, series)
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
         """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
@@ -469,6 +529,11 @@ def _image_stem(results) -> str:
     (``-2``, ``-3``... when taken)."""
     model = results[0].meta.get("model") if results else None
     return "lr_finder" if not model else f"lr_finder_{model}"
+
+
+def _is_index(index, n: int) -> bool:
+    """Whether a front end's ``index`` names one of ``n`` items."""
+    return isinstance(index, int) and not isinstance(index, bool) and 0 <= index < n
 
 
 def _inside(lr, swept):

@@ -45,7 +45,10 @@ class PickControls:
     Parameters
     ----------
     on_value : callable
-        ``on_value(change)`` when the candidate menu's or the slider's value changes.
+        ``on_value(change)`` when the slider's value changes.
+    on_menu : callable
+        ``on_menu(change)`` when the candidate menu's ``index`` changes: an entry, not its LR,
+        since two entries (two sweeps' candidates) may share an LR.
     on_range_box : callable
         ``on_range_box(change)`` when "pick a range" is ticked or cleared.
     on_save : callable
@@ -58,6 +61,7 @@ class PickControls:
         self,
         *,
         on_value: Callable[[dict], object],
+        on_menu: Callable[[dict], object],
         on_range_box: Callable[[dict], object],
         on_save: Callable[[object], object],
         on_foreign_write: Callable[[dict], object],
@@ -85,7 +89,7 @@ class PickControls:
             layout=widgets.Layout(flex="0 1 auto", min_width="200px"),
         )
         self.candidate_menu.add_class("lrwidget-menu")
-        self.candidate_menu.observe(on_value, "value")
+        self.candidate_menu.observe(on_menu, "index")
         self.slider = widgets.FloatLogSlider(
             description="LR",
             min=-7,
@@ -117,10 +121,11 @@ class PickControls:
         """The controls :meth:`show` writes."""
         return (self.candidate_menu, self.slider, self.range_box)
 
-    def show(self, lr, swept, options, range_picked: bool):
+    def show(self, lr, swept, options, range_picked: bool, entry: int | None = None):
         """Show the selection ``lr`` (None: nothing selected), the swept range (None: none
-        yet), the candidate ``options`` (``(label, lr)`` pairs) and whether a range is picked.
-        Writes only what differs."""
+        yet), the candidate ``options`` (``(label, lr)`` pairs), whether a range is picked and
+        which option is chosen (``entry``; None: the first at ``lr``, if any). Writes only what
+        differs."""
         slider = self.slider
         if swept is not None:
             bounds = (math.log10(swept[0]), math.log10(swept[1]), 10.0)
@@ -141,7 +146,9 @@ class PickControls:
             longest = max((len(label) for label, _ in options), default=0)
             menu.layout.min_width = f"min(100% - 4px, max(200px, calc({longest}ch + 110px)))"
             menu.options = options
-        menu.value = lr if any(value == lr for _, value in options) else None
+        if entry is None or not (0 <= entry < len(options)) or options[entry][1] != lr:
+            entry = next((k for k, (_, value) in enumerate(options) if value == lr), None)
+        menu.index = entry
 
     def set_status(self, text: str, detail: str | None = None):
         """Show ``text`` in the status line (wrapped; ``detail`` on hover)."""

@@ -75,10 +75,16 @@ class FrontEndEvents:
                 chart.selected_range = picked
 
     def on_control(self, change):
-        # The menu and the slider pick exactly the LR they show (the menu's None: no candidate).
+        # The slider picks exactly the LR it shows.
         with self.chart.lock:
             if not self.syncing and change["new"] is not None:
                 self.chart.pick(change["new"], snap=False)
+
+    def on_menu(self, change):
+        # A menu entry picks its own candidate, of its own sweep (None: no entry chosen).
+        with self.chart.lock:
+            if not self.syncing and change["new"] is not None:
+                self.chart.pick_entry(change["new"])
 
     def on_foreign_write(self, change_or_mark):
         chart = self.chart

@@ -73,7 +73,7 @@ class FamilyLive:
         self.picked = member
         self._shown: list[tuple[dict, SweepResult]] = []  # per series: its setting, its result
         self._running_series: int | None = None  # the running member's series
-        chart.observe(self._on_lr, "selected_lr")
+        chart.observe(self._on_series, "picked_series")
 
     @property
     def family(self) -> SweepFamily | None:
@@ -174,7 +174,9 @@ class FamilyLive:
             self._draw_finished(family.results, keep_selection=False)
             pick = family.pick
             if pick is not None:
-                self.chart.pick(pick.lr, snap=False)
+                settings = [setting for setting, _ in self._shown]
+                series = settings.index(pick.setting) if pick.setting in settings else None
+                self.chart.pick(pick.lr, snap=False, series=series)
                 self.picked.setting = dict(pick.setting)
         if not family.results:
             return None
@@ -214,15 +216,13 @@ class FamilyLive:
         self.picked.setting = dict(setting)
         return list(result.candidates)
 
-    def _on_lr(self, change):
-        # An LR that is a candidate of the picked member keeps it; one that is another
-        # member's candidate picks that member; any other LR leaves the member as it is.
-        lr = change["new"]
-        if lr is None:
-            return
-        owners = [s for s, r in self._shown if any(c.lr == lr for c in r.candidates)]
-        if owners and self.picked.setting not in owners:
-            self.picked.setting = dict(owners[0])
+    def _on_series(self, change):
+        # The chart says whose the pick is: the member of the diamond, menu entry or curve
+        # picked, or the member whose candidate is at the LR picked (the picked member when
+        # several are); None leaves the member as it is.
+        i = change["new"]
+        if i is not None and 0 <= i < len(self._shown):
+            self.picked.setting = dict(self._shown[i][0])
 
     @property
     def selected(self) -> dict:

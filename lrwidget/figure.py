@@ -138,7 +138,18 @@ def _curve_click(on_curve_click):
     return clicked
 
 
-def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
+def _candidate_click(on_candidate_click):
+    """The diamonds' element_click handler: the clicked point's x and index."""
+
+    def clicked(mark, content):
+        lr = element_x(content)
+        if lr is not None:
+            on_candidate_click(lr, event_index(content))
+
+    return clicked
+
+
+def _data_marks(xy: dict, on_click, on_candidate_click, on_curve_click) -> dict:
     """The marks that show the sweeps: candidates, suggestions and the hover readout."""
     candidates = bq.Scatter(
         x=[],
@@ -152,9 +163,10 @@ def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
         colors=[style.series_color(0)],
         tooltip=_candidate_tooltip(["x", "y"], ["LR", "loss"]),
     )
-    # The clicked point's LR, not its index: while a sweep runs the candidates change
-    # under the pointer, and the nearest current one is what the user meant.
-    candidates.on_element_click(_element_click(on_click, True))
+    # The clicked point's LR and index: the index names the diamond's sweep (two sweeps'
+    # candidates may share an LR); while a sweep runs the candidates change under the
+    # pointer, and the nearest current one is what the user meant.
+    candidates.on_element_click(_candidate_click(on_candidate_click))
     readout = bq.Scatter(
         x=[],
         y=[],
@@ -366,8 +378,11 @@ class LossPlot:
         The chart's lock, held while the plot resets a zoom.
     on_click : callable
         ``on_click(lr, snap)`` for a click on the plot area or the readout (``snap=None``: the
-        chart's own setting), on a candidate (``snap=True``) or on a suggestion (``False``).
+        chart's own setting) or on a suggestion (``False``).
         ``lr`` is what the front end sent: anything.
+    on_candidate_click : callable
+        ``on_candidate_click(lr, index)`` for a click on a candidate diamond: its x and its
+        index among the diamonds, as the front end sent them.
     on_curve_click : callable
         ``on_curve_click(lr, loss)`` for a click on a point of a curve (the readout's points
         lie on the smoothed curves): both as the front end sent them, anything.
@@ -385,6 +400,7 @@ class LossPlot:
         *,
         lock: threading.RLock,
         on_click: Callable[[object, bool | None], object],
+        on_candidate_click: Callable[[object, object], object],
         on_curve_click: Callable[[object, object], object],
         on_drag: Callable[[float], object],
         on_drag_end: Callable[[float], object],
@@ -413,7 +429,7 @@ class LossPlot:
         xy = panel.xy
         unit = {"x": self.x_scale, "y": self.unit_scale}
         self.marks = Marks(
-            **_data_marks(xy, on_click, on_curve_click),
+            **_data_marks(xy, on_click, on_candidate_click, on_curve_click),
             **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
             tried=_tried_mark(unit, on_click),

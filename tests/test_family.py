@@ -566,3 +566,64 @@ def test_any_valid_vary_gives_the_product_of_its_values_and_survives_json():
         assert back.members == members and back.vary == checked and back.pick is None
 
     check()
+
+
+def frontend_update(widget, **state):
+    """An ``update`` message as the browser sends it (no arrays)."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state}}, "buffers": []})
+
+
+def element_click(mark, x, y, index):
+    """bqplot's element_click on point ``index`` of ``mark``, as the browser sends it."""
+    content = {"event": "element_click", "data": {"x": x, "y": y}, "index": index}
+    mark._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def shared_lr_family_finder(comms):
+    """A finder showing a weight-decay family whose last two members share every candidate LR
+    (made to order: no sweep runs)."""
+    model = make_model(keras.optimizers.AdamW(1e-3, weight_decay=0.004))
+    finder = lrwidget.LRFinderWidget(
+        model,
+        np.zeros((8, 64), "float32"),
+        np.zeros(8, "int32"),
+        vary={"weight_decay": [0, 1e-3, 1e-2]},
+        start_lr=1e-4,
+        end_lr=10.0,
+    )
+    vary = check_vary({"weight_decay": [0, 1e-3, 1e-2]})
+    low, shared = curve(0.3, 3e-3, 0.05), curve(0.5, 1e-2, 1.0)
+    fam = SweepFamily(vary, family_members(vary), [result(low), result(shared), result(shared)])
+    finder.family.ended(fam, None)
+    finder.family.show_end(fam)
+    return model, finder, fam
+
+
+def test_a_menu_entry_of_a_member_picks_that_member_where_two_share_its_lr(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    menu = finder.chart.controls.candidate_menu
+    shared_lr = fam.results[2].candidates[0].lr
+    assert shared_lr == fam.results[1].candidates[0].lr
+    for wd in (1e-2, 1e-3, 1e-2):
+        label = member_label({"weight_decay": wd})
+        k = next(
+            k for k, (text, lr) in enumerate(menu.options) if lr == shared_lr and label in text
+        )
+        frontend_update(menu, index=k)  # the dropdown syncs its index
+        assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
+        assert menu.index == k and label in menu.label  # the menu still reads that member
+    finder.apply()
+    assert float(model.optimizer.weight_decay) == pytest.approx(1e-2)
+    assert float(model.optimizer.learning_rate) == pytest.approx(shared_lr)
+
+
+def test_a_click_on_a_members_diamond_picks_that_member_where_two_share_its_lr(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    diamonds = finder.chart.marks.candidates
+    xs = list(np.asarray(diamonds.x))
+    shared_lr = fam.results[2].candidates[0].lr
+    at = [k for k, x in enumerate(xs) if x == shared_lr]
+    assert len(at) == 2  # one diamond per member, at the same LR
+    for k, wd in zip([at[1], at[0], at[1]], [1e-2, 1e-3, 1e-2], strict=True):
+        element_click(diamonds, shared_lr, float(diamonds.y[k]), k)
+        assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
