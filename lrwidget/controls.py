@@ -36,7 +36,15 @@ NARROW_CSS = (
     " max-width: 100% !important; }"
     " .lrwidget-menu > .widget-label, .lrwidget-slider > .widget-label { display: none; } }"
 )
-STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}</style>"
+# A click anywhere on the LR chart's plot picks: its lines (the raw and the smoothed loss, the
+# selection's rule, the range's edges and strip) let the pointer through to the plot area and
+# to the handles under them (a range handle under the rule can be grabbed). Only the LR
+# chart's: the trials panel's lines are clicked.
+LINES_CSS = (
+    ".lrwidget-figure g.curve > path.line, .lrwidget-figure g.curve > path.area, "
+    ".lrwidget-figure g.curve > text.curve_label { pointer-events: none !important; }"
+)
+STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}{LINES_CSS}</style>"
 
 
 class PickControls:

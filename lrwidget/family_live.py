@@ -5,7 +5,8 @@
 with a legend naming it (``weight_decay=1e-4``); the finished members stay drawn while the
 next one runs. For a family of repeats (``vary={"seed": [...]}``) the finished repeats are
 drawn as their median curve with a band from the lowest to the highest of their smoothed
-curves instead of one line each. A click on a point of a member's curve picks that member and
+curves instead of one line each. A click on a point of a member's curve (the smoothed or the
+raw one), or anywhere on the plot, picks the member whose curve is nearest at that height and
 that LR, snapped to that member's candidates; any other pick of an LR that is one member's
 candidate picks that member.
 
@@ -251,11 +252,16 @@ class FamilyLive:
 
 
 def _distance(result: SweepResult, lr: float, loss: float) -> float:
-    """How far ``(lr, loss)`` lies from ``result``'s smoothed curve, in loss, at that LR."""
+    """How far ``(lr, loss)`` lies from ``result``'s curves (the smoothed one or the raw
+    one, whichever is nearer), in loss, at that LR."""
     head = result.useful
     if head == 0:
         return np.inf
-    lrs, smoothed = result.lrs[:head], result.smoothed[:head]
+    lrs = result.lrs[:head]
     if not lrs[0] <= lr <= lrs[-1]:
         return np.inf
-    return abs(float(np.interp(np.log(lr), np.log(lrs), smoothed)) - loss)
+    near = [
+        abs(float(np.interp(np.log(lr), np.log(lrs), curve[:head])) - loss)
+        for curve in (result.smoothed, result.losses)
+    ]
+    return min((d for d in near if np.isfinite(d)), default=np.inf)

@@ -10,6 +10,7 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
 :meth:`Marks.in_order` gives and ``js/support/chart.ts`` relies on), with ``n`` sweeps shown::
 
     click_area      invisible Scatter, interactions={"click": "add"}: a click on the plot
+                    (the lines let the pointer through: ``controls.LINES_CSS``)
     raw[0 .. n-1]   raw loss Lines, one per sweep (faint)
     smoothed[...]   smoothed loss Lines, one per sweep (bold, legend when n > 1)
     readout         invisible Scatter along the smoothed curves: tooltip LR / smoothed / raw loss
@@ -385,7 +386,9 @@ class LossPlot:
         index among the diamonds, as the front end sent them.
     on_curve_click : callable
         ``on_curve_click(lr, loss)`` for a click on a point of a curve (the readout's points
-        lie on the smoothed curves): both as the front end sent them, anything.
+        lie on the smoothed curves) or anywhere on the plot area (the lines let the pointer
+        through; ``loss`` is then the loss at the click's height, NaN if unknown): both as the
+        front end sent them, anything.
     on_drag, on_drag_end : callable
         ``on_drag(x)`` while the handle moves, ``on_drag_end(x)`` on release (NaN: no x sent).
     on_range_drag, on_range_drag_end : callable
@@ -410,6 +413,7 @@ class LossPlot:
     ):
         self.lock = lock
         self._on_click = on_click
+        self._on_curve_click = on_curve_click
         self.swept_range: tuple[float, float] | None = None
         # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot
         # 0.12 and 0.13; given to a mark it is silently ignored).
@@ -451,9 +455,18 @@ class LossPlot:
         if all(a is not None and a.size == 0 for a in (x, y)):
             return  # nothing was added (or this is the reset below, echoed back)
         lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
+        height = y[-1] if y is not None and y.ndim == 1 and y.size else None
         with area.hold_sync():
             area.x, area.y = np.zeros(0), np.zeros(0)
-        self._on_click(lr, None)
+        # The lines let clicks through to here: the height says which curve (a family's).
+        self._on_curve_click(lr, self.loss_at(height))
+
+    def loss_at(self, height) -> float:
+        """The loss at ``height`` on the plot (0: its bottom, 1: its top); NaN when unknown."""
+        lo, hi, h = self.y_scale.min, self.y_scale.max, to_float(height)
+        if lo is None or hi is None or not math.isfinite(h):
+            return math.nan
+        return float(lo) + h * (float(hi) - float(lo))
 
     @property
     def panning(self) -> bool:

@@ -627,3 +627,18 @@ def test_a_click_on_a_members_diamond_picks_that_member_where_two_share_its_lr(c
     for k, wd in zip([at[1], at[0], at[1]], [1e-2, 1e-3, 1e-2], strict=True):
         element_click(diamonds, shared_lr, float(diamonds.y[k]), k)
         assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
+
+
+def test_a_click_on_the_plot_at_a_members_raw_line_picks_that_member(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    chart = finder.chart
+    finder.snap = False
+    area = chart.marks.click_area
+    lr = 3e-2  # where member 0's curve lies far below the others'
+    for member, wd in ((0, 0), (1, 1e-3), (0, 0)):
+        raw = float(np.interp(np.log(lr), np.log(LRS), fam.results[member].losses))
+        height = (raw - chart.y_scale.min) / (chart.y_scale.max - chart.y_scale.min)
+        # bqplot's "add" interaction appends the clicked point and syncs x and y.
+        area.set_state({"x": [lr], "y": [height]})
+        assert finder.selected == {"learning_rate": pytest.approx(lr), "weight_decay": wd}
+        assert len(area.x) == 0  # the added point is taken back

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 
+import bqplot as bq
 import keras
 import numpy as np
 import pytest
@@ -813,3 +814,16 @@ def test_the_x_axis_keeps_the_planned_range_when_a_live_sweep_ends_early(comms, 
     assert (chart.x_scale.min, chart.x_scale.max) == (saved.lrs[0], saved.lrs[-1])
     show_only = show(early)  # a saved sweep on its own spans its own points
     assert show_only.x_scale.max == saved.lrs[n - 1]
+
+
+def test_every_line_of_the_lr_chart_lets_clicks_through_to_the_plot_and_the_handles(comms):
+    chart = lrwidget.show(valley_result())
+    css = chart.controls.css.value
+    # The raw and smoothed lines, the rule and the range's edges and strip are bqplot Lines:
+    # their paths take no pointer, so a click on them is a click on the plot (which picks)
+    # and the range handle under the rule can be grabbed.
+    for part in ("g.curve > path.line", "g.curve > path.area"):
+        assert f".lrwidget-figure {part}" in css
+    assert "pointer-events: none" in css.split("g.curve > path.line")[1]
+    assert all(isinstance(m, bq.Lines) for m in (*chart.marks.raw, chart.marks.rule))
+    assert ".lrwidget-trials" not in css  # the trials' lines are clicked
