@@ -140,12 +140,13 @@ def _curve_click(on_curve_click):
 
 
 def _candidate_click(on_candidate_click):
-    """The diamonds' element_click handler: the clicked point's x and index."""
+    """The diamonds' element_click handler: the clicked point's x and index (bqplot sends the
+    point's datum, which holds its index)."""
 
     def clicked(mark, content):
         lr = element_x(content)
         if lr is not None:
-            on_candidate_click(lr, event_index(content))
+            on_candidate_click(lr, content["data"].get("index"))
 
     return clicked
 

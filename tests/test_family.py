@@ -575,7 +575,7 @@ def frontend_update(widget, **state):
 
 def element_click(mark, x, y, index):
     """bqplot's element_click on point ``index`` of ``mark``, as the browser sends it."""
-    content = {"event": "element_click", "data": {"x": x, "y": y}, "index": index}
+    content = {"event": "element_click", "data": {"x": x, "y": y, "index": index}}
     mark._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
 
 
