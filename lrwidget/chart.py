@@ -41,6 +41,7 @@ from .controls import PickControls
 from .events import FrontEndEvents
 from .family import SweepFamily
 from .figure import LossPlot
+from .marked import Marked
 from .notebook import NotebookDisplay, enable_colab_widgets
 from .result import SweepResult
 from .selection import LearningRate, LearningRateRange
@@ -50,12 +51,6 @@ from .sync import hold_sync
 __all__ = ["LRChart", "format_lr", "show"]
 
 OUTSIDE = 1e-9  # how far past the swept range a value may be and count as rounding
-# Save writes on the kernel's side (next to the notebook's work, also on a remote or Colab
-# machine); the toolbar's save icon downloads the view to the browser instead.
-SAVED = (
-    "saved {path} (in the kernel's working directory; the toolbar's save icon downloads the "
-    "picture through the browser instead)"
-)
 PANNING = (
     "pan/zoom is on: clicks and drags move the view, not the pick; click the toolbar's "
     "pan/zoom button again to pick (the menu and the slider still pick)"
@@ -73,6 +68,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         Legend names, one per result (default: :func:`lrwidget.style.default_labels`).
     snap : bool
         Initial value of the ``snap`` trait.
+    show_minima : bool
+        Initial value of the ``show_minima`` trait.
     selected_lr : float, optional
         Initial selection (default: the first result's suggestion).
     status_parts : callable, optional
@@ -109,10 +106,13 @@ class LRChart(NotebookDisplay, widgets.VBox):
     picked_series = Int(
         None,
         allow_none=True,
-        help="Which of the sweeps shown the pick belongs to (its index in the legend's order): "
-        "the sweep of the diamond, menu entry or curve picked; else the sweep whose candidate "
-        "is at selected_lr (the one already picked when several share that LR). None: no "
-        "sweep's in particular. Set by the chart; a family's view reads its member from it.",
+        help="The index of the sweep shown the pick belongs to (see Marked.series_at); a "
+        "family's view reads its member from it. Set by the chart.",
+    )
+    show_minima = Bool(
+        True,
+        help="Draw the article's minima (crosses) and list them in the menu after the "
+        "candidates: the 'article's minima' box. The suggestion trains better than they do.",
     )
     snap = Bool(
         True,
@@ -127,6 +127,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         *,
         snap=True,
         selected_lr=None,
+        show_minima=True,
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
         curve_owner: Callable[[float, float], list | None] | None = None,
@@ -137,23 +138,23 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.lock = threading.RLock()  # held by whatever reads or writes the chart's state
         # The front end's drags, menu, slider and foreign writes (lrwidget/events.py).
         self.events = events = FrontEndEvents(self)
-        self._candidates: list = []  # sorted by LR
-        self._shown: list[tuple] = []  # (candidate, series index), as the diamonds show them
-        self._menu: list[tuple] = []  # (candidate, series index), as the menu lists them
+        # The candidates and minima shown, the menu's entries, whose each is (marked.py).
+        self.marked = Marked()
         self._drawn: tuple = ()  # what the diamonds were last drawn with
         self._live_pick = selection.LivePick()  # a pick made while a sweep runs
         self._results: list[SweepResult] = []
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
-        self._on_picture = on_picture or self.refresh_static
+        self.refresh_picture = on_picture or self.refresh_static  # a Save, a drawing
         self.pictures = image.Pictures(self._picture, lambda: _image_stem(self._results))
-        self._curve_owner = curve_owner
+        self.curve_owner = curve_owner  # the candidates a click on a curve snaps to
         self._picture_extra = picture_extra
         self.plot = LossPlot(
             lock=self.lock,
             on_click=self.pick,
-            on_candidate_click=self._on_candidate_click,
-            on_curve_click=self._on_curve_click,
+            on_candidate_click=events.on_candidate_click,
+            on_minimum_click=events.on_minimum_click,
+            on_curve_click=events.on_curve_click,
             on_drag=events.on_drag,
             on_drag_end=self.pick,
             on_range_drag=events.on_range_drag,
@@ -164,7 +165,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             on_value=events.on_control,
             on_menu=events.on_menu,
             on_range_box=events.on_range_box,
-            on_save=self._on_save,
+            on_save=events.on_save,
             on_foreign_write=events.on_foreign_write,
         )
         plot = self.plot
@@ -174,10 +175,12 @@ class LRChart(NotebookDisplay, widgets.VBox):
         parts = [self.figure, self.controls.row, self.status, self.controls.css]
         super().__init__(children=parts, **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
+        widgets.link((self, "show_minima"), (self.controls.minima_box, "value"))
         self.add_class("lrwidget")
         self.figure.observe(lambda _change: self.update_status(), "interaction")
         self.set_status("no sweep yet")
         self.snap = snap
+        self.show_minima = show_minima
         if results is not None and not isinstance(results, list | tuple):
             results = [results]
         if results:
@@ -222,21 +225,19 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
+        marked = self.marked
         parts = style.status_parts(
-            self._results, self._labels, len(self._candidates), self.selected_lr
+            self._results, self._labels, len(marked.candidates), self.selected_lr
         )
+        parts += marked.minimum_note(self.selected_lr)
         return parts + ([self._live_pick.note] if self._live_pick.note else [])
 
     def live_status_parts(self) -> list[str]:
         """The status line's part on the pick while a sweep runs: its candidates are
         provisional, and a pick on one follows it to the final one."""
-        n = len(self._candidates)
+        n = len(self.marked.candidates)
         parts = [style.plural(n, "provisional candidate")] if n else []
-        held = self._live_pick.label
-        pick = f"selected {format_lr(self.selected_lr)}"
-        if held is not None:
-            pick += f" (follows the {held} candidate to the end of the sweep)"
-        return [*parts, pick]
+        return [*parts, self._live_pick.status(format_lr(self.selected_lr))]
 
     # --- drawing -------------------------------------------------------------------------
     def set_results(
@@ -261,8 +262,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self._set_swept_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
             self.plot.set_y_window(style.joint_window(s.window for s in shown))
             self._set_candidates([(c, i) for i, s in enumerate(shown) for c in s.candidates])
+            self._set_minima([(m, i) for i, s in enumerate(shown) for m in s.minima])
             # A pick held on a live candidate lands on the final one (LivePick says so).
-            held = self._live_pick.end(self.selected_lr, self._candidates, format_lr)
+            held = self._live_pick.end(self.selected_lr, self.marked.candidates, format_lr)
             note = self._live_pick.note
             suggestion = results[0].suggestion if results else None
             if held is not None:
@@ -272,7 +274,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._live_pick.note = note
             self.redraw_selection()
         if picture:
-            self._on_picture()
+            self.refresh_picture()
 
     def show_range(self, lo: float, hi: float):
         """Show this LR range on the x axis before there is any data (kernel thread)."""
@@ -287,6 +289,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.marks.smoothed[0].labels = ["sweep"]
             self._set_swept_range(lrs[0], lrs[-1])
             self.plot.draw_suggestions_and_readout([])
+            self._set_minima([])  # the article's rule reads a finished curve
             # A pick on the last curve means nothing on this one.
             self.selected_lr = None
             self.selected_range = None
@@ -311,7 +314,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The loss window, the menu and the selection for a live snapshot (kernel thread)."""
         with self.lock:
             self.plot.set_y_window(style.result_window(so_far))
-            moved = self._live_pick.follow(self._candidates)  # a pick held on a candidate
+            moved = self._live_pick.follow(self.marked.candidates)  # a pick held on a candidate
             if moved is not None and moved != self.selected_lr:
                 self._live_pick.lr = moved
                 self.selected_lr = moved
@@ -335,10 +338,19 @@ class LRChart(NotebookDisplay, widgets.VBox):
         owners = list(self._labels) if len(self._results) > 1 else None
         if (tagged, owners, provisional) == self._drawn:
             return
-        self._shown, self._drawn = tagged, (tagged, owners, provisional)
-        self._menu = sorted(tagged, key=lambda shown: shown[0].lr)
-        self._candidates = [c for c, _ in self._menu]
+        self._drawn = (tagged, owners, provisional)
+        self.marked.set_candidates(tagged)
         self.plot.draw_candidates(tagged, owners, provisional)
+
+    @observe("show_minima")
+    def _set_minima(self, tagged):
+        """Show the article's minima (``(minimum, series index)`` pairs; the box ticked or
+        cleared: the same) while ``show_minima``. The picture follows at the next drawing."""
+        with self.lock:
+            minima = self.marked.minima if isinstance(tagged, dict) else tagged
+            self.marked.set_minima(minima, self.show_minima)
+            self.plot.draw_minima(self.marked.minima_shown)
+            self.redraw_selection()
 
     def redraw_selection(self):
         """Push the selection out to the rule, handle, range marks, controls and status.
@@ -357,9 +369,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     self.plot.draw_selection(lr, handle_free=events.dragged_lr is None)
                     self.plot.draw_range(picked, handles_free=events.dragged_range is None)
                     overlay = len(self._results) > 1  # the menu says whose candidate each is
-                    owners = [self._labels[i] for _, i in self._shown] if overlay else None
-                    options = style.menu_options(self._candidates, self._shown, owners)
-                    entry = self._menu_entry(lr, self.picked_series)
+                    options = self.marked.options(self._labels if overlay else None)
+                    entry = self.marked.menu_entry(lr, self.picked_series)
                     self.controls.show(lr, self.swept_range, options, picked is not None, entry)
             finally:
                 events.syncing = False
@@ -375,15 +386,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     @validate("selected_range")
     def _check_selected_range(self, proposal):
-        picked = proposal["value"]
-        if picked is None or self.swept_range is None:
-            return picked
-        low, high = (self._clamp(v) for v in picked)
-        if not low < high:
-            raise TraitError(
-                f"selected_range {picked!r} has no width inside the swept range {self.swept_range}"
-            )
-        return (low, high)
+        return selection.clamp_range(proposal["value"], self.swept_range)
 
     @observe("selected_lr", "selected_range")
     def _selected_changed(self, change):
@@ -391,38 +394,18 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.events.dragged_range = None  # moved on from elsewhere: any drag is over
         if change["name"] == "selected_lr":
             self._live_pick.moved(change["new"])
-            self.picked_series = self._series_at(change["new"], None)
+            self.picked_series = self.marked.series_at(change["new"], None, self.picked_series)
         self.redraw_selection()
 
-    @observe("picked_series")
+    @observe("picked_series", "snap")
     def _series_changed(self, change):
-        self.redraw_selection()  # the menu shows that sweep's entry
-
-    def _series_at(self, lr, series: int | None) -> int | None:
-        """The sweep a pick at ``lr`` belongs to: ``series`` when the mark picked says so, else
-        the sweep whose candidate is at ``lr`` (the one picked already, when several are),
-        else the one picked already."""
-        if series is not None:
-            return series
-        owners = [i for c, i in self._shown if c.lr == lr]
-        return self.picked_series if not owners or self.picked_series in owners else owners[0]
-
-    def _menu_entry(self, lr, series: int | None) -> int | None:
-        """The menu's entry for a pick at ``lr`` of sweep ``series`` (None: no entry)."""
-        at = [k for k, (c, _) in enumerate(self._menu) if c.lr == lr]
-        return next((k for k in at if self._menu[k][1] == series), at[0] if at else None)
-
-    @observe("snap")
-    def _snap_changed(self, change):
-        self.update_status()
+        self.redraw_selection()  # the menu shows that sweep's entry; the status the snap
 
     def nearest_candidate(self, lr: float):
         """The candidate closest to ``lr`` on a log scale, or None when there is none."""
-        return selection.nearest(self._candidates, lr)
+        return selection.nearest(self.marked.candidates, lr)
 
-    def pick(
-        self, lr, snap: bool | None = None, candidates=None, series: int | None = None
-    ) -> bool:
+    def pick(self, lr, snap: bool | None = None, candidates=None, series=None) -> bool:
         """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) to the
         nearest of ``candidates`` (default: every candidate shown) and clamped into the swept
         range; ``series``: the sweep it belongs to, when the mark picked says so (see
@@ -431,46 +414,16 @@ class LRChart(NotebookDisplay, widgets.VBox):
         with self.lock:
             self.events.dragged_lr = None  # any pick ends a drag (also one whose end got lost)
             snap = self.snap if snap is None else snap
-            among = self._candidates if candidates is None else list(candidates)
+            among = self.marked.candidates if candidates is None else list(candidates)
             landed = selection.pick_lr(lr, self.swept_range, among, snap)
             if landed is not None:
                 self.selected_lr = landed
                 if series is not None and self.picked_series == series:
                     self.picked_series = None  # its observers hear of this pick of that sweep
-                self.picked_series = self._series_at(landed, series)
+                self.picked_series = self.marked.series_at(landed, series, self.picked_series)
                 self._live_pick.picked(landed, among)
             self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
-
-    def pick_entry(self, index) -> bool:
-        """Select the candidate menu's entry ``index``: its LR exactly, and its sweep."""
-        with self.lock:
-            if not _is_index(index, len(self._menu)):
-                self.redraw_selection()
-                return False
-            candidate, series = self._menu[index]
-            return self.pick(candidate.lr, snap=False, series=series)
-
-    def _on_candidate_click(self, lr, index):
-        """A click on a diamond: that diamond's candidate and sweep when ``index`` still names
-        it (while a sweep runs the diamonds move under the pointer), else the nearest."""
-        with self.lock:
-            shown = self._shown[index] if _is_index(index, len(self._shown)) else None
-            lr_f = selection.to_float(lr)
-            if shown is not None and selection.is_lr(lr_f) and np.isclose(shown[0].lr, lr_f):
-                return self.pick(shown[0].lr, snap=False, series=shown[1])
-            return self.pick(lr, snap=True)
-
-    def _on_curve_click(self, lr, loss):
-        lr_f, loss_f = selection.to_float(lr), selection.to_float(loss)
-        owner = self._curve_owner
-        among = None
-        if owner is not None and selection.is_lr(lr_f) and np.isfinite(loss_f):
-            among = owner(lr_f, loss_f)
-        series = None
-        if among:  # a member's candidates: the pick is that member's
-            series = next((i for c, i in self._shown if c is among[0] or c == among[0]), None)
-        self.pick(lr, None, among, series)
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
         """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
@@ -483,7 +436,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             snap = self.snap if snap is None else snap
             reach = selection.snap_reach((self.x_scale.min, self.x_scale.max))
             picked = selection.pick_range(
-                low, high, self.swept_range, self._candidates, snap, ends, reach
+                low, high, self.swept_range, self.marked.candidates, snap, ends, reach
             )
             if picked is not None:
                 self.selected_range = picked
@@ -494,15 +447,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _picture(self) -> dict | None:
         """What the picture shows, read at once (None before any sweep)."""
         with self.lock:
-            if not self._results:
-                return None
-            return {
-                "results": list(self._results),
-                "labels": list(self._labels),
-                "selected_lr": self.selected_lr,
-                "selected_range": self.selected_range,
-                **self._picture_extra(),
-            }
+            return _picture_of(self) if self._results else None
 
     def save_image(self, path="lr_finder.png") -> Path:
         """Save the chart as it is now (sweeps, candidates, suggestion, pick, range) as a PNG
@@ -514,14 +459,18 @@ class LRChart(NotebookDisplay, widgets.VBox):
         return self.pictures.png()
 
     # The front end's other events are answered by self.events (lrwidget/events.py).
-    def _on_save(self, _button):
-        try:
-            path = self.pictures.save_next()
-        except Exception as exc:  # a click never raises into the front end
-            self.set_status(f"not saved: {exc}")
-            return
-        self.set_status(SAVED.format(path=path))
-        self._on_picture()  # and the notebook keeps this picture
+
+
+def _picture_of(chart) -> dict:
+    """:func:`lrwidget.image.figure`'s arguments for what ``chart`` shows."""
+    return {
+        "results": list(chart.results),
+        "labels": list(chart._labels),
+        "selected_lr": chart.selected_lr,
+        "selected_range": chart.selected_range,
+        "minima": chart.show_minima,
+        **chart._picture_extra(),
+    }
 
 
 def _image_stem(results) -> str:
@@ -529,11 +478,6 @@ def _image_stem(results) -> str:
     (``-2``, ``-3``... when taken)."""
     model = results[0].meta.get("model") if results else None
     return "lr_finder" if not model else f"lr_finder_{model}"
-
-
-def _is_index(index, n: int) -> bool:
-    """Whether a front end's ``index`` names one of ``n`` items."""
-    return isinstance(index, int) and not isinstance(index, bool) and 0 <= index < n
 
 
 def _inside(lr, swept):

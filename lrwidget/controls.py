@@ -2,9 +2,9 @@
 line under it.
 
 :class:`RunControls` holds Run, Stop, Apply (and whatever the finder adds after them) and the
-progress; :class:`PickControls` holds the candidate menu, the log slider, the "snap" and "pick
-a range" boxes, the Save button and the status line. Each shows what it is given and reports
-what the user does through the callbacks it was built with.
+progress; :class:`PickControls` holds the candidate menu, the log slider, the "snap", "pick
+a range" and "article's minima" boxes, the Save button and the status line. Each shows what
+it is given and reports what the user does through the callbacks it was built with.
 """
 
 from __future__ import annotations
@@ -81,6 +81,12 @@ class PickControls:
             description="pick a range", indent=False, layout=widgets.Layout(width="auto")
         )
         self.range_box.observe(on_range_box, "value")
+        self.minima_box = widgets.Checkbox(
+            value=True,
+            description="article's minima",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.save_button = widgets.Button(
             description="Save image",
             icon="download",
@@ -120,7 +126,10 @@ class PickControls:
         self.status.add_class("lrwidget-status")
         # Wraps on a narrow notebook instead of squeezing the slider to its knob.
         self.row = widgets.HBox(
-            [self.candidate_menu, self.slider, self.snap_box, self.range_box, self.save_button],
+            [
+                *(self.candidate_menu, self.slider, self.snap_box, self.range_box),
+                *(self.minima_box, self.save_button),
+            ],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.row.add_class("lrwidget-controls")

@@ -248,7 +248,7 @@ class FamilyLive:
         parts += family.notes
         chosen = member_label(self.member) if self.member else ""
         parts.append(f"selected {format_lr(self.chart.selected_lr)} {chosen}".rstrip())
-        return parts
+        return parts + self.chart.marked.minimum_note(self.chart.selected_lr)
 
 
 def _distance(result: SweepResult, lr: float, loss: float) -> float:

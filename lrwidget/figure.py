@@ -19,6 +19,8 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
     range_strip     the picked range: a shaded strip along the bottom (filled Lines)
     range_edges     the picked range's two edges, dashed, full height
     suggestions     a gold circle per sweep, labelled "suggested"
+    minima          the article's minima: a cross each, in its sweep's colour, the lowest of
+                    each sweep labelled "minimum"; a click selects that LR exactly
     tried           a square per trial at its LR near the bottom, in the trial's colour (the
                     best labelled "best"): a click selects that LR exactly
     range_handles   two triangles at the bottom, draggable along x
@@ -151,7 +153,10 @@ def _candidate_click(on_candidate_click):
     return clicked
 
 
-def _data_marks(xy: dict, on_click, on_candidate_click, on_curve_click) -> dict:
+MINIMUM_TIP = "the article's minimum (where the loss bottoms out; the suggestion trains better)"
+
+
+def _data_marks(xy: dict, on_click, on_candidate_click, on_minimum_click, on_curve_click) -> dict:
     """The marks that show the sweeps: candidates, suggestions and the hover readout."""
     candidates = bq.Scatter(
         x=[],
@@ -200,7 +205,26 @@ def _data_marks(xy: dict, on_click, on_candidate_click, on_curve_click) -> dict:
         ),
     )
     suggestions.on_element_click(_element_click(on_click, False))
-    return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
+    minima = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        marker="cross",
+        default_size=70,
+        stroke="white",
+        stroke_width=1,
+        colors=[style.series_color(0)],
+        display_names=True,
+        tooltip=_tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=[MINIMUM_TIP, "loss"]),
+    )
+    minima.on_element_click(_candidate_click(on_minimum_click))
+    return {
+        "candidates": candidates,
+        "readout": readout,
+        "suggestions": suggestions,
+        "minima": minima,
+    }
 
 
 def _tried_mark(unit: dict, on_click) -> bq.Scatter:
@@ -343,6 +367,7 @@ class Marks:
         self.range_strip = marks.pop("range_strip")
         self.range_edges = marks.pop("range_edges")
         self.suggestions = marks.pop("suggestions")
+        self.minima = marks.pop("minima")
         self.tried = marks.pop("tried")
         self.range_handles = marks.pop("range_handles")
         self.candidates = marks.pop("candidates")
@@ -363,6 +388,7 @@ class Marks:
             self.range_strip,
             self.range_edges,
             self.suggestions,
+            self.minima,
             self.tried,
             self.range_handles,
             self.candidates,
@@ -385,6 +411,8 @@ class LossPlot:
     on_candidate_click : callable
         ``on_candidate_click(lr, index)`` for a click on a candidate diamond: its x and its
         index among the diamonds, as the front end sent them.
+    on_minimum_click : callable
+        ``on_minimum_click(lr, index)``: the same for a click on one of the article's minima.
     on_curve_click : callable
         ``on_curve_click(lr, loss)`` for a click on a point of a curve (the readout's points
         lie on the smoothed curves) or anywhere on the plot area (the lines let the pointer
@@ -405,6 +433,7 @@ class LossPlot:
         lock: threading.RLock,
         on_click: Callable[[object, bool | None], object],
         on_candidate_click: Callable[[object, object], object],
+        on_minimum_click: Callable[[object, object], object],
         on_curve_click: Callable[[object, object], object],
         on_drag: Callable[[float], object],
         on_drag_end: Callable[[float], object],
@@ -434,7 +463,7 @@ class LossPlot:
         xy = panel.xy
         unit = {"x": self.x_scale, "y": self.unit_scale}
         self.marks = Marks(
-            **_data_marks(xy, on_click, on_candidate_click, on_curve_click),
+            **_data_marks(xy, on_click, on_candidate_click, on_minimum_click, on_curve_click),
             **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
             tried=_tried_mark(unit, on_click),
@@ -598,6 +627,20 @@ class LossPlot:
             mark.names = [owners[i] for _, i in tagged] if owners else []
             mark.display_names = False
             mark.tooltip = tooltip
+
+    def draw_minima(self, tagged):
+        """Show the article's minima; ``tagged`` is a list of ``(Candidate, series index)``
+        (empty: none shown). The lowest of each sweep is labelled."""
+        mark = self.marks.minima
+        lowest = {}
+        for k, (m, i) in enumerate(tagged):
+            if i not in lowest or m.loss < tagged[lowest[i]][0].loss:
+                lowest[i] = k
+        with mark.hold_sync():
+            mark.x = np.array([m.lr for m, _ in tagged], dtype=np.float64)
+            mark.y = np.array([m.loss for m, _ in tagged], dtype=np.float64)
+            mark.colors = [style.series_color(i) for _, i in tagged] or [style.series_color(0)]
+            mark.names = [style.MINIMUM if k in lowest.values() else "" for k in range(len(tagged))]
 
     def show_x(self, lo: float, hi: float):
         """Show this LR range on the x axis."""

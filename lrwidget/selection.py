@@ -129,6 +129,17 @@ def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1), reach=math
     return (low, high) if low < high else None
 
 
+def clamp_range(picked, swept):
+    """``picked`` (a validated ``(low, high)`` or None) clamped into ``swept``; a
+    ``TraitError`` when no width is left."""
+    if picked is None or swept is None:
+        return picked
+    low, high = (clamp(v, swept) for v in picked)
+    if not low < high:
+        raise TraitError(f"selected_range {picked!r} has no width inside the swept range {swept}")
+    return (low, high)
+
+
 def move_end(picked, index, x, swept) -> tuple[float, float] | None:
     """``picked`` with its end ``index`` (0: low, 1: high) moved to ``x``, clamped into
     ``swept``; None when there is no range, ``index`` or ``x`` is bad, or no width is left."""
@@ -195,6 +206,12 @@ class LivePick:
         same = [c for c in candidates if _name(c) == self.label]
         near = nearest(same or list(candidates), self.lr)
         return None if near is None else near.lr
+
+    def status(self, selected: str) -> str:
+        """The status line's part on the pick (``selected``: the LR written) while a sweep
+        runs: a pick held on a candidate follows it to the end of the sweep."""
+        held = "" if self.label is None else f" (follows the {self.label} candidate"
+        return f"selected {selected}{held}" + (" to the end of the sweep)" if held else "")
 
     def end(self, selected: float | None, candidates, fmt) -> float | None:
         """The sweep ended with these final ``candidates``: where the pick goes (None: leave

@@ -25,6 +25,14 @@ RAW_OPACITY = 0.85
 RAW_WIDTH = 1.0
 SMOOTH_WIDTH = 2.5
 SUGGESTED = "suggested"  # the suggestion's label
+MINIMUM = "minimum"  # the article's minima's label on the chart and the picture
+# What the article's minima are, for their tooltip and the status line when one is picked
+# (benchmarks/RESULTS.md, "a click on what a sweep offers": mean regret 0.194 vs 0.069).
+MINIMUM_NOTE = (
+    "an article's minimum: where the smoothed loss bottoms out, the LRs the article picks "
+    "from; the suggestion trains better (on 26 benchmark sweeps a minimum trained 19 "
+    "accuracy points short of the best LR on average, the suggestion 7)"
+)
 NOT_FINITE_ADVICE = (
     "the loss was NaN or inf from the first batch, before any LR could matter: look for NaN "
     "or inf in the inputs and targets, and check that the loss fits the model's output (e.g. "
@@ -176,6 +184,7 @@ class Series:
     suggestion: tuple[float, float] | None  # (lr, smoothed loss)
     suggestion_name: str
     window: tuple[float, float] | None
+    minima: tuple = ()  # the article's minima (analysis.Candidate labelled "minimum"), by LR
 
 
 def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
@@ -223,6 +232,7 @@ def series(results, labels=None) -> list[Series]:
             suggestion=suggestion_point(r),
             suggestion_name=f"{SUGGESTED} ({label})" if many else SUGGESTED,
             window=result_window(r),
+            minima=tuple(sorted(r.minima, key=lambda c: c.lr)),
         )
         for i, (r, label) in enumerate(zip(results, labels, strict=True))
     ]

@@ -303,17 +303,18 @@ def test_show_overlays_several_results_with_a_legend(comms):
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
     # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, the
-    # handles' labels, range strip, its edges, suggestions, trials' squares, range handles,
-    # candidates, rule, handle.
+    # handles' labels, range strip, its edges, suggestions, the article's minima, trials'
+    # squares, range handles, candidates, rule, handle.
     assert marks == chart.marks.in_order()
-    assert len(marks) == 1 + 2 + 2 + 11
-    assert marks[0] is chart.marks.click_area and marks[-11:] == [
+    assert len(marks) == 1 + 2 + 2 + 12
+    assert marks[0] is chart.marks.click_area and marks[-12:] == [
         chart.marks.readout,
         chart.marks.handle_label,
         chart.marks.range_labels,
         chart.marks.range_strip,
         chart.marks.range_edges,
         chart.marks.suggestions,
+        chart.marks.minima,
         chart.marks.tried,
         chart.marks.range_handles,
         chart.marks.candidates,
@@ -827,3 +828,37 @@ def test_every_line_of_the_lr_chart_lets_clicks_through_to_the_plot_and_the_hand
     assert "pointer-events: none" in css.split("g.curve > path.line")[1]
     assert all(isinstance(m, bq.Lines) for m in (*chart.marks.raw, chart.marks.rule))
     assert ".lrwidget-trials" not in css  # the trials' lines are clicked
+
+
+def test_the_articles_minima_are_drawn_clickable_listed_after_the_candidates_and_hideable(comms):
+    result = valley_result()
+    minima = sorted(result.minima, key=lambda m: m.lr)
+    assert minima and result.candidates
+    chart = lrwidget.show(result)
+    mark, menu = chart.marks.minima, chart.controls.candidate_menu
+    assert list(mark.x) == [m.lr for m in minima] and list(mark.y) == [m.loss for m in minima]
+    assert mark.marker != chart.marks.candidates.marker
+    lowest = min(range(len(minima)), key=lambda k: minima[k].loss)
+    assert [n for n in mark.names if n] == [style.MINIMUM] and mark.names[lowest] == "minimum"
+    # The menu: the candidates by LR, then the minima, each named.
+    lrs = [lr for _, lr in menu.options]
+    n = len(result.candidates)
+    assert lrs == sorted(c.lr for c in result.candidates) + [m.lr for m in minima]
+    assert all(text.startswith("minimum") for text, _ in menu.options[n:])
+    # A click on a minimum picks its LR exactly, the status line says what it is.
+    k = len(minima) - 1
+    data = {"x": float(mark.x[k]), "y": float(mark.y[k]), "index": k}
+    frontend_event(mark, {"event": "element_click", "data": data})
+    assert chart.selected_lr == minima[k].lr
+    assert (
+        style.MINIMUM_NOTE in chart.status_text and "suggestion trains better" in chart.status_text
+    )
+    assert menu.index == n + k
+    chart.pick(result.candidates[0].lr)
+    assert style.MINIMUM_NOTE not in chart.status_text
+    # Hidden: not drawn, not in the menu; shown again, both back.
+    chart.controls.minima_box.value = False
+    assert not chart.show_minima and len(mark.x) == 0 and len(menu.options) == n
+    chart.show_minima = True
+    assert chart.controls.minima_box.value and len(mark.x) == len(minima)
+    assert not lrwidget.show(result, show_minima=False).marks.minima.x.size
