@@ -99,6 +99,7 @@ test('major 2: the high end of a range is grabbed at its centre, under the selec
 });
 
 test('major 3: each click on a point of the raw line picks the LR under it (snapping off)', async () => {
+  await figure(0).scrollIntoViewIfNeeded();
   const lrs = await py<number[]>(page, NB, 'raw_points(chart, 0)');
   const raw = await linePoints(marksOf(0).nth(1).locator('path.line'));
   const smooth = await linePoints(marksOf(0).nth(2).locator('path.line'));
@@ -107,17 +108,23 @@ test('major 3: each click on a point of the raw line picks the LR under it (snap
   const markers = await marksOf(0).evaluateAll((els) =>
     els.slice(4).flatMap((m) =>
       [...m.querySelectorAll('g.object_grp')].map((e) => {
-        const r = e.getBoundingClientRect();
-        return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+        const r = e.getBoundingClientRect(); // the marker and its label, if any
+        return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
       }),
     ),
   );
-  // Points of the raw line well off the bold one and away from the markers, spread along x.
+  // Points of the raw line inside the plot, well off the bold one and away from the markers.
+  const area = (await figure(0).locator('rect.plotarea_events').boundingBox())!;
+  const inside = (p: { x: number; y: number }) =>
+    p.x > area.x + 4 && p.x < area.x + area.width - 4 && p.y > area.y + 4 && p.y < area.y + area.height - 4;
   const picks: number[] = [];
   for (let k = 10; k < raw.length - 10 && picks.length < 12; k += 7) {
     const off = Math.abs(raw[k].y - smooth[k].y);
-    const clear = markers.every((m) => Math.hypot(m.x - raw[k].x, m.y - raw[k].y) > 14);
-    if (off > 6 && clear) picks.push(k);
+    const p = raw[k];
+    const clear = markers.every(
+      (m) => p.x < m.left - 8 || p.x > m.right + 8 || p.y < m.top - 8 || p.y > m.bottom + 8,
+    );
+    if (off > 6 && clear && inside(p)) picks.push(k);
   }
   expect(picks.length, 'raw points off the bold line to click').toBeGreaterThanOrEqual(6);
   let missed = 0;
@@ -126,7 +133,17 @@ test('major 3: each click on a point of the raw line picks the LR under it (snap
     await settled(page, NB);
     const lr = await py<number>(page, NB, 'chart.selected_lr');
     const decades = Math.abs(Math.log10(lr / lrs[k]));
-    if (decades > 0.02) missed += 1;
+    if (decades > 0.02) {
+      missed += 1;
+      const under = await page.evaluate(
+        ([x, y]) => {
+          const e = document.elementFromPoint(x, y);
+          return `${e?.tagName}.${e?.getAttribute('class')} in ${e?.parentElement?.getAttribute('class')}`;
+        },
+        [raw[k].x, raw[k].y],
+      );
+      console.log(`point ${k} (LR ${lrs[k]}) picked ${lr}; under the pointer: ${under}`);
+    }
   }
   console.log(`${picks.length - missed} of ${picks.length} clicks on the raw line picked its LR`);
   expect(missed, 'clicks on the raw line that picked nothing near the point').toBe(0);
@@ -173,4 +190,26 @@ test("major 1: a family's menu entry and its diamond pick their member where two
   const diamond = (await fromEnd(1, 3)).locator('g.object_grp').nth(k);
   await page.mouse.click(...Object.values(await centre(diamond)) as [number, number]);
   await expect.poll(() => py(page, NB, 'finder.selected')).toEqual({ learning_rate: shared, weight_decay: 0.01 });
+});
+
+test("the article's minima: drawn as their own crosses, a click picks one, the status says what it is", async () => {
+  await figure(0).scrollIntoViewIfNeeded();
+  const minima = await py<number[]>(page, NB, 'sorted(m.lr for m in result.minima)');
+  expect(minima.length).toBeGreaterThanOrEqual(2);
+  // Their layer: the mark after the suggestion, before the trials' squares (lrwidget/figure.py).
+  const crosses = (await fromEnd(0, 6)).locator('g.object_grp');
+  await expect(crosses).toHaveCount(minima.length);
+  await expect((await fromEnd(0, 6)).locator('text')).toContainText(['minimum']);
+  for (const k of [minima.length - 1, 0]) {
+    await page.mouse.click(...(Object.values(await centre(crosses.nth(k))) as [number, number]));
+    await expect.poll(() => py(page, NB, 'chart.selected_lr')).toBe(minima[k]);
+  }
+  await expect(page.locator('.lrwidget-status').nth(0)).toContainText("an article's minimum");
+  await expect(page.locator('.lrwidget-status').nth(0)).toContainText('the suggestion trains better');
+  // Listed in the menu after the candidates; the box hides them.
+  const menu = page.locator('.lrwidget-menu select').nth(0);
+  await expect(menu.locator('option').last()).toContainText('minimum');
+  await page.locator('.lrwidget-controls').nth(0).getByText("article's minima").click();
+  await expect.poll(() => py(page, NB, '[chart.show_minima, len(chart.marks.minima.x)]')).toEqual([false, 0]);
+  await expect(crosses).toHaveCount(0);
 });
