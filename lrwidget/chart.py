@@ -225,12 +225,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
-        marked = self.marked
-        parts = style.status_parts(
-            self._results, self._labels, len(marked.candidates), self.selected_lr
-        )
-        parts += marked.minimum_note(self.selected_lr)
-        return parts + ([self._live_pick.note] if self._live_pick.note else [])
+        lr, marked = self.selected_lr, self.marked
+        parts = style.status_parts(self._results, self._labels, len(marked.candidates), lr)
+        return parts + marked.minimum_note(lr) + [n for n in [self._live_pick.note] if n]
 
     def live_status_parts(self) -> list[str]:
         """The status line's part on the pick while a sweep runs: its candidates are
@@ -291,8 +288,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.plot.draw_suggestions_and_readout([])
             self._set_minima([])  # the article's rule reads a finished curve
             # A pick on the last curve means nothing on this one.
-            self.selected_lr = None
-            self.selected_range = None
+            self.selected_lr = self.selected_range = None
             self.redraw_selection()
 
     def draw_live(self, live, series: int = 0, candidates: bool = True):
@@ -421,7 +417,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 if series is not None and self.picked_series == series:
                     self.picked_series = None  # its observers hear of this pick of that sweep
                 self.picked_series = self.marked.series_at(landed, series, self.picked_series)
-                self._live_pick.picked(landed, among)
+                shown = (self.x_scale.min, self.x_scale.max)
+                note = selection.snap_note(lr, landed, shown, format_lr) if snap else None
+                self._live_pick.picked(landed, among, note)
             self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
 

@@ -862,3 +862,26 @@ def test_the_articles_minima_are_drawn_clickable_listed_after_the_candidates_and
     chart.show_minima = True
     assert chart.controls.minima_box.value and len(mark.x) == len(minima)
     assert not lrwidget.show(result, show_minima=False).marks.minima.x.size
+
+
+def test_a_click_that_snaps_far_says_how_far_the_pick_moved_and_how_to_pick_there(comms):
+    result = valley_result()
+    chart = lrwidget.show(result)
+    lo = chart.swept_range[0]
+    click_plot(chart, lo * 1.5)  # far left of every candidate: snapping moves it far
+    target = chart.nearest_candidate(lo * 1.5)
+    assert chart.selected_lr == target.lr
+    decades = math.log10(target.lr / (lo * 1.5))
+    assert f"snapped {decades:.1f} decades from the click" in chart.status_text
+    assert "untick 'snap to candidates'" in chart.status_text
+    click_plot(chart, target.lr * 1.01)  # next to a candidate: no word about it
+    assert chart.selected_lr == target.lr and "snapped" not in chart.status_text
+    chart.snap = False
+    click_plot(chart, lo * 1.5)
+    assert chart.selected_lr == pytest.approx(lo * 1.5) and "snapped" not in chart.status_text
+
+
+def test_the_finders_status_reads_as_plain_text(comms):
+    finder = LRFinderWidget(tiny_model(), np.zeros((4, 64), "float32"), np.zeros(4, "int32"))
+    assert finder.status_text == finder.chart.status_text == "press Run to start the sweep"
+    assert "<" not in finder.status_text
