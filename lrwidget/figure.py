@@ -459,6 +459,9 @@ class LossPlot:
         panel = self.panel
         self.figure, self.x_scale, self.y_scale = panel.figure, panel.x_scale, panel.y_scale
         self.x_axis, self.y_axis = panel.x_axis, panel.y_axis
+        # The legend where the data are not: a sweep starts high on the left (where the loss
+        # falls from), while the candidates, the handle and the suggestion lie further right.
+        self.figure.legend_location = "bottom-left"
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         xy = panel.xy
         unit = {"x": self.x_scale, "y": self.unit_scale}

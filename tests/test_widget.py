@@ -885,3 +885,17 @@ def test_the_finders_status_reads_as_plain_text(comms):
     finder = LRFinderWidget(tiny_model(), np.zeros((4, 64), "float32"), np.zeros(4, "int32"))
     assert finder.status_text == finder.chart.status_text == "press Run to start the sweep"
     assert "<" not in finder.status_text
+
+
+def test_the_legend_sits_in_the_corner_the_curves_leave_free(comms):
+    a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
+    chart = lrwidget.show([a, b])
+    assert chart.figure.legend_location == "bottom-left"
+    lo, hi = chart.swept_range
+    left = lo * (hi / lo) ** 0.25  # the left quarter of the axis
+    middle = (chart.y_scale.min + chart.y_scale.max) / 2
+    for mark in (*chart.marks.raw, *chart.marks.smoothed):
+        x, y = np.asarray(mark.x), np.asarray(mark.y, dtype=np.float64)
+        assert (y[x < left] > middle).all()  # nothing drawn in the bottom-left corner
+    for mark in (chart.marks.candidates, chart.marks.suggestions, chart.marks.minima):
+        assert (np.asarray(mark.x) > left).all()
