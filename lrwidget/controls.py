@@ -216,7 +216,8 @@ class RunControls:
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
         # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
         # "300 / 300 · completed", so the chart does not jump between states.
-        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
+        # Wide enough for a family's "member 2/3 · 1500 / 1500 · completed".
+        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="24em"))
         self.row = widgets.HBox(
             [self.run_button, self.stop_button, self.apply_button, self.try_button]
             + [self.progress, self.progress_text],

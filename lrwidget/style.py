@@ -187,6 +187,9 @@ class Series:
     minima: tuple = ()  # the article's minima (analysis.Candidate labelled "minimum"), by LR
 
 
+MERGED_CHARS = 28  # a merged suggestion label names its sweeps up to this length
+
+
 def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
     """``shown`` with the suggestion labels that would overlap written once: a suggestion
     within ``near`` of the axes (of the log LR span and of the loss window) of an earlier one
@@ -209,7 +212,9 @@ def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
     out = []
     for i, s in enumerate(shown):
         group = [shown[j].label for j in range(len(shown)) if owner[j] == i]
-        out.append(replace(s, suggestion_name=f"{SUGGESTED} ({', '.join(group)})" if group else ""))
+        names = ", ".join(group)  # too long to sit on the chart: how many (the legend says who)
+        names = names if len(names) <= MERGED_CHARS else f"{len(group)} sweeps"
+        out.append(replace(s, suggestion_name=f"{SUGGESTED} ({names})" if group else ""))
     return out
 
 
@@ -271,7 +276,11 @@ def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
             parts.append(NOT_FINITE_ADVICE)
         # The rule is named: bottom/3 serves fine-tuning and training from scratch alike,
         # and rule=... (e.g. "steepest") reads the same curve another way.
-        parts.append(f"suggestion {format_lr(first.suggestion)} ({first.settings.rule})")
+        rule = first.settings.rule
+        if first.suggestion is None:  # e.g. a sweep stopped before the loss fell
+            parts.append(f"no suggestion yet: the loss has not fallen enough to read ({rule})")
+        else:
+            parts.append(f"suggestion {format_lr(first.suggestion)} ({rule})")
         parts += first.notes  # e.g. the range ended too early, and how to widen it
     else:
         parts.append(f"{len(results)} sweeps")
