@@ -74,6 +74,7 @@ class FamilyLive:
         self.picked = member
         self._shown: list[tuple[dict, SweepResult]] = []  # per series: its setting, its result
         self._running_series: int | None = None  # the running member's series
+        self._live_steps = (0, 0)  # the running member's steps so far, of planned
         chart.observe(self._on_series, "picked_series")
 
     @property
@@ -89,6 +90,7 @@ class FamilyLive:
     # --- the run (the sweep's thread) ----------------------------------------------------------
     def run(self, **hooks) -> SweepFamily:
         self.finished, self.index, self.record, self.picked.setting = [], -1, None, None
+        self._live_steps = (0, 0)
         return self.engine(
             vary=self.vary, on_member=self.on_member, on_member_end=self.on_member_end, **hooks
         )
@@ -97,7 +99,7 @@ class FamilyLive:
         return LiveSweep(lrs, settings)
 
     def on_member(self, index: int, member: dict):
-        self.index = index
+        self.index, self._live_steps = index, (0, 0)
 
     def on_member_end(self, index: int, result: SweepResult):
         self.finished.append(result)
@@ -155,6 +157,7 @@ class FamilyLive:
 
     def draw_live(self, live):
         """Draw the running member's curve so far (the sweep's thread); returns the snapshot."""
+        self._live_steps = (live.n, len(live.lrs))
         i = self._running_series
         if i is None:
             return live.snapshot()
@@ -182,10 +185,13 @@ class FamilyLive:
         if not family.results:
             return None
         last = ending(family.results[-1])
-        if family.meta.get("interrupted"):
-            return dataclasses.replace(last, why="interrupted")
-        stopped = family.meta.get("stop_reason") == "stopped"
-        return dataclasses.replace(last, why="stopped") if stopped else last
+        interrupted = family.meta.get("interrupted")
+        if not interrupted and family.meta.get("stop_reason") != "stopped":
+            return last
+        if self.index >= len(family.results):  # ended in a member not finished: its steps
+            done, planned = self._live_steps
+            last = dataclasses.replace(last, done=done, planned=planned or last.planned)
+        return dataclasses.replace(last, why="interrupted" if interrupted else "stopped")
 
     def clear(self):
         self.record = None

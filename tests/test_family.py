@@ -642,3 +642,23 @@ def test_a_click_on_the_plot_at_a_members_raw_line_picks_that_member(comms):
         area.set_state({"x": [lr], "y": [height]})
         assert finder.selected == {"learning_rate": pytest.approx(lr), "weight_decay": wd}
         assert len(area.x) == 0  # the added point is taken back
+
+
+def test_a_family_stopped_in_member_two_shows_member_twos_steps_not_member_ones(comms):
+    from lrwidget.runner import LiveSweep
+
+    model, finder, fam = shared_lr_family_finder(comms)
+    view = finder.family
+    view.on_member(1, fam.members[1])  # member 2 runs...
+    live = LiveSweep(LRS, fam.results[0].settings)
+    for step in range(37):
+        live.add(step, 2.0)
+    view.draw_live(live)  # ...and is stopped after 37 of its 200 steps
+    stopped = SweepFamily(fam.vary, fam.members, fam.results[:1], {"stop_reason": "stopped"})
+    ended = view.show_end(stopped)
+    assert (ended.done, ended.planned, ended.why) == (37, len(LRS), "stopped")
+    assert view.progress_prefix() == "member 2/3 · "
+    # Stopped once member 1 had finished and before member 2 drew a step: 0 of member 2's.
+    view.on_member(1, fam.members[1])
+    ended = view.show_end(stopped)
+    assert (ended.done, ended.planned) == (0, len(fam.results[0]))
