@@ -204,15 +204,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The LR range of the sweeps shown (the x axis): picks are clamped into it."""
         return self.plot.swept_range
 
-    @property
-    def dragged_lr(self) -> float | None:
-        """The LR a drag of the handle in progress has set (None outside a drag)."""
-        return self.events.dragged_lr
-
-    @property
-    def dragged_range(self) -> tuple[float, float] | None:
-        """The range a drag of a range handle in progress has set (None outside a drag)."""
-        return self.events.dragged_range
+    # What a drag of the handle (of a range handle) in progress has set (None outside one).
+    dragged_lr = property(lambda self: self.events.dragged_lr)
+    dragged_range = property(lambda self: self.events.dragged_range)
 
     # --- status ---------------------------------------------------------------------------
     def set_status(self, text: str, detail: str | None = None):
@@ -225,9 +219,12 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
-        lr, marked = self.selected_lr, self.marked
-        parts = style.status_parts(self._results, self._labels, len(marked.candidates), lr)
-        return parts + marked.minimum_note(lr) + [n for n in [self._live_pick.note] if n]
+        n = len(self.marked.candidates)
+        return style.status_parts(self._results, self._labels, n, self.selected_lr) + self.notes()
+
+    def notes(self) -> list[str]:
+        """The status line's notes on the pick: a minimum's, a far snap's, an overlap's."""
+        return self.marked.minimum_note(self.selected_lr) + [n for n in [self._live_pick.note] if n]
 
     def live_status_parts(self) -> list[str]:
         """The status line's part on the pick while a sweep runs: its candidates are
@@ -419,6 +416,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self.picked_series = self.marked.series_at(landed, series, self.picked_series)
                 shown = (self.x_scale.min, self.x_scale.max)
                 note = selection.snap_note(lr, landed, shown, format_lr) if snap else None
+                note = note or self.marked.overlap_note(landed, series, selection.snap_reach(shown))
                 self._live_pick.picked(landed, among, note)
             self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None

@@ -254,7 +254,7 @@ class FamilyLive:
         parts += family.notes
         chosen = member_label(self.member) if self.member else ""
         parts.append(f"selected {format_lr(self.chart.selected_lr)} {chosen}".rstrip())
-        return parts + self.chart.marked.minimum_note(self.chart.selected_lr)
+        return parts + self.chart.notes()
 
 
 def _distance(result: SweepResult, lr: float, loss: float) -> float:

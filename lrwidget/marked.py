@@ -20,6 +20,12 @@ def is_index(index, n: int) -> bool:
     return isinstance(index, int) and not isinstance(index, bool) and 0 <= index < n
 
 
+OVERLAP_NOTE = (
+    "another sweep's candidate lies within a few pixels of this one: the menu lists each "
+    "sweep's, named"
+)
+
+
 def _by_lr(tagged: tuple) -> float:
     return tagged[0].lr
 
@@ -84,6 +90,14 @@ class Marked:
             return None
         mark = tagged[index]
         return mark if math.isclose(mark[0].lr, lr_f, rel_tol=1e-6) else None
+
+    def overlap_note(self, lr, series: int | None, reach: float) -> str | None:
+        """What the status line says of a pick of sweep ``series``'s candidate at ``lr`` when
+        another sweep's candidate lies within ``reach`` decades (drawn over or under it)."""
+        if series is None or not is_lr(lr):
+            return None
+        near = [c for c, i in self.shown if i != series and abs(math.log10(c.lr / lr)) <= reach]
+        return OVERLAP_NOTE if near else None
 
     def minimum_note(self, lr) -> list[str]:
         """What a pick at ``lr`` is when it is one of the article's minima shown and no

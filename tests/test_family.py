@@ -11,6 +11,7 @@ from conftest import assert_same_state, make_model, state
 import lrwidget
 from lrwidget import family
 from lrwidget.family import SweepFamily, check_vary, family_members, member_label
+from lrwidget.marked import OVERLAP_NOTE
 from lrwidget.result import SweepResult
 
 SHORT = dict(batch_size=64, num_steps=30, start_lr=1e-3, end_lr=1.0)
@@ -627,6 +628,11 @@ def test_a_click_on_a_members_diamond_picks_that_member_where_two_share_its_lr(c
     for k, wd in zip([at[1], at[0], at[1]], [1e-2, 1e-3, 1e-2], strict=True):
         element_click(diamonds, shared_lr, float(diamonds.y[k]), k)
         assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
+        # The other member's diamond lies under this one: the status line says where to find it.
+        assert OVERLAP_NOTE in finder.chart.status_text
+    alone = xs.index(fam.results[0].candidates[0].lr)  # member 0's: no other diamond near
+    element_click(diamonds, xs[alone], float(diamonds.y[alone]), alone)
+    assert finder.selected["weight_decay"] == 0 and OVERLAP_NOTE not in finder.chart.status_text
 
 
 def test_a_click_on_the_plot_at_a_members_raw_line_picks_that_member(comms):
