@@ -500,7 +500,7 @@ def show(results, labels=None, **kwargs) -> LRChart:
     labels : list of str, optional
         Legend names, one per result.
     **kwargs
-        ``snap`` or ``selected_lr`` (see :class:`LRChart`).
+        ``snap``, ``selected_lr`` or ``show_minima`` (see :class:`LRChart`).
 
     Returns
     -------
