@@ -44,7 +44,11 @@ LINES_CSS = (
     ".lrwidget-figure g.curve > path.line, .lrwidget-figure g.curve > path.area, "
     ".lrwidget-figure g.curve > text.curve_label { pointer-events: none !important; }"
 )
-STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}{LINES_CSS}</style>"
+# The draggable triangles show a resize cursor: the handle is the last mark, the range handles
+# the fourth from the end (lrwidget/figure.py's order; bqplot draws a legend group after them).
+_MARK = ".lrwidget-figure svg.svg-figure > g > g:first-of-type > g:nth-last-child({}) path.dot"
+HANDLES_CSS = f"{_MARK.format(2)}, {_MARK.format(5)} {{ cursor: ew-resize; }}"
+STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}{LINES_CSS}{HANDLES_CSS}</style>"
 
 
 class PickControls:

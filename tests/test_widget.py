@@ -828,6 +828,11 @@ def test_every_line_of_the_lr_chart_lets_clicks_through_to_the_plot_and_the_hand
     assert "pointer-events: none" in css.split("g.curve > path.line")[1]
     assert all(isinstance(m, bq.Lines) for m in (*chart.marks.raw, chart.marks.rule))
     assert ".lrwidget-trials" not in css  # the trials' lines are clicked
+    # The handles (the last mark; the range's, fourth from the end) show a resize cursor.
+    marks = chart.marks.in_order()
+    assert marks[-1] is chart.marks.handle and marks[-4] is chart.marks.range_handles
+    assert "nth-last-child(2) path.dot" in css and "nth-last-child(5) path.dot" in css
+    assert "cursor: ew-resize" in css
 
 
 def test_the_articles_minima_are_drawn_clickable_listed_after_the_candidates_and_hideable(comms):

@@ -213,3 +213,16 @@ test("the article's minima: drawn as their own crosses, a click picks one, the s
   await expect.poll(() => py(page, NB, '[chart.show_minima, len(chart.marks.minima.x)]')).toEqual([false, 0]);
   await expect(crosses).toHaveCount(0);
 });
+
+test('the draggable triangles show a resize cursor', async () => {
+  await figure(0).scrollIntoViewIfNeeded();
+  await page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
+  await expect.poll(() => py(page, NB, 'chart.selected_range is not None')).toBe(true);
+  const triangles = [
+    (await fromEnd(0, 1)).locator('path.dot'), // the selection's handle
+    ...[0, 1].map(async (k) => (await fromEnd(0, 4)).locator('path.dot').nth(k)), // the range's
+  ];
+  for (const triangle of triangles) {
+    expect(await (await triangle).evaluate((e) => getComputedStyle(e).cursor)).toBe('ew-resize');
+  }
+});
