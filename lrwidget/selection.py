@@ -119,8 +119,8 @@ def snap_note(value, landed, shown, fmt) -> str | None:
     if decades <= max(snap_reach(shown), 0.01):
         return None
     return (
-        f"snapped {decades:.1f} decades from the click to the candidate {fmt(landed)} (untick "
-        "'snap to candidates' to pick where you click)"
+        f"snapped {decades:.1f} decades from the click to the candidate {fmt(landed)} (clear "
+        "the snap box to pick where you click)"
     )
 
 

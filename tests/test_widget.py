@@ -878,7 +878,7 @@ def test_a_click_that_snaps_far_says_how_far_the_pick_moved_and_how_to_pick_ther
     assert chart.selected_lr == target.lr
     decades = math.log10(target.lr / (lo * 1.5))
     assert f"snapped {decades:.1f} decades from the click" in chart.status_text
-    assert "untick 'snap to candidates'" in chart.status_text
+    assert "clear the snap box to pick where you click" in chart.status_text
     click_plot(chart, target.lr * 1.01)  # next to a candidate: no word about it
     assert chart.selected_lr == target.lr and "snapped" not in chart.status_text
     chart.snap = False
