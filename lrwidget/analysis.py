@@ -405,24 +405,6 @@ def suggest_from_candidates(lrs, smoothed, divisor: float = 4.0) -> float | None
     return float(best.lr / divisor)
 
 
-def suggest_descent(lrs, smoothed, fraction: float = 1 / 3) -> float | None:
-    """The first LR at which the smoothed loss has made ``fraction`` of its whole descent.
-
-    The descent runs from the highest point before the minimum down to the minimum; the first
-    tenth of the curve is skipped, where the debiased average still rests on a few batches and
-    one lucky batch can pose as the minimum. Reading where the drop is well under way, rather
-    than where it ends, keeps the answer clear of the smoothing lag and of the blow-up edge.
-    """
-    lrs, smoothed = _clean(lrs, smoothed)
-    warm = len(lrs) // 10
-    lrs, smoothed = lrs[warm:], smoothed[warm:]
-    bottom = _bottom(smoothed, 1.0 - fraction)
-    if bottom is None:
-        return None
-    top, _, level = bottom
-    return float(lrs[_first_at_or_below(smoothed, level, top)])
-
-
 def _bottom(smoothed, fraction: float):
     """``(top, low, level)``: the highest point before the lowest, the lowest, and the level
     within ``fraction`` of the fall above the lowest (where the bottom starts); None if flat."""
@@ -477,13 +459,15 @@ def bottom_uncertainty(lrs, smoothed, stderr, fraction: float = BOTTOM, z: float
     return float(lrs[early]), float(lrs[max(early, late)])
 
 
+# The default and the rules a user may ask for by name (rule=...): fastai's ("valley",
+# "steepest", "minimum/10") and "candidate/4", the article's minima backed off by 4, with which
+# docs/article.md reproduces the article (benchmarks/article_repro.py).
 SUGGESTERS = {
     "bottom/3": suggest_bottom,
     "valley": suggest_valley,
     "steepest": suggest_steepest,
     "minimum/10": suggest_minimum,
     "candidate/4": suggest_from_candidates,
-    "descent/3": suggest_descent,
 }
 DEFAULT_SUGGESTER = "bottom/3"
 

@@ -34,13 +34,14 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Bool, TraitError, observe, validate
+from traitlets import Bool, Int, TraitError, observe, validate
 
 from . import image, selection, style
 from .controls import PickControls
 from .events import FrontEndEvents
 from .family import SweepFamily
 from .figure import LossPlot
+from .marked import Marked
 from .notebook import NotebookDisplay, enable_colab_widgets
 from .result import SweepResult
 from .selection import LearningRate, LearningRateRange
@@ -50,12 +51,6 @@ from .sync import hold_sync
 __all__ = ["LRChart", "format_lr", "show"]
 
 OUTSIDE = 1e-9  # how far past the swept range a value may be and count as rounding
-# Save writes on the kernel's side (next to the notebook's work, also on a remote or Colab
-# machine); the toolbar's save icon downloads the view to the browser instead.
-SAVED = (
-    "saved {path} (in the kernel's working directory; the toolbar's save icon downloads the "
-    "picture through the browser instead)"
-)
 PANNING = (
     "pan/zoom is on: clicks and drags move the view, not the pick; click the toolbar's "
     "pan/zoom button again to pick (the menu and the slider still pick)"
@@ -73,6 +68,8 @@ class LRChart(NotebookDisplay, widgets.VBox):
         Legend names, one per result (default: :func:`lrwidget.style.default_labels`).
     snap : bool
         Initial value of the ``snap`` trait.
+    show_minima : bool
+        Initial value of the ``show_minima`` trait.
     selected_lr : float, optional
         Initial selection (default: the first result's suggestion).
     status_parts : callable, optional
@@ -106,6 +103,17 @@ class LRChart(NotebookDisplay, widgets.VBox):
         "swept range; an end dropped within a few pixels of a candidate snaps to it. None: no "
         "range picked.",
     )
+    picked_series = Int(
+        None,
+        allow_none=True,
+        help="The index of the sweep shown the pick belongs to (see Marked.series_at); a "
+        "family's view reads its member from it. Set by the chart.",
+    )
+    show_minima = Bool(
+        True,
+        help="Draw the article's minima (crosses) and list them in the menu after the "
+        "candidates: the 'article's minima' box. The suggestion trains better than they do.",
+    )
     snap = Bool(
         True,
         help="Snap picks on the plot (click anywhere, end of a drag) to the nearest candidate "
@@ -119,6 +127,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         *,
         snap=True,
         selected_lr=None,
+        show_minima=True,
         status_parts: Callable[[LRChart], list[str]] | None = None,
         on_picture: Callable[[], object] | None = None,
         curve_owner: Callable[[float, float], list | None] | None = None,
@@ -129,21 +138,23 @@ class LRChart(NotebookDisplay, widgets.VBox):
         self.lock = threading.RLock()  # held by whatever reads or writes the chart's state
         # The front end's drags, menu, slider and foreign writes (lrwidget/events.py).
         self.events = events = FrontEndEvents(self)
-        self._candidates: list = []  # sorted by LR
-        self._shown: list[tuple] = []  # (candidate, series index), as the diamonds show them
+        # The candidates and minima shown, the menu's entries, whose each is (marked.py).
+        self.marked = Marked()
         self._drawn: tuple = ()  # what the diamonds were last drawn with
         self._live_pick = selection.LivePick()  # a pick made while a sweep runs
         self._results: list[SweepResult] = []
         self._labels: list[str] = []
         self._status_parts = status_parts or type(self).default_status_parts
-        self._on_picture = on_picture or self.refresh_static
+        self.refresh_picture = on_picture or self.refresh_static  # a Save, a drawing
         self.pictures = image.Pictures(self._picture, lambda: _image_stem(self._results))
-        self._curve_owner = curve_owner
+        self.curve_owner = curve_owner  # the candidates a click on a curve snaps to
         self._picture_extra = picture_extra
         self.plot = LossPlot(
             lock=self.lock,
             on_click=self.pick,
-            on_curve_click=self._on_curve_click,
+            on_candidate_click=events.on_candidate_click,
+            on_minimum_click=events.on_minimum_click,
+            on_curve_click=events.on_curve_click,
             on_drag=events.on_drag,
             on_drag_end=self.pick,
             on_range_drag=events.on_range_drag,
@@ -152,8 +163,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
         )
         self.controls = PickControls(
             on_value=events.on_control,
+            on_menu=events.on_menu,
             on_range_box=events.on_range_box,
-            on_save=self._on_save,
+            on_save=events.on_save,
             on_foreign_write=events.on_foreign_write,
         )
         plot = self.plot
@@ -163,10 +175,12 @@ class LRChart(NotebookDisplay, widgets.VBox):
         parts = [self.figure, self.controls.row, self.status, self.controls.css]
         super().__init__(children=parts, **kwargs)
         widgets.link((self, "snap"), (self.controls.snap_box, "value"))
+        widgets.link((self, "show_minima"), (self.controls.minima_box, "value"))
         self.add_class("lrwidget")
         self.figure.observe(lambda _change: self.update_status(), "interaction")
         self.set_status("no sweep yet")
         self.snap = snap
+        self.show_minima = show_minima
         if results is not None and not isinstance(results, list | tuple):
             results = [results]
         if results:
@@ -190,15 +204,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The LR range of the sweeps shown (the x axis): picks are clamped into it."""
         return self.plot.swept_range
 
-    @property
-    def dragged_lr(self) -> float | None:
-        """The LR a drag of the handle in progress has set (None outside a drag)."""
-        return self.events.dragged_lr
-
-    @property
-    def dragged_range(self) -> tuple[float, float] | None:
-        """The range a drag of a range handle in progress has set (None outside a drag)."""
-        return self.events.dragged_range
+    # What a drag of the handle (of a range handle) in progress has set (None outside one).
+    dragged_lr = property(lambda self: self.events.dragged_lr)
+    dragged_range = property(lambda self: self.events.dragged_range)
 
     # --- status ---------------------------------------------------------------------------
     def set_status(self, text: str, detail: str | None = None):
@@ -211,21 +219,19 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     def default_status_parts(self) -> list[str]:
         """The status line of the sweeps shown: how they ended, the suggestion, the pick."""
-        parts = style.status_parts(
-            self._results, self._labels, len(self._candidates), self.selected_lr
-        )
-        return parts + ([self._live_pick.note] if self._live_pick.note else [])
+        n = len(self.marked.candidates)
+        return style.status_parts(self._results, self._labels, n, self.selected_lr) + self.notes()
+
+    def notes(self) -> list[str]:
+        """The status line's notes on the pick: a minimum's, a far snap's, an overlap's."""
+        return self.marked.minimum_note(self.selected_lr) + [n for n in [self._live_pick.note] if n]
 
     def live_status_parts(self) -> list[str]:
         """The status line's part on the pick while a sweep runs: its candidates are
         provisional, and a pick on one follows it to the final one."""
-        n = len(self._candidates)
+        n = len(self.marked.candidates)
         parts = [style.plural(n, "provisional candidate")] if n else []
-        held = self._live_pick.label
-        pick = f"selected {format_lr(self.selected_lr)}"
-        if held is not None:
-            pick += f" (follows the {held} candidate to the end of the sweep)"
-        return [*parts, pick]
+        return [*parts, self._live_pick.status(format_lr(self.selected_lr))]
 
     # --- drawing -------------------------------------------------------------------------
     def set_results(
@@ -250,8 +256,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                 self._set_swept_range(min(a.min() for a in lrs), max(a.max() for a in lrs))
             self.plot.set_y_window(style.joint_window(s.window for s in shown))
             self._set_candidates([(c, i) for i, s in enumerate(shown) for c in s.candidates])
+            self._set_minima([(m, i) for i, s in enumerate(shown) for m in s.minima])
             # A pick held on a live candidate lands on the final one (LivePick says so).
-            held = self._live_pick.end(self.selected_lr, self._candidates, format_lr)
+            held = self._live_pick.end(self.selected_lr, self.marked.candidates, format_lr)
             note = self._live_pick.note
             suggestion = results[0].suggestion if results else None
             if held is not None:
@@ -261,7 +268,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self._live_pick.note = note
             self.redraw_selection()
         if picture:
-            self._on_picture()
+            self.refresh_picture()
 
     def show_range(self, lo: float, hi: float):
         """Show this LR range on the x axis before there is any data (kernel thread)."""
@@ -276,9 +283,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.marks.smoothed[0].labels = ["sweep"]
             self._set_swept_range(lrs[0], lrs[-1])
             self.plot.draw_suggestions_and_readout([])
+            self._set_minima([])  # the article's rule reads a finished curve
             # A pick on the last curve means nothing on this one.
-            self.selected_lr = None
-            self.selected_range = None
+            self.selected_lr = self.selected_range = None
             self.redraw_selection()
 
     def draw_live(self, live, series: int = 0, candidates: bool = True):
@@ -300,7 +307,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
         """The loss window, the menu and the selection for a live snapshot (kernel thread)."""
         with self.lock:
             self.plot.set_y_window(style.result_window(so_far))
-            moved = self._live_pick.follow(self._candidates)  # a pick held on a candidate
+            moved = self._live_pick.follow(self.marked.candidates)  # a pick held on a candidate
             if moved is not None and moved != self.selected_lr:
                 self._live_pick.lr = moved
                 self.selected_lr = moved
@@ -324,9 +331,19 @@ class LRChart(NotebookDisplay, widgets.VBox):
         owners = list(self._labels) if len(self._results) > 1 else None
         if (tagged, owners, provisional) == self._drawn:
             return
-        self._shown, self._drawn = tagged, (tagged, owners, provisional)
-        self._candidates = sorted((c for c, _ in tagged), key=lambda c: c.lr)
+        self._drawn = (tagged, owners, provisional)
+        self.marked.set_candidates(tagged)
         self.plot.draw_candidates(tagged, owners, provisional)
+
+    @observe("show_minima")
+    def _set_minima(self, tagged):
+        """Show the article's minima (``(minimum, series index)`` pairs; the box ticked or
+        cleared: the same) while ``show_minima``. The picture follows at the next drawing."""
+        with self.lock:
+            minima = self.marked.minima if isinstance(tagged, dict) else tagged
+            self.marked.set_minima(minima, self.show_minima)
+            self.plot.draw_minima(self.marked.minima_shown)
+            self.redraw_selection()
 
     def redraw_selection(self):
         """Push the selection out to the rule, handle, range marks, controls and status.
@@ -345,9 +362,9 @@ class LRChart(NotebookDisplay, widgets.VBox):
                     self.plot.draw_selection(lr, handle_free=events.dragged_lr is None)
                     self.plot.draw_range(picked, handles_free=events.dragged_range is None)
                     overlay = len(self._results) > 1  # the menu says whose candidate each is
-                    owners = [self._labels[i] for _, i in self._shown] if overlay else None
-                    options = style.menu_options(self._candidates, self._shown, owners)
-                    self.controls.show(lr, self.swept_range, options, picked is not None)
+                    options = self.marked.options(self._labels if overlay else None)
+                    entry = self.marked.menu_entry(lr, self.picked_series)
+                    self.controls.show(lr, self.swept_range, options, picked is not None, entry)
             finally:
                 events.syncing = False
             self.update_status()
@@ -362,15 +379,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
 
     @validate("selected_range")
     def _check_selected_range(self, proposal):
-        picked = proposal["value"]
-        if picked is None or self.swept_range is None:
-            return picked
-        low, high = (self._clamp(v) for v in picked)
-        if not low < high:
-            raise TraitError(
-                f"selected_range {picked!r} has no width inside the swept range {self.swept_range}"
-            )
-        return (low, high)
+        return selection.clamp_range(proposal["value"], self.swept_range)
 
     @observe("selected_lr", "selected_range")
     def _selected_changed(self, change):
@@ -378,39 +387,39 @@ class LRChart(NotebookDisplay, widgets.VBox):
             self.events.dragged_range = None  # moved on from elsewhere: any drag is over
         if change["name"] == "selected_lr":
             self._live_pick.moved(change["new"])
+            self.picked_series = self.marked.series_at(change["new"], None, self.picked_series)
         self.redraw_selection()
 
-    @observe("snap")
-    def _snap_changed(self, change):
-        self.update_status()
+    @observe("picked_series", "snap")
+    def _series_changed(self, change):
+        self.redraw_selection()  # the menu shows that sweep's entry; the status the snap
 
     def nearest_candidate(self, lr: float):
         """The candidate closest to ``lr`` on a log scale, or None when there is none."""
-        return selection.nearest(self._candidates, lr)
+        return selection.nearest(self.marked.candidates, lr)
 
-    def pick(self, lr, snap: bool | None = None, candidates=None) -> bool:
+    def pick(self, lr, snap: bool | None = None, candidates=None, series=None) -> bool:
         """Select ``lr`` as a front-end pick does: snapped (default: the ``snap`` trait) to the
         nearest of ``candidates`` (default: every candidate shown) and clamped into the swept
-        range. A value that is no learning rate, or a pick before any data, is refused:
-        returns False and puts the chart back as it was."""
+        range; ``series``: the sweep it belongs to, when the mark picked says so (see
+        ``picked_series``). A value that is no learning rate, or a pick before any data, is
+        refused: returns False and puts the chart back as it was."""
         with self.lock:
             self.events.dragged_lr = None  # any pick ends a drag (also one whose end got lost)
             snap = self.snap if snap is None else snap
-            among = self._candidates if candidates is None else list(candidates)
+            among = self.marked.candidates if candidates is None else list(candidates)
             landed = selection.pick_lr(lr, self.swept_range, among, snap)
             if landed is not None:
                 self.selected_lr = landed
-                self._live_pick.picked(landed, among)
+                if series is not None and self.picked_series == series:
+                    self.picked_series = None  # its observers hear of this pick of that sweep
+                self.picked_series = self.marked.series_at(landed, series, self.picked_series)
+                shown = (self.x_scale.min, self.x_scale.max)
+                note = selection.snap_note(lr, landed, shown, format_lr) if snap else None
+                note = note or self.marked.overlap_note(landed, series, selection.snap_reach(shown))
+                self._live_pick.picked(landed, among, note)
             self.redraw_selection()  # also when unchanged: the front end may show another value
         return landed is not None
-
-    def _on_curve_click(self, lr, loss):
-        lr_f, loss_f = selection.to_float(lr), selection.to_float(loss)
-        owner = self._curve_owner
-        among = None
-        if owner is not None and selection.is_lr(lr_f) and np.isfinite(loss_f):
-            among = owner(lr_f, loss_f)
-        self.pick(lr, None, among)
 
     def pick_range(self, low, high, snap: bool | None = None, ends=(0, 1)) -> bool:
         """Select ``(low, high)`` as a front-end pick does: clamped into the swept range, and
@@ -423,7 +432,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
             snap = self.snap if snap is None else snap
             reach = selection.snap_reach((self.x_scale.min, self.x_scale.max))
             picked = selection.pick_range(
-                low, high, self.swept_range, self._candidates, snap, ends, reach
+                low, high, self.swept_range, self.marked.candidates, snap, ends, reach
             )
             if picked is not None:
                 self.selected_range = picked
@@ -434,15 +443,7 @@ class LRChart(NotebookDisplay, widgets.VBox):
     def _picture(self) -> dict | None:
         """What the picture shows, read at once (None before any sweep)."""
         with self.lock:
-            if not self._results:
-                return None
-            return {
-                "results": list(self._results),
-                "labels": list(self._labels),
-                "selected_lr": self.selected_lr,
-                "selected_range": self.selected_range,
-                **self._picture_extra(),
-            }
+            return _picture_of(self) if self._results else None
 
     def save_image(self, path="lr_finder.png") -> Path:
         """Save the chart as it is now (sweeps, candidates, suggestion, pick, range) as a PNG
@@ -454,14 +455,18 @@ class LRChart(NotebookDisplay, widgets.VBox):
         return self.pictures.png()
 
     # The front end's other events are answered by self.events (lrwidget/events.py).
-    def _on_save(self, _button):
-        try:
-            path = self.pictures.save_next()
-        except Exception as exc:  # a click never raises into the front end
-            self.set_status(f"not saved: {exc}")
-            return
-        self.set_status(SAVED.format(path=path))
-        self._on_picture()  # and the notebook keeps this picture
+
+
+def _picture_of(chart) -> dict:
+    """:func:`lrwidget.image.figure`'s arguments for what ``chart`` shows."""
+    return {
+        "results": list(chart.results),
+        "labels": list(chart._labels),
+        "selected_lr": chart.selected_lr,
+        "selected_range": chart.selected_range,
+        "minima": chart.show_minima,
+        **chart._picture_extra(),
+    }
 
 
 def _image_stem(results) -> str:
@@ -495,7 +500,7 @@ def show(results, labels=None, **kwargs) -> LRChart:
     labels : list of str, optional
         Legend names, one per result.
     **kwargs
-        ``snap`` or ``selected_lr`` (see :class:`LRChart`).
+        ``snap``, ``selected_lr`` or ``show_minima`` (see :class:`LRChart`).
 
     Returns
     -------

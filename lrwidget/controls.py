@@ -2,9 +2,9 @@
 line under it.
 
 :class:`RunControls` holds Run, Stop, Apply (and whatever the finder adds after them) and the
-progress; :class:`PickControls` holds the candidate menu, the log slider, the "snap" and "pick
-a range" boxes, the Save button and the status line. Each shows what it is given and reports
-what the user does through the callbacks it was built with.
+progress; :class:`PickControls` holds the candidate menu, the log slider, the "snap", "pick
+a range" and "article's minima" boxes, the Save button and the status line. Each shows what
+it is given and reports what the user does through the callbacks it was built with.
 """
 
 from __future__ import annotations
@@ -36,7 +36,19 @@ NARROW_CSS = (
     " max-width: 100% !important; }"
     " .lrwidget-menu > .widget-label, .lrwidget-slider > .widget-label { display: none; } }"
 )
-STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}</style>"
+# A click anywhere on the LR chart's plot picks: its lines (the raw and the smoothed loss, the
+# selection's rule, the range's edges and strip) let the pointer through to the plot area and
+# to the handles under them (a range handle under the rule can be grabbed). Only the LR
+# chart's: the trials panel's lines are clicked.
+LINES_CSS = (
+    ".lrwidget-figure g.curve > path.line, .lrwidget-figure g.curve > path.area, "
+    ".lrwidget-figure g.curve > text.curve_label { pointer-events: none !important; }"
+)
+# The draggable triangles show a resize cursor: the handle is the last mark, the range handles
+# the fourth from the end (lrwidget/figure.py's order; bqplot draws a legend group after them).
+_MARK = ".lrwidget-figure svg.svg-figure > g > g:first-of-type > g:nth-last-child({}) path.dot"
+HANDLES_CSS = f"{_MARK.format(2)}, {_MARK.format(5)} {{ cursor: ew-resize; }}"
+STYLESHEET = f"<style>{TOOLTIP_CSS}{NARROW_CSS}{LINES_CSS}{HANDLES_CSS}</style>"
 
 
 class PickControls:
@@ -45,7 +57,10 @@ class PickControls:
     Parameters
     ----------
     on_value : callable
-        ``on_value(change)`` when the candidate menu's or the slider's value changes.
+        ``on_value(change)`` when the slider's value changes.
+    on_menu : callable
+        ``on_menu(change)`` when the candidate menu's ``index`` changes: an entry, not its LR,
+        since two entries (two sweeps' candidates) may share an LR.
     on_range_box : callable
         ``on_range_box(change)`` when "pick a range" is ticked or cleared.
     on_save : callable
@@ -58,6 +73,7 @@ class PickControls:
         self,
         *,
         on_value: Callable[[dict], object],
+        on_menu: Callable[[dict], object],
         on_range_box: Callable[[dict], object],
         on_save: Callable[[object], object],
         on_foreign_write: Callable[[dict], object],
@@ -69,6 +85,12 @@ class PickControls:
             description="pick a range", indent=False, layout=widgets.Layout(width="auto")
         )
         self.range_box.observe(on_range_box, "value")
+        self.minima_box = widgets.Checkbox(
+            value=True,
+            description="article's minima",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.save_button = widgets.Button(
             description="Save image",
             icon="download",
@@ -85,7 +107,7 @@ class PickControls:
             layout=widgets.Layout(flex="0 1 auto", min_width="200px"),
         )
         self.candidate_menu.add_class("lrwidget-menu")
-        self.candidate_menu.observe(on_value, "value")
+        self.candidate_menu.observe(on_menu, "index")
         self.slider = widgets.FloatLogSlider(
             description="LR",
             min=-7,
@@ -108,7 +130,10 @@ class PickControls:
         self.status.add_class("lrwidget-status")
         # Wraps on a narrow notebook instead of squeezing the slider to its knob.
         self.row = widgets.HBox(
-            [self.candidate_menu, self.slider, self.snap_box, self.range_box, self.save_button],
+            [
+                *(self.candidate_menu, self.slider, self.snap_box, self.range_box),
+                *(self.minima_box, self.save_button),
+            ],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.row.add_class("lrwidget-controls")
@@ -117,10 +142,11 @@ class PickControls:
         """The controls :meth:`show` writes."""
         return (self.candidate_menu, self.slider, self.range_box)
 
-    def show(self, lr, swept, options, range_picked: bool):
+    def show(self, lr, swept, options, range_picked: bool, entry: int | None = None):
         """Show the selection ``lr`` (None: nothing selected), the swept range (None: none
-        yet), the candidate ``options`` (``(label, lr)`` pairs) and whether a range is picked.
-        Writes only what differs."""
+        yet), the candidate ``options`` (``(label, lr)`` pairs), whether a range is picked and
+        which option is chosen (``entry``; None: the first at ``lr``, if any). Writes only what
+        differs."""
         slider = self.slider
         if swept is not None:
             bounds = (math.log10(swept[0]), math.log10(swept[1]), 10.0)
@@ -141,7 +167,9 @@ class PickControls:
             longest = max((len(label) for label, _ in options), default=0)
             menu.layout.min_width = f"min(100% - 4px, max(200px, calc({longest}ch + 110px)))"
             menu.options = options
-        menu.value = lr if any(value == lr for _, value in options) else None
+        if entry is None or not (0 <= entry < len(options)) or options[entry][1] != lr:
+            entry = next((k for k, (_, value) in enumerate(options) if value == lr), None)
+        menu.index = entry
 
     def set_status(self, text: str, detail: str | None = None):
         """Show ``text`` in the status line (wrapped; ``detail`` on hover)."""
@@ -192,7 +220,8 @@ class RunControls:
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps")
         # A fixed width: the row wraps (or not) the same for "12 / 300 · ETA 9 s" and
         # "300 / 300 · completed", so the chart does not jump between states.
-        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="17em"))
+        # Wide enough for a family's "member 2/3 · 1500 / 1500 · completed".
+        self.progress_text = widgets.Label(value="", layout=widgets.Layout(width="24em"))
         self.row = widgets.HBox(
             [self.run_button, self.stop_button, self.apply_button, self.try_button]
             + [self.progress, self.progress_text],

@@ -1,4 +1,5 @@
-"""The chart's answers to the front end's events: each ends in a pick, or puts the chart back.
+"""The chart's answers to the front end's events: each ends in a pick, or puts the chart back
+(or, for Save, writes the picture).
 
 :class:`FrontEndEvents` is a part the chart holds (``chart.events``): the figure and the
 controls call its methods (their callbacks), and it calls the chart's public picking API
@@ -9,13 +10,22 @@ widgets are made here; Save image stays with the chart's pictures.
 
 from __future__ import annotations
 
+import math
+
 from . import selection
 from .selection import is_lr
 
+# Save writes on the kernel's side (next to the notebook's work, also on a remote or Colab
+# machine); the toolbar's save icon downloads the view to the browser instead.
+SAVED = (
+    "saved {path} (in the kernel's working directory; the toolbar's save icon downloads the "
+    "picture through the browser instead)"
+)
+
 
 class FrontEndEvents:
-    """Drags of the handles, the "pick a range" box, the menu and the slider, and writes into
-    marks only the chart draws, as a chart answers them.
+    """Drags of the handles, clicks on diamonds and minima, the "pick a range" box, the menu
+    and the slider, and writes into marks only the chart draws, as a chart answers them.
 
     Parameters
     ----------
@@ -75,10 +85,64 @@ class FrontEndEvents:
                 chart.selected_range = picked
 
     def on_control(self, change):
-        # The menu and the slider pick exactly the LR they show (the menu's None: no candidate).
+        # The slider picks exactly the LR it shows.
         with self.chart.lock:
             if not self.syncing and change["new"] is not None:
                 self.chart.pick(change["new"], snap=False)
+
+    def on_menu(self, change):
+        # A menu entry picks its own candidate (or minimum) exactly, of its own sweep.
+        chart = self.chart
+        with chart.lock:
+            if self.syncing or change["new"] is None:
+                return
+            entry = chart.marked.entry(change["new"])
+            if entry is None:
+                chart.redraw_selection()  # no such entry: the menu goes back
+            else:
+                chart.pick(entry[0].lr, snap=False, series=entry[1])
+
+    def on_candidate_click(self, lr, index):
+        # That diamond's candidate and sweep when the index still names it, else the nearest.
+        chart = self.chart
+        with chart.lock:
+            hit = chart.marked.hit(chart.marked.shown, index, lr)
+            if hit is None:
+                chart.pick(lr, snap=True)
+            else:
+                chart.pick(hit[0].lr, snap=False, series=hit[1])
+
+    def on_curve_click(self, lr, loss):
+        # The curve's owner (a family member's) says which candidates the click snaps to, and
+        # the pick is that member's.
+        chart = self.chart
+        lr_f, loss_f = selection.to_float(lr), selection.to_float(loss)
+        among = series = None
+        if chart.curve_owner is not None and is_lr(lr_f) and math.isfinite(loss_f):
+            among = chart.curve_owner(lr_f, loss_f)
+        if among:
+            series = next((i for c, i in chart.marked.shown if c == among[0]), None)
+        chart.pick(lr, None, among, series)
+
+    def on_save(self, _button):
+        chart = self.chart
+        try:
+            path = chart.pictures.save_next()
+        except Exception as exc:  # a click never raises into the front end
+            chart.set_status(f"not saved: {exc}")
+            return
+        chart.set_status(SAVED.format(path=path))
+        chart.refresh_picture()  # and the notebook keeps this picture
+
+    def on_minimum_click(self, lr, index):
+        # That minimum's LR exactly and its sweep (else the LR clicked).
+        chart = self.chart
+        with chart.lock:
+            hit = chart.marked.hit(chart.marked.minima_shown, index, lr)
+            if hit is None:
+                chart.pick(lr, snap=False)
+            else:
+                chart.pick(hit[0].lr, snap=False, series=hit[1])
 
     def on_foreign_write(self, change_or_mark):
         chart = self.chart

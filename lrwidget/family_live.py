@@ -5,7 +5,8 @@
 with a legend naming it (``weight_decay=1e-4``); the finished members stay drawn while the
 next one runs. For a family of repeats (``vary={"seed": [...]}``) the finished repeats are
 drawn as their median curve with a band from the lowest to the highest of their smoothed
-curves instead of one line each. A click on a point of a member's curve picks that member and
+curves instead of one line each. A click on a point of a member's curve (the smoothed or the
+raw one), or anywhere on the plot, picks the member whose curve is nearest at that height and
 that LR, snapped to that member's candidates; any other pick of an LR that is one member's
 candidate picks that member.
 
@@ -73,7 +74,8 @@ class FamilyLive:
         self.picked = member
         self._shown: list[tuple[dict, SweepResult]] = []  # per series: its setting, its result
         self._running_series: int | None = None  # the running member's series
-        chart.observe(self._on_lr, "selected_lr")
+        self._live_steps = (0, 0)  # the running member's steps so far, of planned
+        chart.observe(self._on_series, "picked_series")
 
     @property
     def family(self) -> SweepFamily | None:
@@ -88,6 +90,7 @@ class FamilyLive:
     # --- the run (the sweep's thread) ----------------------------------------------------------
     def run(self, **hooks) -> SweepFamily:
         self.finished, self.index, self.record, self.picked.setting = [], -1, None, None
+        self._live_steps = (0, 0)
         return self.engine(
             vary=self.vary, on_member=self.on_member, on_member_end=self.on_member_end, **hooks
         )
@@ -96,7 +99,7 @@ class FamilyLive:
         return LiveSweep(lrs, settings)
 
     def on_member(self, index: int, member: dict):
-        self.index = index
+        self.index, self._live_steps = index, (0, 0)
 
     def on_member_end(self, index: int, result: SweepResult):
         self.finished.append(result)
@@ -154,6 +157,7 @@ class FamilyLive:
 
     def draw_live(self, live):
         """Draw the running member's curve so far (the sweep's thread); returns the snapshot."""
+        self._live_steps = (live.n, len(live.lrs))
         i = self._running_series
         if i is None:
             return live.snapshot()
@@ -174,15 +178,20 @@ class FamilyLive:
             self._draw_finished(family.results, keep_selection=False)
             pick = family.pick
             if pick is not None:
-                self.chart.pick(pick.lr, snap=False)
+                settings = [setting for setting, _ in self._shown]
+                series = settings.index(pick.setting) if pick.setting in settings else None
+                self.chart.pick(pick.lr, snap=False, series=series)
                 self.picked.setting = dict(pick.setting)
         if not family.results:
             return None
         last = ending(family.results[-1])
-        if family.meta.get("interrupted"):
-            return dataclasses.replace(last, why="interrupted")
-        stopped = family.meta.get("stop_reason") == "stopped"
-        return dataclasses.replace(last, why="stopped") if stopped else last
+        interrupted = family.meta.get("interrupted")
+        if not interrupted and family.meta.get("stop_reason") != "stopped":
+            return last
+        if self.index >= len(family.results):  # ended in a member not finished: its steps
+            done, planned = self._live_steps
+            last = dataclasses.replace(last, done=done, planned=planned or last.planned)
+        return dataclasses.replace(last, why="interrupted" if interrupted else "stopped")
 
     def clear(self):
         self.record = None
@@ -205,15 +214,13 @@ class FamilyLive:
         self.picked.setting = dict(setting)
         return list(result.candidates)
 
-    def _on_lr(self, change):
-        # An LR that is a candidate of the picked member keeps it; one that is another
-        # member's candidate picks that member; any other LR leaves the member as it is.
-        lr = change["new"]
-        if lr is None:
-            return
-        owners = [s for s, r in self._shown if any(c.lr == lr for c in r.candidates)]
-        if owners and self.picked.setting not in owners:
-            self.picked.setting = dict(owners[0])
+    def _on_series(self, change):
+        # The chart says whose the pick is: the member of the diamond, menu entry or curve
+        # picked, or the member whose candidate is at the LR picked (the picked member when
+        # several are); None leaves the member as it is.
+        i = change["new"]
+        if i is not None and 0 <= i < len(self._shown):
+            self.picked.setting = dict(self._shown[i][0])
 
     @property
     def selected(self) -> dict:
@@ -238,15 +245,20 @@ class FamilyLive:
         parts += family.notes
         chosen = member_label(self.member) if self.member else ""
         parts.append(f"selected {format_lr(self.chart.selected_lr)} {chosen}".rstrip())
-        return parts
+        return parts + self.chart.notes()
 
 
 def _distance(result: SweepResult, lr: float, loss: float) -> float:
-    """How far ``(lr, loss)`` lies from ``result``'s smoothed curve, in loss, at that LR."""
+    """How far ``(lr, loss)`` lies from ``result``'s curves (the smoothed one or the raw
+    one, whichever is nearer), in loss, at that LR."""
     head = result.useful
     if head == 0:
         return np.inf
-    lrs, smoothed = result.lrs[:head], result.smoothed[:head]
+    lrs = result.lrs[:head]
     if not lrs[0] <= lr <= lrs[-1]:
         return np.inf
-    return abs(float(np.interp(np.log(lr), np.log(lrs), smoothed)) - loss)
+    near = [
+        abs(float(np.interp(np.log(lr), np.log(lrs), curve[:head])) - loss)
+        for curve in (result.smoothed, result.losses)
+    ]
+    return min((d for d in near if np.isfinite(d)), default=np.inf)

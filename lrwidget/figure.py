@@ -10,6 +10,7 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
 :meth:`Marks.in_order` gives and ``js/support/chart.ts`` relies on), with ``n`` sweeps shown::
 
     click_area      invisible Scatter, interactions={"click": "add"}: a click on the plot
+                    (the lines let the pointer through: ``controls.LINES_CSS``)
     raw[0 .. n-1]   raw loss Lines, one per sweep (faint)
     smoothed[...]   smoothed loss Lines, one per sweep (bold, legend when n > 1)
     readout         invisible Scatter along the smoothed curves: tooltip LR / smoothed / raw loss
@@ -18,6 +19,8 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
     range_strip     the picked range: a shaded strip along the bottom (filled Lines)
     range_edges     the picked range's two edges, dashed, full height
     suggestions     a gold circle per sweep, labelled "suggested"
+    minima          the article's minima: a cross each, in its sweep's colour, the lowest of
+                    each sweep labelled "minimum"; a click selects that LR exactly
     tried           a square per trial at its LR near the bottom, in the trial's colour (the
                     best labelled "best"): a click selects that LR exactly
     range_handles   two triangles at the bottom, draggable along x
@@ -138,7 +141,22 @@ def _curve_click(on_curve_click):
     return clicked
 
 
-def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
+def _candidate_click(on_candidate_click):
+    """The diamonds' element_click handler: the clicked point's x and index (bqplot sends the
+    point's datum, which holds its index)."""
+
+    def clicked(mark, content):
+        lr = element_x(content)
+        if lr is not None:
+            on_candidate_click(lr, content["data"].get("index"))
+
+    return clicked
+
+
+MINIMUM_TIP = "the article's minimum (where the loss bottoms out; the suggestion trains better)"
+
+
+def _data_marks(xy: dict, on_click, on_candidate_click, on_minimum_click, on_curve_click) -> dict:
     """The marks that show the sweeps: candidates, suggestions and the hover readout."""
     candidates = bq.Scatter(
         x=[],
@@ -152,9 +170,10 @@ def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
         colors=[style.series_color(0)],
         tooltip=_candidate_tooltip(["x", "y"], ["LR", "loss"]),
     )
-    # The clicked point's LR, not its index: while a sweep runs the candidates change
-    # under the pointer, and the nearest current one is what the user meant.
-    candidates.on_element_click(_element_click(on_click, True))
+    # The clicked point's LR and index: the index names the diamond's sweep (two sweeps'
+    # candidates may share an LR); while a sweep runs the candidates change under the
+    # pointer, and the nearest current one is what the user meant.
+    candidates.on_element_click(_candidate_click(on_candidate_click))
     readout = bq.Scatter(
         x=[],
         y=[],
@@ -186,7 +205,26 @@ def _data_marks(xy: dict, on_click, on_curve_click) -> dict:
         ),
     )
     suggestions.on_element_click(_element_click(on_click, False))
-    return {"candidates": candidates, "readout": readout, "suggestions": suggestions}
+    minima = bq.Scatter(
+        x=[],
+        y=[],
+        names=[],
+        scales=xy,
+        marker="cross",
+        default_size=70,
+        stroke="white",
+        stroke_width=1,
+        colors=[style.series_color(0)],
+        display_names=True,
+        tooltip=_tooltip(fields=["x", "y"], formats=[".1e", ".4g"], labels=[MINIMUM_TIP, "loss"]),
+    )
+    minima.on_element_click(_candidate_click(on_minimum_click))
+    return {
+        "candidates": candidates,
+        "readout": readout,
+        "suggestions": suggestions,
+        "minima": minima,
+    }
 
 
 def _tried_mark(unit: dict, on_click) -> bq.Scatter:
@@ -329,6 +367,7 @@ class Marks:
         self.range_strip = marks.pop("range_strip")
         self.range_edges = marks.pop("range_edges")
         self.suggestions = marks.pop("suggestions")
+        self.minima = marks.pop("minima")
         self.tried = marks.pop("tried")
         self.range_handles = marks.pop("range_handles")
         self.candidates = marks.pop("candidates")
@@ -349,6 +388,7 @@ class Marks:
             self.range_strip,
             self.range_edges,
             self.suggestions,
+            self.minima,
             self.tried,
             self.range_handles,
             self.candidates,
@@ -366,11 +406,18 @@ class LossPlot:
         The chart's lock, held while the plot resets a zoom.
     on_click : callable
         ``on_click(lr, snap)`` for a click on the plot area or the readout (``snap=None``: the
-        chart's own setting), on a candidate (``snap=True``) or on a suggestion (``False``).
+        chart's own setting) or on a suggestion (``False``).
         ``lr`` is what the front end sent: anything.
+    on_candidate_click : callable
+        ``on_candidate_click(lr, index)`` for a click on a candidate diamond: its x and its
+        index among the diamonds, as the front end sent them.
+    on_minimum_click : callable
+        ``on_minimum_click(lr, index)``: the same for a click on one of the article's minima.
     on_curve_click : callable
         ``on_curve_click(lr, loss)`` for a click on a point of a curve (the readout's points
-        lie on the smoothed curves): both as the front end sent them, anything.
+        lie on the smoothed curves) or anywhere on the plot area (the lines let the pointer
+        through; ``loss`` is then the loss at the click's height, NaN if unknown): both as the
+        front end sent them, anything.
     on_drag, on_drag_end : callable
         ``on_drag(x)`` while the handle moves, ``on_drag_end(x)`` on release (NaN: no x sent).
     on_range_drag, on_range_drag_end : callable
@@ -385,6 +432,8 @@ class LossPlot:
         *,
         lock: threading.RLock,
         on_click: Callable[[object, bool | None], object],
+        on_candidate_click: Callable[[object, object], object],
+        on_minimum_click: Callable[[object, object], object],
         on_curve_click: Callable[[object, object], object],
         on_drag: Callable[[float], object],
         on_drag_end: Callable[[float], object],
@@ -394,6 +443,7 @@ class LossPlot:
     ):
         self.lock = lock
         self._on_click = on_click
+        self._on_curve_click = on_curve_click
         self.swept_range: tuple[float, float] | None = None
         # No padding: the x axis spans exactly the swept range (a scale's setting in bqplot
         # 0.12 and 0.13; given to a mark it is silently ignored).
@@ -409,11 +459,14 @@ class LossPlot:
         panel = self.panel
         self.figure, self.x_scale, self.y_scale = panel.figure, panel.x_scale, panel.y_scale
         self.x_axis, self.y_axis = panel.x_axis, panel.y_axis
+        # The legend where the data are not: a sweep starts high on the left (where the loss
+        # falls from), while the candidates, the handle and the suggestion lie further right.
+        self.figure.legend_location = "bottom-left"
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         xy = panel.xy
         unit = {"x": self.x_scale, "y": self.unit_scale}
         self.marks = Marks(
-            **_data_marks(xy, on_click, on_curve_click),
+            **_data_marks(xy, on_click, on_candidate_click, on_minimum_click, on_curve_click),
             **_pick_marks(unit, self._on_click_area, on_drag, on_drag_end, on_foreign_write),
             **_range_marks(unit, on_range_drag, on_range_drag_end, on_foreign_write),
             tried=_tried_mark(unit, on_click),
@@ -435,9 +488,18 @@ class LossPlot:
         if all(a is not None and a.size == 0 for a in (x, y)):
             return  # nothing was added (or this is the reset below, echoed back)
         lr = x[-1] if x is not None and x.ndim == 1 and x.size else None
+        height = y[-1] if y is not None and y.ndim == 1 and y.size else None
         with area.hold_sync():
             area.x, area.y = np.zeros(0), np.zeros(0)
-        self._on_click(lr, None)
+        # The lines let clicks through to here: the height says which curve (a family's).
+        self._on_curve_click(lr, self.loss_at(height))
+
+    def loss_at(self, height) -> float:
+        """The loss at ``height`` on the plot (0: its bottom, 1: its top); NaN when unknown."""
+        lo, hi, h = self.y_scale.min, self.y_scale.max, to_float(height)
+        if lo is None or hi is None or not math.isfinite(h):
+            return math.nan
+        return float(lo) + h * (float(hi) - float(lo))
 
     @property
     def panning(self) -> bool:
@@ -568,6 +630,20 @@ class LossPlot:
             mark.names = [owners[i] for _, i in tagged] if owners else []
             mark.display_names = False
             mark.tooltip = tooltip
+
+    def draw_minima(self, tagged):
+        """Show the article's minima; ``tagged`` is a list of ``(Candidate, series index)``
+        (empty: none shown). The lowest of each sweep is labelled."""
+        mark = self.marks.minima
+        lowest = {}
+        for k, (m, i) in enumerate(tagged):
+            if i not in lowest or m.loss < tagged[lowest[i]][0].loss:
+                lowest[i] = k
+        with mark.hold_sync():
+            mark.x = np.array([m.lr for m, _ in tagged], dtype=np.float64)
+            mark.y = np.array([m.loss for m, _ in tagged], dtype=np.float64)
+            mark.colors = [style.series_color(i) for _, i in tagged] or [style.series_color(0)]
+            mark.names = [style.MINIMUM if k in lowest.values() else "" for k in range(len(tagged))]
 
     def show_x(self, lo: float, hi: float):
         """Show this LR range on the x axis."""

@@ -3,8 +3,9 @@ chart's last state where widgets cannot render (GitHub, nbviewer, a notebook reo
 kernel, the command line's offline page).
 
 It draws what the chart draws, from the same :func:`lrwidget.style.series`: raw loss faint,
-smoothed loss bold, the candidates as diamonds, the suggestion as a gold circle, the pick as a
-dashed crimson rule and a picked range as a shaded band. No Keras, no widgets.
+smoothed loss bold, the candidates as diamonds, the article's minima as crosses (unless
+``minima=False``), the suggestion as a gold circle, the pick as a dashed crimson rule and a
+picked range as a shaded band. No Keras, no widgets.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ def figure(
     selected_lr: float | None = None,
     selected_range: tuple[float, float] | None = None,
     trials=None,
+    minima: bool = True,
 ):
     """The chart of ``results`` (a list of :class:`~lrwidget.SweepResult`) as a matplotlib
     ``Figure``, not yet rendered; with ``trials`` (a :class:`~lrwidget.Trials`), a square at
-    each tried LR on the chart and a second panel under it: each trial's loss per step."""
+    each tried LR on the chart and a second panel under it: each trial's loss per step.
+    ``minima``: draw the article's minima (as the chart does while its box is ticked)."""
     from matplotlib.figure import Figure  # lazily: only pictures need it
 
     shown = style.series(results, labels)
@@ -41,7 +44,7 @@ def figure(
         _draw_tried(ax, trials)
         draw_trials(steps_ax, trials)
     for i, s in enumerate(shown):
-        _draw_series(ax, i, s, legend=len(shown) > 1)
+        _draw_series(ax, i, s, legend=len(shown) > 1, minima=minima)
     if selected_range is not None:
         ax.axvspan(*selected_range, color=style.RANGE_COLOR, alpha=style.RANGE_OPACITY, linewidth=0)
     if selected_lr is not None:
@@ -83,7 +86,7 @@ def _draw_tried(ax, trials):
     )
 
 
-def _draw_series(ax, i: int, s: style.Series, legend: bool):
+def _draw_series(ax, i: int, s: style.Series, legend: bool, minima: bool = True):
     """Sweep ``i``'s artists, each with a ``gid`` that names it (``raw-0``, ``suggestion-0``)."""
     ax.plot(
         s.lrs,
@@ -112,6 +115,27 @@ def _draw_series(ax, i: int, s: style.Series, legend: bool):
             edgecolors="white",
             zorder=3,
             gid=f"candidates-{i}",
+        )
+    if minima and s.minima:
+        ax.scatter(
+            [m.lr for m in s.minima],
+            [m.loss for m in s.minima],
+            marker="P",
+            s=50,
+            color=s.color,
+            edgecolors="white",
+            zorder=3,
+            gid=f"minima-{i}",
+        )
+        lowest = min(s.minima, key=lambda m: m.loss)
+        ax.annotate(
+            style.MINIMUM,
+            (lowest.lr, lowest.loss),
+            textcoords="offset points",
+            xytext=(5, 6),
+            color=s.color,
+            fontsize="small",
+            gid=f"minima-label-{i}",
         )
     if s.suggestion is not None:
         ax.scatter(

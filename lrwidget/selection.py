@@ -109,6 +109,21 @@ def snap_reach(shown: tuple[float, float] | None, share: float = RANGE_SNAP_SHAR
     return max(0.0, share * math.log10(shown[1] / shown[0]))
 
 
+def snap_note(value, landed, shown, fmt) -> str | None:
+    """What the status line says of a pick of ``value`` that snapped to ``landed`` further
+    than a range end would (:func:`snap_reach` of the axis ``shown``): how far it moved, and
+    how to pick where one clicks (``fmt`` writes an LR). None for a pick that stayed near."""
+    if landed is None or not is_lr(value):
+        return None
+    decades = abs(math.log10(landed / to_float(value)))
+    if decades <= max(snap_reach(shown), 0.01):
+        return None
+    return (
+        f"snapped {decades:.1f} decades from the click to the candidate {fmt(landed)} (clear "
+        "the snap box to pick where you click)"
+    )
+
+
 def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1), reach=math.inf):
     """Where a range pick lands: both ends clamped into ``swept``, and the ``ends`` named (0:
     low, 1: high) snapped to their nearest candidate when it lies within ``reach`` decades,
@@ -127,6 +142,17 @@ def pick_range(low, high, swept, candidates, snap: bool, ends=(0, 1), reach=math
                 if moved[0] < moved[1]:
                     low, high = moved
     return (low, high) if low < high else None
+
+
+def clamp_range(picked, swept):
+    """``picked`` (a validated ``(low, high)`` or None) clamped into ``swept``; a
+    ``TraitError`` when no width is left."""
+    if picked is None or swept is None:
+        return picked
+    low, high = (clamp(v, swept) for v in picked)
+    if not low < high:
+        raise TraitError(f"selected_range {picked!r} has no width inside the swept range {swept}")
+    return (low, high)
 
 
 def move_end(picked, index, x, swept) -> tuple[float, float] | None:
@@ -169,17 +195,18 @@ class LivePick:
     live: bool = False  # a sweep is running
     label: str | None = None  # the live candidate the pick is held on (None: none)
     lr: float | None = None  # where that candidate was last
-    note: str | None = None  # what became of a pick made during the sweep, once it ended
+    note: str | None = None  # what became of the last pick (during a sweep, once it ended)
 
     def begin(self):
         self.live, self.label, self.lr, self.note = True, None, None, None
 
-    def picked(self, lr: float | None, candidates):
-        """After a pick landed on ``lr``: held when the sweep runs and ``lr`` is a candidate's."""
+    def picked(self, lr: float | None, candidates, note: str | None = None):
+        """After a pick landed on ``lr``: held when the sweep runs and ``lr`` is a candidate's;
+        ``note``: what the status line says of it (:func:`snap_note`)."""
         held = next((c for c in candidates if c.lr == lr), None) if self.live else None
         self.label = None if held is None else _name(held)
         self.lr = None if held is None else lr
-        self.note = None
+        self.note = note
 
     def moved(self, lr: float | None):
         """The selection changed: a held pick that is no longer there is let go."""
@@ -195,6 +222,12 @@ class LivePick:
         same = [c for c in candidates if _name(c) == self.label]
         near = nearest(same or list(candidates), self.lr)
         return None if near is None else near.lr
+
+    def status(self, selected: str) -> str:
+        """The status line's part on the pick (``selected``: the LR written) while a sweep
+        runs: a pick held on a candidate follows it to the end of the sweep."""
+        held = "" if self.label is None else f" (follows the {self.label} candidate"
+        return f"selected {selected}{held}" + (" to the end of the sweep)" if held else "")
 
     def end(self, selected: float | None, candidates, fmt) -> float | None:
         """The sweep ended with these final ``candidates``: where the pick goes (None: leave

@@ -25,6 +25,14 @@ RAW_OPACITY = 0.85
 RAW_WIDTH = 1.0
 SMOOTH_WIDTH = 2.5
 SUGGESTED = "suggested"  # the suggestion's label
+MINIMUM = "minimum"  # the article's minima's label on the chart and the picture
+# What the article's minima are, for their tooltip and the status line when one is picked
+# (benchmarks/RESULTS.md, "a click on what a sweep offers": mean regret 0.194 vs 0.069).
+MINIMUM_NOTE = (
+    "an article's minimum: where the smoothed loss bottoms out, the LRs the article picks "
+    "from; the suggestion trains better (on 26 benchmark sweeps a minimum trained 19 "
+    "accuracy points short of the best LR on average, the suggestion 7)"
+)
 NOT_FINITE_ADVICE = (
     "the loss was NaN or inf from the first batch, before any LR could matter: look for NaN "
     "or inf in the inputs and targets, and check that the loss fits the model's output (e.g. "
@@ -184,6 +192,10 @@ class Series:
     suggestion: tuple[float, float] | None  # (lr, smoothed loss)
     suggestion_name: str
     window: tuple[float, float] | None
+    minima: tuple = ()  # the article's minima (analysis.Candidate labelled "minimum"), by LR
+
+
+MERGED_CHARS = 28  # a merged suggestion label names its sweeps up to this length
 
 
 def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
@@ -208,7 +220,9 @@ def merge_near_names(shown: list[Series], near: float = 0.15) -> list[Series]:
     out = []
     for i, s in enumerate(shown):
         group = [shown[j].label for j in range(len(shown)) if owner[j] == i]
-        out.append(replace(s, suggestion_name=f"{SUGGESTED} ({', '.join(group)})" if group else ""))
+        names = ", ".join(group)  # too long to sit on the chart: how many (the legend says who)
+        names = names if len(names) <= MERGED_CHARS else f"{len(group)} sweeps"
+        out.append(replace(s, suggestion_name=f"{SUGGESTED} ({names})" if group else ""))
     return out
 
 
@@ -231,6 +245,7 @@ def series(results, labels=None) -> list[Series]:
             suggestion=suggestion_point(r),
             suggestion_name=f"{SUGGESTED} ({label})" if many else SUGGESTED,
             window=result_window(r),
+            minima=tuple(sorted(r.minima, key=lambda c: c.lr)),
         )
         for i, (r, label) in enumerate(zip(results, labels, strict=True))
     ]
@@ -269,7 +284,11 @@ def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:
             parts.append(NOT_FINITE_ADVICE)
         # The rule is named: bottom/3 serves fine-tuning and training from scratch alike,
         # and rule=... (e.g. "steepest") reads the same curve another way.
-        parts.append(f"suggestion {format_lr(first.suggestion)} ({first.settings.rule})")
+        rule = first.settings.rule
+        if first.suggestion is None:  # e.g. a sweep stopped before the loss fell
+            parts.append(f"no suggestion yet: the loss has not fallen enough to read ({rule})")
+        else:
+            parts.append(f"suggestion {format_lr(first.suggestion)} ({rule})")
         parts += first.notes  # e.g. the range ended too early, and how to widen it
     else:
         parts.append(f"{len(results)} sweeps")

@@ -211,6 +211,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         """The status line under the chart (``chart.status_text`` reads it as plain text)."""
         return self.chart.status
 
+    status_text = property(lambda self: self.chart.status_text, doc="The status, as plain text.")
+
     # --- the sweep -----------------------------------------------------------------------
     def run(
         self, block: bool = False, *, background: bool | None = None, stop_other: bool = False

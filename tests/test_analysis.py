@@ -620,13 +620,6 @@ def test_the_longest_descent_is_strictly_decreasing():
     assert analysis.longest_descent(np.array([5.0, 4.0, 9.0, 3.0, 2.0])) == (0, 4)
 
 
-def test_the_descent_rule_skips_a_lucky_batch_in_the_first_tenth():
-    lrs = np.geomspace(1e-5, 1.0, 20)
-    loss = np.concatenate([[3.0, 0.5], np.linspace(3.0, 1.0, 17), [2.0]])  # 0.5: point 1 of 20
-    first = 2 + int(np.argmax(loss[2:] <= 1.0 + 2 / 3 * 2.0))  # a third of the fall 3 -> 1
-    assert analysis.suggest_descent(lrs, loss) == lrs[first]
-
-
 def test_unusable_points_and_uneven_lengths_are_left_out_of_every_reading():
     # LR 0, a negative LR or an infinite one is no point of the curve, whatever its loss.
     for lrs in ([0.0, 1.0, 2.0], [-1.0, 1.0, 2.0]):

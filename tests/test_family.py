@@ -11,6 +11,7 @@ from conftest import assert_same_state, make_model, state
 import lrwidget
 from lrwidget import family
 from lrwidget.family import SweepFamily, check_vary, family_members, member_label
+from lrwidget.marked import OVERLAP_NOTE
 from lrwidget.result import SweepResult
 
 SHORT = dict(batch_size=64, num_steps=30, start_lr=1e-3, end_lr=1.0)
@@ -606,3 +607,104 @@ def test_any_valid_vary_gives_the_product_of_its_values_and_survives_json():
         assert back.members == members and back.vary == checked and back.pick is None
 
     check()
+
+
+def frontend_update(widget, **state):
+    """An ``update`` message as the browser sends it (no arrays)."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state}}, "buffers": []})
+
+
+def element_click(mark, x, y, index):
+    """bqplot's element_click on point ``index`` of ``mark``, as the browser sends it."""
+    content = {"event": "element_click", "data": {"x": x, "y": y, "index": index}}
+    mark._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def shared_lr_family_finder(comms):
+    """A finder showing a weight-decay family whose last two members share every candidate LR
+    (made to order: no sweep runs)."""
+    model = make_model(keras.optimizers.AdamW(1e-3, weight_decay=0.004))
+    finder = lrwidget.LRFinderWidget(
+        model,
+        np.zeros((8, 64), "float32"),
+        np.zeros(8, "int32"),
+        vary={"weight_decay": [0, 1e-3, 1e-2]},
+        start_lr=1e-4,
+        end_lr=10.0,
+    )
+    vary = check_vary({"weight_decay": [0, 1e-3, 1e-2]})
+    low, shared = curve(0.3, 3e-3, 0.05), curve(0.5, 1e-2, 1.0)
+    fam = SweepFamily(vary, family_members(vary), [result(low), result(shared), result(shared)])
+    finder.family.ended(fam, None)
+    finder.family.show_end(fam)
+    return model, finder, fam
+
+
+def test_a_menu_entry_of_a_member_picks_that_member_where_two_share_its_lr(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    menu = finder.chart.controls.candidate_menu
+    shared_lr = fam.results[2].candidates[0].lr
+    assert shared_lr == fam.results[1].candidates[0].lr
+    for wd in (1e-2, 1e-3, 1e-2):
+        label = member_label({"weight_decay": wd})
+        k = next(
+            k for k, (text, lr) in enumerate(menu.options) if lr == shared_lr and label in text
+        )
+        frontend_update(menu, index=k)  # the dropdown syncs its index
+        assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
+        assert menu.index == k and label in menu.label  # the menu still reads that member
+    finder.apply()
+    assert float(model.optimizer.weight_decay) == pytest.approx(1e-2)
+    assert float(model.optimizer.learning_rate) == pytest.approx(shared_lr)
+
+
+def test_a_click_on_a_members_diamond_picks_that_member_where_two_share_its_lr(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    diamonds = finder.chart.marks.candidates
+    xs = list(np.asarray(diamonds.x))
+    shared_lr = fam.results[2].candidates[0].lr
+    at = [k for k, x in enumerate(xs) if x == shared_lr]
+    assert len(at) == 2  # one diamond per member, at the same LR
+    for k, wd in zip([at[1], at[0], at[1]], [1e-2, 1e-3, 1e-2], strict=True):
+        element_click(diamonds, shared_lr, float(diamonds.y[k]), k)
+        assert finder.selected == {"learning_rate": shared_lr, "weight_decay": wd}
+        # The other member's diamond lies under this one: the status line says where to find it.
+        assert OVERLAP_NOTE in finder.chart.status_text
+    alone = xs.index(fam.results[0].candidates[0].lr)  # member 0's: no other diamond near
+    element_click(diamonds, xs[alone], float(diamonds.y[alone]), alone)
+    assert finder.selected["weight_decay"] == 0 and OVERLAP_NOTE not in finder.chart.status_text
+
+
+def test_a_click_on_the_plot_at_a_members_raw_line_picks_that_member(comms):
+    model, finder, fam = shared_lr_family_finder(comms)
+    chart = finder.chart
+    finder.snap = False
+    area = chart.marks.click_area
+    lr = 3e-2  # where member 0's curve lies far below the others'
+    for member, wd in ((0, 0), (1, 1e-3), (0, 0)):
+        raw = float(np.interp(np.log(lr), np.log(LRS), fam.results[member].losses))
+        height = (raw - chart.y_scale.min) / (chart.y_scale.max - chart.y_scale.min)
+        # bqplot's "add" interaction appends the clicked point and syncs x and y.
+        area.set_state({"x": [lr], "y": [height]})
+        assert finder.selected == {"learning_rate": pytest.approx(lr), "weight_decay": wd}
+        assert len(area.x) == 0  # the added point is taken back
+
+
+def test_a_family_stopped_in_member_two_shows_member_twos_steps_not_member_ones(comms):
+    from lrwidget.runner import LiveSweep
+
+    model, finder, fam = shared_lr_family_finder(comms)
+    view = finder.family
+    view.on_member(1, fam.members[1])  # member 2 runs...
+    live = LiveSweep(LRS, fam.results[0].settings)
+    for step in range(37):
+        live.add(step, 2.0)
+    view.draw_live(live)  # ...and is stopped after 37 of its 200 steps
+    stopped = SweepFamily(fam.vary, fam.members, fam.results[:1], {"stop_reason": "stopped"})
+    ended = view.show_end(stopped)
+    assert (ended.done, ended.planned, ended.why) == (37, len(LRS), "stopped")
+    assert view.progress_prefix() == "member 2/3 · "
+    # Stopped once member 1 had finished and before member 2 drew a step: 0 of member 2's.
+    view.on_member(1, fam.members[1])
+    ended = view.show_end(stopped)
+    assert (ended.done, ended.planned) == (0, len(fam.results[0]))

@@ -76,3 +76,22 @@ def test_the_status_line_names_the_rule_the_suggestion_was_read_by():
         parts = style.status_parts([result], ["batch 32"], 2, result.suggestion)
         line = [p for p in parts if p.startswith("suggestion ")]
         assert line == [f"suggestion {style.format_lr(result.suggestion)} ({rule})"]
+
+
+def test_the_picture_shows_the_articles_minima_as_the_chart_does_unless_hidden(comms):
+    results = [blowing_up(1, 32), blowing_up(2, 128)]
+    chart = show(results)
+    marks = chart.marks.minima
+    ax = image.figure(results, minima=chart.show_minima).axes[0]
+    for i, r in enumerate(results):
+        assert r.minima  # the article's rule finds some on these curves
+        crosses = np.asarray(artist(ax, f"minima-{i}").get_offsets())
+        mine = np.array([c == style.series_color(i) for c in marks.colors])
+        points = np.column_stack([marks.x, marks.y])[mine]
+        assert np.allclose(crosses, [(m.lr, m.loss) for m in sorted(r.minima, key=lambda m: m.lr)])
+        assert np.allclose(crosses, points)
+        assert artist(ax, f"minima-label-{i}").get_text() == style.MINIMUM
+    chart.show_minima = False  # the box under the chart
+    assert len(chart.marks.minima.x) == 0
+    hidden = image.figure(results, minima=chart._picture()["minima"]).axes[0]
+    assert not [a for a in hidden.collections if str(a.get_gid()).startswith("minima")]

@@ -79,6 +79,7 @@ RULES = {
     "analysis": (1, {"smoothing"}, KERAS | VIEW),  # LR ladders, candidates, suggestion rules
     "data": (1, set(), VIEW),
     "keras_state": (1, set(), VIEW),  # every reach into Keras internals; the starting state
+    "marked": (1, {"selection", "style"}, KERAS | VIEW),  # candidates, minima, menu: whose
     # 2: the record, Keras internals, drawing parts
     "result": (2, {"analysis", "records"}, KERAS | VIEW),
     "trials": (2, {"analysis", "records", "style"}, KERAS | VIEW),  # the trials' record
@@ -118,7 +119,7 @@ RULES = {
     "chart": (
         4,
         {"controls", "events", "family", "figure", "image", "notebook", "result", "selection"}
-        | {"style", "sync"},
+        | {"style", "sync", "marked"},
         KERAS,
     ),
     # 5: what a user calls

@@ -240,3 +240,22 @@ def test_in_an_overlay_a_lone_suggestion_is_named_after_its_sweep():
     flat = SweepResult(lrs=LRS, losses=np.full(200, 2.3))
     shown = style.series([flat, sweep()], labels=["flat", "a"])
     assert shown[1].suggestion_name == "suggested (a)"
+
+
+def test_a_merged_suggestion_label_too_long_for_the_chart_says_how_many_sweeps():
+    labels = ["weight_decay=0", "weight_decay=1e-3", "weight_decay=0.01"]
+    shown = style.series([sweep(), sweep(shift=1.05), sweep(shift=1.1)], labels=labels)
+    assert [s.suggestion_name for s in shown] == ["suggested (3 sweeps)", "", ""]
+    assert len(shown[0].suggestion_name) <= style.MERGED_CHARS + len("suggested ()")
+    two = style.series([sweep(), sweep(shift=1.05)], labels=labels[:2])
+    assert len(", ".join(labels[:2])) > style.MERGED_CHARS  # 33 characters: too long too
+    assert two[0].suggestion_name == "suggested (2 sweeps)"
+
+
+def test_a_sweep_without_a_suggestion_says_so_in_words_not_a_dash():
+    flat = SweepResult(lrs=LRS, losses=np.full(200, 2.3), stop_reason="stopped")
+    assert flat.suggestion is None
+    parts = style.status_parts([flat], ["sweep"], 0, None)
+    assert not any("suggestion -" in p for p in parts)
+    rule = flat.settings.rule
+    assert f"no suggestion yet: the loss has not fallen enough to read ({rule})" in parts

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 
+import bqplot as bq
 import keras
 import numpy as np
 import pytest
@@ -302,17 +303,18 @@ def test_show_overlays_several_results_with_a_legend(comms):
     chart = lrwidget.show([a, b])
     marks = chart.figure.marks
     # The documented order (lrwidget/figure.py): click area, raws, smooths, readout, the
-    # handles' labels, range strip, its edges, suggestions, trials' squares, range handles,
-    # candidates, rule, handle.
+    # handles' labels, range strip, its edges, suggestions, the article's minima, trials'
+    # squares, range handles, candidates, rule, handle.
     assert marks == chart.marks.in_order()
-    assert len(marks) == 1 + 2 + 2 + 11
-    assert marks[0] is chart.marks.click_area and marks[-11:] == [
+    assert len(marks) == 1 + 2 + 2 + 12
+    assert marks[0] is chart.marks.click_area and marks[-12:] == [
         chart.marks.readout,
         chart.marks.handle_label,
         chart.marks.range_labels,
         chart.marks.range_strip,
         chart.marks.range_edges,
         chart.marks.suggestions,
+        chart.marks.minima,
         chart.marks.tried,
         chart.marks.range_handles,
         chart.marks.candidates,
@@ -813,3 +815,92 @@ def test_the_x_axis_keeps_the_planned_range_when_a_live_sweep_ends_early(comms, 
     assert (chart.x_scale.min, chart.x_scale.max) == (saved.lrs[0], saved.lrs[-1])
     show_only = show(early)  # a saved sweep on its own spans its own points
     assert show_only.x_scale.max == saved.lrs[n - 1]
+
+
+def test_every_line_of_the_lr_chart_lets_clicks_through_to_the_plot_and_the_handles(comms):
+    chart = lrwidget.show(valley_result())
+    css = chart.controls.css.value
+    # The raw and smoothed lines, the rule and the range's edges and strip are bqplot Lines:
+    # their paths take no pointer, so a click on them is a click on the plot (which picks)
+    # and the range handle under the rule can be grabbed.
+    for part in ("g.curve > path.line", "g.curve > path.area"):
+        assert f".lrwidget-figure {part}" in css
+    assert "pointer-events: none" in css.split("g.curve > path.line")[1]
+    assert all(isinstance(m, bq.Lines) for m in (*chart.marks.raw, chart.marks.rule))
+    assert ".lrwidget-trials" not in css  # the trials' lines are clicked
+    # The handles (the last mark; the range's, fourth from the end) show a resize cursor.
+    marks = chart.marks.in_order()
+    assert marks[-1] is chart.marks.handle and marks[-4] is chart.marks.range_handles
+    assert "nth-last-child(2) path.dot" in css and "nth-last-child(5) path.dot" in css
+    assert "cursor: ew-resize" in css
+
+
+def test_the_articles_minima_are_drawn_clickable_listed_after_the_candidates_and_hideable(comms):
+    result = valley_result()
+    minima = sorted(result.minima, key=lambda m: m.lr)
+    assert minima and result.candidates
+    chart = lrwidget.show(result)
+    mark, menu = chart.marks.minima, chart.controls.candidate_menu
+    assert list(mark.x) == [m.lr for m in minima] and list(mark.y) == [m.loss for m in minima]
+    assert mark.marker != chart.marks.candidates.marker
+    lowest = min(range(len(minima)), key=lambda k: minima[k].loss)
+    assert [n for n in mark.names if n] == [style.MINIMUM] and mark.names[lowest] == "minimum"
+    # The menu: the candidates by LR, then the minima, each named.
+    lrs = [lr for _, lr in menu.options]
+    n = len(result.candidates)
+    assert lrs == sorted(c.lr for c in result.candidates) + [m.lr for m in minima]
+    assert all(text.startswith("minimum") for text, _ in menu.options[n:])
+    # A click on a minimum picks its LR exactly, the status line says what it is.
+    k = len(minima) - 1
+    data = {"x": float(mark.x[k]), "y": float(mark.y[k]), "index": k}
+    frontend_event(mark, {"event": "element_click", "data": data})
+    assert chart.selected_lr == minima[k].lr
+    assert (
+        style.MINIMUM_NOTE in chart.status_text and "suggestion trains better" in chart.status_text
+    )
+    assert menu.index == n + k
+    chart.pick(result.candidates[0].lr)
+    assert style.MINIMUM_NOTE not in chart.status_text
+    # Hidden: not drawn, not in the menu; shown again, both back.
+    chart.controls.minima_box.value = False
+    assert not chart.show_minima and len(mark.x) == 0 and len(menu.options) == n
+    chart.show_minima = True
+    assert chart.controls.minima_box.value and len(mark.x) == len(minima)
+    assert not lrwidget.show(result, show_minima=False).marks.minima.x.size
+
+
+def test_a_click_that_snaps_far_says_how_far_the_pick_moved_and_how_to_pick_there(comms):
+    result = valley_result()
+    chart = lrwidget.show(result)
+    lo = chart.swept_range[0]
+    click_plot(chart, lo * 1.5)  # far left of every candidate: snapping moves it far
+    target = chart.nearest_candidate(lo * 1.5)
+    assert chart.selected_lr == target.lr
+    decades = math.log10(target.lr / (lo * 1.5))
+    assert f"snapped {decades:.1f} decades from the click" in chart.status_text
+    assert "clear the snap box to pick where you click" in chart.status_text
+    click_plot(chart, target.lr * 1.01)  # next to a candidate: no word about it
+    assert chart.selected_lr == target.lr and "snapped" not in chart.status_text
+    chart.snap = False
+    click_plot(chart, lo * 1.5)
+    assert chart.selected_lr == pytest.approx(lo * 1.5) and "snapped" not in chart.status_text
+
+
+def test_the_finders_status_reads_as_plain_text(comms):
+    finder = LRFinderWidget(tiny_model(), np.zeros((4, 64), "float32"), np.zeros(4, "int32"))
+    assert finder.status_text == finder.chart.status_text == "press Run to start the sweep"
+    assert "<" not in finder.status_text
+
+
+def test_the_legend_sits_in_the_corner_the_curves_leave_free(comms):
+    a, b = valley_result(seed=1, batch_size=32), valley_result(seed=2, batch_size=128)
+    chart = lrwidget.show([a, b])
+    assert chart.figure.legend_location == "bottom-left"
+    lo, hi = chart.swept_range
+    left = lo * (hi / lo) ** 0.25  # the left quarter of the axis
+    middle = (chart.y_scale.min + chart.y_scale.max) / 2
+    for mark in (*chart.marks.raw, *chart.marks.smoothed):
+        x, y = np.asarray(mark.x), np.asarray(mark.y, dtype=np.float64)
+        assert (y[x < left] > middle).all()  # nothing drawn in the bottom-left corner
+    for mark in (chart.marks.candidates, chart.marks.suggestions, chart.marks.minima):
+        assert (np.asarray(mark.x) > left).all()

@@ -183,7 +183,7 @@ async function rangeContrasts(): Promise<Record<string, number>> {
   const n = await all.count();
   const paints = {
     'range handle (fill)': await paintOf(all.nth(n - 4).locator('path.dot'), 'fill'),
-    'range band (with its opacity)': await paintOf(all.nth(n - 7).locator('path.area'), 'fill'),
+    'range band (with its opacity)': await paintOf(all.nth(n - 8).locator('path.area'), 'fill'),
   };
   const out: Record<string, number> = {};
   for (const [name, { color, alpha }] of Object.entries(paints)) {

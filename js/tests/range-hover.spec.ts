@@ -1,7 +1,7 @@
 // Picking a range on the real chart, and the hover readout, on a saved sweep (lrwidget.show):
 // the values are read back from the kernel.
 //
-// Marks from the end of figure.marks (lrwidget/figure.py): -5 suggestion, -4 range handles,
+// Marks from the end of figure.marks (lrwidget/figure.py): -7 suggestion, -4 range handles,
 // -3 candidates, -2 rule, -1 handle; the hover readout is mark 3 (one sweep: catcher, raw,
 // smoothed, readout).
 import { BrowserContext, expect, Page, test } from '@playwright/test';
@@ -175,10 +175,10 @@ test('a NaN loss at the first batch: no console errors, the planned axis, advice
   await kernelRun(
     page,
     NB,
-    `from lrwidget.runner import LiveCurve
+    `from lrwidget.runner import LiveSweep
 plan = np.geomspace(1e-7, 10.0, 200)
 chart.begin_live(plan)
-live = LiveCurve(plan, result.settings)
+live = LiveSweep(plan, result.settings)
 live.add(0, float("nan"))
 chart.refresh_live(chart.draw_live(live))
 nan_result = lrwidget.SweepResult(lrs=plan[:1], losses=np.array([np.nan]), stop_reason="non_finite")
