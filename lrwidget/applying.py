@@ -50,6 +50,8 @@ class Applier:
     def __init__(self, finder, apply_settings):
         self.finder = finder
         self.apply_settings = apply_settings
+        self.applied: float | None = None  # the LR Apply last set (None: none, or a schedule)
+        self.message = ""  # what Apply last did, for the status line
 
     def apply(self, replace_schedule: bool = False, schedule=None) -> str:
         """See :meth:`lrwidget.LRFinderWidget.apply`."""
@@ -64,8 +66,19 @@ class Applier:
             message = set_learning_rate(f.model, f.selected_lr, replace_schedule=replace_schedule)
             if f.member.setting:
                 message += self.apply_settings(f.model, f.member.setting)
-        f.chart.set_status(message)
+        self.applied = None if schedule is not None else f.selected_lr
+        self.message = message
+        f.chart.update_status()
         return message
+
+    def status_parts(self) -> list[str]:
+        """What the optimizer holds since Apply, beside the run's summary: Apply's message
+        while the selection is what was applied, else the LR applied."""
+        if not self.message:
+            return []
+        if self.applied is None or self.applied == self.finder.chart.selected_lr:
+            return [self.message]
+        return [f"applied {format_lr(self.applied)} (the optimizer's LR; Apply sets the selection)"]
 
     def click(self, _button):
         """Apply's click: never raises. On a schedule-based optimizer the first click explains;

@@ -468,7 +468,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
                 parts.append("Colab draws it when it ends; run finder.run() in a cell to watch")
             return parts + self._active.live_status_parts()
         notes = [n for n in (self._notice, self.runner.stop_note) if n]
-        return notes + [part for view in self.views for part in view.status_parts()]
+        shown = [part for view in self.views for part in view.status_parts()]
+        return notes + shown + self.applier.status_parts()
 
 
 def _check_args(model, x, y, vary, sweep_args) -> tuple[float, float]:

@@ -648,6 +648,24 @@ def test_apply_sets_the_optimizer_lr(comms, digits):
     assert "learning rate to 5.0e-2" in finder.chart.status_text  # as the chart writes LRs
 
 
+def test_after_apply_and_another_pick_the_status_says_what_the_optimizer_holds(comms, digits):
+    x, y = digits
+    model = tiny_model(lr=0.01)
+    finder = LRFinderWidget(model, x, y)
+    finder.chart.set_results([valley_result()])
+    summary = finder.chart.status_text.split(" · ")[0]  # the sweep's summary comes first
+    finder.selected_lr = 0.068
+    finder.apply()
+    assert "learning rate to 6.8e-2" in finder.status_text
+    assert finder.status_text.startswith(summary)  # kept beside Apply's message
+    finder.selected_lr = 0.044  # another pick, not applied
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.068)
+    assert "selected 4.4e-2" in finder.status_text and "applied 6.8e-2" in finder.status_text
+    assert finder.status_text.startswith(summary)
+    finder.selected_lr = 0.068  # back on what was applied: Apply's own words again
+    assert "learning rate to 6.8e-2" in finder.status_text
+
+
 def test_apply_never_replaces_a_schedule_silently(comms, digits):
     x, y = digits
     model = tiny_model(schedule=True)
