@@ -325,21 +325,33 @@ class StateSnapshot:
         self.capture()
 
     def _variables(self):
-        yield from self.model.variables
+        """``(variable, required)`` pairs: every variable the sweep may change."""
+        for v in self.model.variables:
+            yield v, True
         # The metrics' running totals: the sweep's steps and validation add to them, and
-        # Keras 3.8's test_on_batch goes on from what they hold.
-        yield from self.model.metrics_variables
-        yield from self.optimizer.variables
+        # Keras 3.8's test_on_batch goes on from what they hold. Under a distribution
+        # strategy they are per-replica sums that read as no one array: left as they are.
+        for v in self.model.metrics_variables:
+            yield v, False
+        for v in self.optimizer.variables:
+            yield v, True
         # LossScaleOptimizer keeps its inner optimizer's state apart.
         inner = getattr(self.optimizer, "inner_optimizer", None)
-        if inner is not None:
-            yield from inner.variables
+        for v in [] if inner is None else inner.variables:
+            yield v, True
 
     def capture(self):
         """Copy every variable not copied yet."""
-        for v in self._variables():
-            if id(v) not in self._saved:
-                self._saved[id(v)] = (v, np.array(keras.ops.convert_to_numpy(v.value), copy=True))
+        for v, required in self._variables():
+            if id(v) in self._saved:
+                continue
+            try:
+                value = np.array(keras.ops.convert_to_numpy(v.value), copy=True)
+            except ValueError:
+                if required:
+                    raise
+                continue
+            self._saved[id(v)] = (v, value)
 
     def restore_variables(self):
         """Assign every saved value back."""
