@@ -50,6 +50,7 @@ def valley() -> SweepResult:
 RESULT = valley()
 LO, HI = float(RESULT.lrs.min()), float(RESULT.lrs.max())
 CANDIDATE_LRS = [c.lr for c in RESULT.candidates]
+MENU_LRS = CANDIDATE_LRS + [m.lr for m in RESULT.minima]  # the menu lists the minima after
 
 
 def build_chart():
@@ -261,7 +262,7 @@ def check_consistent(finder_or_chart):
         and list(w.marks.rule.y) == [0.0, 1.0]
     )
     assert slider.value == pytest.approx(lr, rel=1e-12)
-    assert w.controls.candidate_menu.value == (lr if lr in CANDIDATE_LRS else None)
+    assert w.controls.candidate_menu.value == (lr if lr in MENU_LRS else None)
     if w.controls.candidate_menu.index is not None:
         assert w.controls.candidate_menu.options[w.controls.candidate_menu.index][1] == lr
     # The label follows the LR, also mid-drag (it is no part of the dragged handle).
