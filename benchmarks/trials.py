@@ -48,15 +48,18 @@ import argparse
 import json
 import math
 import os
+import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from lrwidget.trials import DEFAULT_STEPS, Trials, default_lrs  # noqa: E402
 from suggestion import DEFAULT_LR, GRID, GROUPS, Runner, cases, regret_against  # noqa: E402
 
 import lrwidget  # noqa: E402
+from lrwidget import analysis  # noqa: E402
 
 LONG = 600  # steps of the training that scores a pick: at least 3x the longest trial
 TRIAL_MAX = 200  # trials are cached at this length; shorter ones are prefixes
@@ -93,58 +96,48 @@ class CaseRun:
     def _trial_key(self, lr: float) -> str:
         return f"trial|{self.run.prefix}|{TRIAL_MAX}|{_key(lr)}"
 
-    def _fresh_model(self):
+    def try_lrs(self, lrs, steps: int):
+        """``lrwidget.try_lrs`` on the case's model from its initial state, at the default LR."""
+        x_tr, _, y_tr, _ = self.case.data
         model = self.run.reset()
         model.optimizer.learning_rate.assign(self.current)  # what the user would train at
-        keras.utils.set_random_seed(self.seed)
-        return model
-
-    def try_lrs(self, lrs, steps: int):
-        """Run ``lrwidget.try_lrs`` on the case's model from its initial state."""
-        x_tr, _, y_tr, _ = self.case.data
-        model = self._fresh_model()
-        return lrwidget.try_lrs(model, x_tr, y_tr, lrs=list(lrs), steps=steps,
-                                batch_size=self.case.batch)  # fmt: skip
+        return lrwidget.try_lrs(model, x_tr, y_tr, lrs=lrs, steps=steps,
+                                batch_size=self.case.batch, seed=self.seed)  # fmt: skip
 
     def pool(self, lrs) -> dict[str, np.ndarray]:
         """The per-step training losses of a ``TRIAL_MAX``-step trial at each LR (cached)."""
         missing = sorted({_key(lr) for lr in lrs if self._trial_key(lr) not in self.cache})
         if missing:
             got = self.try_lrs([float(k) for k in missing], TRIAL_MAX)
-            for lr, losses in zip(got.lrs, got.losses, strict=True):
-                self.cache[self._trial_key(lr)] = np.asarray(losses, dtype=float).tolist()
-        return {_key(lr): np.asarray(self.cache[self._trial_key(lr)]) for lr in lrs}
+            for lr, losses in zip(missing, got.losses, strict=True):
+                self.cache[self._trial_key(float(lr))] = [float(v) for v in losses]
+        return {_key(lr): np.asarray(self.cache[self._trial_key(lr)], float) for lr in lrs}
 
-    def trials(self, lrs, steps: int):
+    def trials(self, lrs, steps: int) -> Trials:
         """The ``Trials`` record of equal ``steps``-step trials at ``lrs``, read from the pool."""
-        from lrwidget.trials import Trials
-
         pool = self.pool(lrs)
-        return Trials(
-            lrs=np.asarray(lrs, dtype=float),
-            steps=steps,
-            losses=tuple(pool[_key(lr)][:steps] for lr in lrs),
-            val_steps=np.array([], dtype=int),
-            val_losses=None,
-        )
+        losses = tuple(pool[_key(lr)][:steps] for lr in lrs)
+        return Trials(lrs=np.asarray(lrs, float), steps=steps, losses=losses)
 
-    def halving(self, lrs, first: int, keep: float = 0.5):
-        """Successive halving: every LR for ``first`` steps, the better ``keep`` of them on for
-        as many steps again (doubling), until one is left. Returns (winner, steps spent)."""
-        alive, steps, spent = list(lrs), first, 0
-        done = dict.fromkeys(alive, 0)
+    def halving(self, lrs, first: int) -> tuple[float | None, int]:
+        """Successive halving (Jamieson & Talwalkar 2016): every LR for ``first`` steps, then
+        the better half (rounded up) for twice as many steps in all, and so on until one is
+        left or the runs reach ``TRIAL_MAX`` steps. Returns the winner and the steps spent."""
+        alive, steps, spent, done = list(lrs), first, 0, {}
         while True:
-            for lr in alive:
-                spent += max(0, min(steps, TRIAL_MAX) - done[lr])
-                done[lr] = min(steps, TRIAL_MAX)
-            scored = self.trials(alive, min(steps, TRIAL_MAX)).scores
-            order = [alive[i] for i in np.argsort(np.where(np.isnan(scored), np.inf, scored))]
-            if len(alive) <= 2 or steps >= TRIAL_MAX:
-                return order[0], spent
-            alive, steps = order[: max(2, math.ceil(len(alive) * keep))], steps * 2
+            steps = min(steps, TRIAL_MAX)
+            ran = self.trials(alive, steps)
+            spent += sum(len(t) - done.get(lr, 0) for lr, t in zip(alive, ran.losses, strict=True))
+            done = {lr: len(t) for lr, t in zip(alive, ran.losses, strict=True)}
+            scores = np.where(np.isnan(ran.scores), np.inf, ran.scores)
+            order = [alive[i] for i in np.argsort(scores, kind="stable")]
+            if len(alive) == 1 or steps >= TRIAL_MAX:
+                return (order[0] if np.isfinite(scores).any() else None), spent
+            alive, steps = order[: math.ceil(len(alive) / 2)], steps * 2
 
 
 def trio(current: float) -> list[float]:
+    """What a user tries by hand without a finder: the default LR / 10, x1, x10."""
     return [current / 10, current, current * 10]
 
 
@@ -154,47 +147,310 @@ def grid_cost(case, steps: int) -> int:
     return (round(2 * math.log10(end / start)) + 1) * steps
 
 
-def load(path):
+# --- One case and seed -----------------------------------------------------------------------
+
+
+def evaluate(cr: CaseRun, steps: int) -> dict:
+    """Every method's regret on one case and seed, the trials run for real by ``try_lrs``."""
+    sweep = cr.sweep()
+    lrs, note = default_lrs(sweep, cr.current)
+    real = cr.try_lrs(sweep, steps)  # lrs=SweepResult: try_lrs reads its default set itself
+    assert np.allclose(np.sort(real.lrs), np.sort(lrs)), (real.lrs, lrs)
+    replayed = cr.trials(list(real.lrs), steps)
+    drift = max(
+        (float(np.max(np.abs(a - b))) if len(a) == len(b) and len(a) else math.inf)
+        for a, b in zip(real.losses, replayed.losses, strict=True)
+    )
+    hand = cr.trials(trio(cr.current), steps)
+    ran = sum(len(t) for t in real.losses)
+    return {
+        "case": cr.case.key,
+        "group": cr.case.group,
+        "task": cr.case.name,
+        "opt": cr.case.opt,
+        "seed": cr.seed,
+        "sweep_steps": len(sweep.lrs),
+        "planned": sweep.meta["num_steps"],
+        "suggestion": sweep.suggestion,
+        "set": [float(v) for v in real.lrs],
+        "fallback": note is not None,
+        "winner": real.best,
+        "margin": real.margin,
+        "drift": drift,
+        "trial_steps": ran,
+        "best": float(GRID[int(np.argmin([loss for loss, _ in cr.grid]))]),
+        "grid_steps": grid_cost(cr.case, steps),
+        "regret": {
+            "suggestion": cr.long(sweep.suggestion),
+            "winner": cr.long(real.best),
+            "default": cr.long(None),
+            "hand": cr.long(hand.best),
+            "hand (oracle)": min(cr.long(lr) for lr in hand.lrs),
+            "prodigy": cr.prodigy(),
+            "set (oracle)": min(cr.long(lr) for lr in real.lrs),
+        },
+    }
+
+
+def length_study(cr: CaseRun, steps: int) -> list[dict]:
+    """The suggestion and the trials' winner from sweeps of several lengths."""
+    out = []
+    for length in LENGTH_STUDY:
+        sweep = cr.sweep(length)
+        lrs, _ = default_lrs(sweep, cr.current)
+        winner = cr.trials(list(lrs), steps).best
+        out.append(
+            {
+                "case": cr.case.key,
+                "seed": cr.seed,
+                "length": length,
+                "suggestion": sweep.suggestion,
+                "winner": winner,
+                "best": float(GRID[int(np.argmin([loss for loss, _ in cr.grid]))]),
+                "regret": {"suggestion": cr.long(sweep.suggestion), "winner": cr.long(winner)},
+                "notes": sweep.notes,
+            }
+        )
+    return out
+
+
+# --- Tables ----------------------------------------------------------------------------------
+
+METHODS = {
+    "suggestion": "the suggestion",
+    "winner": "**the trials' winner**",
+    "default": "the optimizer's default LR",
+    "hand": "by hand: default /10, x1, x10, best by its trials",
+    "hand (oracle)": "by hand, best of the three by the long run (oracle)",
+    "prodigy": "Prodigy (LR-free, d0 = 1e-6)",
+    "set (oracle)": "the default set's best by the long run (oracle)",
+}
+
+
+def _fmt(values) -> str:
+    values = list(values)
+    return f"{statistics.mean(values):.3f} ({statistics.median(values):.3f})" if values else "-"
+
+
+def summary(rows, steps):
+    """Mean (median) regret of every method per group and seed set, the cost, the targets."""
+    print(f"\n#### Regret after {LONG} steps, mean (median); trials of {steps} steps\n")
+    sets = [(g, name, seeds) for g in GROUPS for name, seeds in SEED_SETS.items()]
+    sets = [(g, n, s) for g, n, s in sets if any(r["group"] == g and r["seed"] in s for r in rows)]
+    print("| method | " + " | ".join(f"{g}, {n}" for g, n, _ in sets) + " |")
+    print("| --- |" + " ---: |" * len(sets))
+    pick = {(g, n): [r for r in rows if r["group"] == g and r["seed"] in s] for g, n, s in sets}
+    for key, label in METHODS.items():
+        cells = [_fmt(r["regret"][key] for r in pick[g, n]) for g, n, _ in sets]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    lines = {
+        "cases x seeds": lambda rs: str(len(rs)),
+        "default sets falling back to decades around the default LR": lambda rs: str(
+            sum(r["fallback"] for r in rs)
+        ),
+        "LRs tried, mean": lambda rs: f"{statistics.mean(len(r['set']) for r in rs):.1f}",
+        "trials' steps in sweeps' worth, mean (max)": lambda rs: "{:.2f} ({:.2f})".format(
+            statistics.mean(r["trial_steps"] / r["planned"] for r in rs),
+            max(r["trial_steps"] / r["planned"] for r in rs),
+        ),
+        "sweep + trials, steps, mean": lambda rs: (
+            f"{statistics.mean(r['sweep_steps'] + r['trial_steps'] for r in rs):.0f}"
+        ),
+        f"half-decade grid over the sweep's range x {steps} steps": lambda rs: (
+            f"{statistics.mean(r['grid_steps'] for r in rs):.0f}"
+        ),
+    }
+    for label, get in lines.items():
+        print(f"| {label} | " + " | ".join(get(pick[g, n]) for g, n, _ in sets) + " |")
+    print("\nDone-when targets (the winner's mean regret):\n")
+    for g, n, _ in sets:
+        mean = {k: statistics.mean(r["regret"][k] for r in pick[g, n]) for k in METHODS}
+        worth = max(r["trial_steps"] / r["planned"] for r in pick[g, n])
+        checks = {
+            "<= 0.005": mean["winner"] <= 0.005,
+            "< default": mean["winner"] < mean["default"],
+            "< by hand": mean["winner"] < mean["hand"],
+            "< by hand (oracle)": mean["winner"] < mean["hand (oracle)"],
+            "<= Prodigy + 0.005": mean["winner"] <= mean["prodigy"] + 0.005,
+            "<= 4 sweeps": worth <= 4,
+        }
+        said = ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in checks.items())
+        print(f"- {g}, {n}: {mean['winner']:.3f}: {said}")
+
+
+def task_table(rows):
+    print(
+        "\n| group | task | opt | seeds | best grid LR | suggestion | set | winner | "
+        "regret: suggestion / winner / default / by hand / Prodigy | trials vs replay |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | --- | ---: |")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        for name, seeds in SEED_SETS.items():
+            rs = [r for r in rows if r["case"] == case and r["seed"] in seeds]
+            if not rs:
+                continue
+            r0 = rs[0]
+            sug = [r["suggestion"] for r in rs if r["suggestion"]]
+            won = [r["winner"] for r in rs if r["winner"]]
+            regrets = " / ".join(
+                f"{statistics.mean(r['regret'][k] for r in rs):.3f}"
+                for k in ("suggestion", "winner", "default", "hand", "prodigy")
+            )
+            print(
+                f"| {r0['group']} | {r0['task']} | {r0['opt']} | {name} "
+                f"| {statistics.median(r['best'] for r in rs):.2g} "
+                f"| {_lrs(sug)} | {statistics.mean(len(r['set']) for r in rs):.1f} LRs "
+                f"| {_lrs(won)} | {regrets} | {max(r['drift'] for r in rs):.1g} |"
+            )
+
+
+def length_table(rows):
+    print(
+        "\n| task | sweep steps | suggestion (median) | regret | winner (median) | regret | "
+        "best grid LR | a note says a longer sweep lowers the answer |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        for length in LENGTH_STUDY:
+            rs = [r for r in rows if r["case"] == case and r["length"] == length]
+            said = sum(any("longer" in n for n in r["notes"]) for r in rs)
+            print(
+                f"| {case.split('|', 1)[1]} | {length} "
+                f"| {_lrs([r['suggestion'] for r in rs if r['suggestion']])} "
+                f"| {statistics.mean(r['regret']['suggestion'] for r in rs):.3f} "
+                f"| {_lrs([r['winner'] for r in rs if r['winner']])} "
+                f"| {statistics.mean(r['regret']['winner'] for r in rs):.3f} "
+                f"| {statistics.median(r['best'] for r in rs):.2g} | {said} of {len(rs)} |"
+            )
+
+
+def _lrs(values) -> str:
+    return f"{statistics.median(values):.2g}" if values else "none"
+
+
+# --- The study that chose the default set and steps (read from the cached pool) -----------------
+
+
+def _around(current: float) -> list[float]:
+    """Where the reading gives no LR: decades around the default LR, as the library does."""
+    return [current * f for f in (0.1, 1 / 3, 1.0, 3.0, 10.0)]
+
+
+def _ruled(make):
+    def rule(sweep, current):
+        s = sweep.suggestion
+        return _around(current) if s is None else sorted(set(make(sweep, s, current)))
+
+    return rule
+
+
+def _bottom(sweep) -> float:
+    """Where the smoothed curve reaches its bottom (the suggestion before its division)."""
+    n = sweep.useful
+    return analysis.suggest_bottom(sweep.lrs[:n], sweep.smoothed[:n], divisor=1.0)
+
+
+RULES = {
+    "library (trials.default_lrs)": lambda sweep, current: list(default_lrs(sweep, current)[0]),
+    "default LR, candidates": _ruled(lambda w, s, d: [d, *(c.lr for c in w.candidates)]),
+    "default LR, s, 3s, 10s": _ruled(lambda w, s, d: [d, s, 3 * s, 10 * s]),
+    "default LR, s/3, s, 3s, 10s": _ruled(lambda w, s, d: [d, s / 3, s, 3 * s, 10 * s]),
+    "s/3, s, 3s, 10s": _ruled(lambda w, s, d: [s / 3, s, 3 * s, 10 * s]),
+    "default LR, s, bottom, 3 bottom": _ruled(lambda w, s, d: [d, s, _bottom(w), 3 * _bottom(w)]),
+}
+STUDY_STEPS = (50, 100, 150, 200)
+
+
+def study(runs: list[CaseRun]):
+    """Mean regret of each candidate default set at each trial length, equal runs and halving."""
+    print("\n#### The default set and steps: mean regret of the winner (trials' steps in sweeps)\n")
+    sets = [(g, n, s) for g in GROUPS for n, s in SEED_SETS.items()]
+    sets = [(g, n, s) for g, n, s in sets if any(c.case.group == g and c.seed in s for c in runs)]
+    print("| set | trials | " + " | ".join(f"{g}, {n}" for g, n, _ in sets) + " |")
+    print("| --- | --- |" + " ---: |" * len(sets))
+
+    def line(name, label, pick):
+        cells = []
+        for g, _, seeds in sets:
+            got = [(c, *pick(c)) for c in runs if c.case.group == g and c.seed in seeds]
+            worth = max(spent / c.sweep().meta["num_steps"] for c, _, spent in got)
+            mean = statistics.mean(c.long(lr) for c, lr, _ in got)
+            cells.append(f"{mean:.3f} ({worth:.1f})")
+        print(f"| {name} | {label} | " + " | ".join(cells) + " |")
+
+    for name, rule in RULES.items():
+        for steps in STUDY_STEPS:
+
+            def equal(c, rule=rule, steps=steps):
+                lrs = rule(c.sweep(), c.current)
+                return c.trials(lrs, steps).best, steps * len(lrs)
+
+            line(name, f"{steps} steps each", equal)
+        for first in (25, 50):
+            line(name, f"halving from {first}", lambda c, r=rule, f=first: c.halving(
+                r(c.sweep(), c.current), f))  # fmt: skip
+
+
+# --- Main ------------------------------------------------------------------------------------
+
+
+def load(path) -> dict:
     if path and os.path.exists(path):
         with open(path) as f:
             return json.load(f)
     return {}
 
 
-def save(cache, path):
+def save(cache: dict, path):
     if path:
         with open(f"{path}.tmp", "w") as f:
             json.dump(cache, f)
         os.replace(f"{path}.tmp", path)
 
 
-def warm(groups, seeds, cache, path):
-    """Train what needs no trials: the long grid, Prodigy and the sweeps."""
-    started = time.perf_counter()
-    for case in cases(groups):
-        for seed in seeds:
-            cr = CaseRun(case, seed, cache)
-            cr.prodigy()
-            cr.sweep()
-            if case.key in LENGTH_CASES and seed in SEED_SETS["seeds 0-2"]:
-                for steps in LENGTH_STUDY:
-                    cr.sweep(steps)
-            save(cache, path)
-        print(f"warm: {case.key} ({time.perf_counter() - started:.0f} s)", flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups")
     parser.add_argument("--cache", default=None, help="a JSON file of sweeps, scores and trials")
-    parser.add_argument("--warm", action="store_true", help="only train what needs no trials")
-    parser.add_argument("--quick", action="store_true", help="one case per group, seed 0")
+    parser.add_argument("--quick", action="store_true", help="one case per group, seed 0 only")
+    parser.add_argument("--study", action="store_true", help="also the tables that chose the set")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps per trial")
+    parser.add_argument("--json", default=None, help="also write every row here")
     args = parser.parse_args()
     groups = [g.strip() for g in args.groups.split(",")]
-    cache = load(args.cache)
+    if set(groups) - set(GROUPS):
+        parser.error(f"--groups: unknown {sorted(set(groups) - set(GROUPS))}; known: {GROUPS}")
+    if not 1 <= args.steps <= TRIAL_MAX or LONG < 3 * args.steps:
+        parser.error(f"--steps must be in 1..{TRIAL_MAX} (the long runs are {LONG} steps)")
+    cache, started = load(args.cache), time.perf_counter()
     seeds = (0,) if args.quick else tuple(s for ss in SEED_SETS.values() for s in ss)
-    if args.warm:
-        warm(groups, seeds, cache, args.cache)
+    chosen, seen = [], set()
+    for case in cases(groups):
+        if not args.quick or case.group not in seen:
+            chosen.append(case)
+            seen.add(case.group)
+    runs, rows, lengths = [], [], []
+    for case in chosen:
+        for seed in seeds:
+            cr = CaseRun(case, seed, cache)
+            runs.append(cr)
+            rows.append(evaluate(cr, args.steps))
+            if case.key in LENGTH_CASES and seed in SEED_SETS["seeds 0-2"]:
+                lengths += length_study(cr, args.steps)
+            save(cache, args.cache)
+        print(f"done: {case.key} ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"\nKeras {keras.__version__}, {keras.backend.backend()}; long runs {LONG} steps")
+    summary(rows, args.steps)
+    task_table(rows)
+    if lengths:
+        length_table(lengths)
+    if args.study:
+        study(runs)
+        save(cache, args.cache)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "lengths": lengths}, f, indent=1, default=float)
+    print(f"\n{time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
