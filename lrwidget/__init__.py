@@ -1,7 +1,8 @@
 """lrwidget: a live, steerable learning-rate finder for Keras 3.
 
 ``find_lr`` runs the range test headless and returns a :class:`SweepResult`;
-``LRFinderWidget`` streams the same sweep into an interactive chart where you pick the LR.
+``LRFinderWidget`` streams the same sweep into an interactive chart where you pick the LR;
+``try_lrs`` trains a few short runs at the LRs it proposes and returns :class:`Trials`.
 
 The public names load on first use, so ``import lrwidget`` (and ``lrwidget --help``) does not
 pay for importing TensorFlow until a sweep or a chart is asked for.
@@ -21,9 +22,11 @@ _EXPORTS = {
     "LRFinderWidget": "widget",
     "SweepFamily": "family",
     "SweepResult": "result",
+    "Trials": "trials",
     "find_lr": "keras_sweep",
     "find_lr_family": "keras_family",
     "show": "chart",
+    "try_lrs": "keras_trials",
 }
 __all__ = [
     "AnalysisSettings",
@@ -32,9 +35,11 @@ __all__ = [
     "LRFinderWidget",
     "SweepFamily",
     "SweepResult",
+    "Trials",
     "find_lr",
     "find_lr_family",
     "show",
+    "try_lrs",
 ]
 
 if TYPE_CHECKING:
@@ -44,7 +49,9 @@ if TYPE_CHECKING:
     from .family import SweepFamily
     from .keras_family import find_lr_family
     from .keras_sweep import find_lr
+    from .keras_trials import try_lrs
     from .result import AnalysisSettings, SweepResult
+    from .trials import Trials
     from .widget import LRFinderWidget
 
 
@@ -60,10 +67,13 @@ _MODULES = {
     "family_live",
     "figure",
     "image",
+    "keras_engine",
     "keras_family",
     "keras_state",
     "keras_sweep",
+    "keras_trials",
     "notebook",
+    "records",
     "result",
     "runner",
     "schedules",
@@ -72,6 +82,7 @@ _MODULES = {
     "style",
     "sync",
     "takeover",
+    "trials",
     "widget",
 }
 

@@ -14,63 +14,20 @@ whose dropout stream is also moved on).
 from __future__ import annotations
 
 import inspect
-import random
 import threading
 import time
 from collections.abc import Callable
 
 import keras
-import numpy as np
 
-from .data import plan_fit, sample_inputs
+from .data import plan_fit
 from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
-from .keras_state import SweepStep, lr_owner
+from .keras_engine import OptimizerSettings, build, check_momentum, optimizer_settings
+from .keras_state import StartState, lr_owner
 from .keras_sweep import check_sweep_range, find_lr
 from .result import SweepResult
 
 _FIND_LR = inspect.signature(find_lr).parameters
-# Optimizer arguments a family cannot vary: the LR is what the sweep varies, and these make
-# variables when the optimizer is built, or are not settings of the update at all.
-NOT_VARIABLE = {
-    "learning_rate",
-    "name",
-    "amsgrad",
-    "centered",
-    "use_ema",
-    "ema_momentum",
-    "ema_overwrite_frequency",
-    "loss_scale_factor",
-    "gradient_accumulation_steps",
-}
-SEED_STRIDE = 1_000_003  # how far a seed member moves each dropout stream's counter
-_MISSING = object()
-
-
-def _own_train_step(model):
-    """``model.train_step`` as a function of its own: JAX traces it anew."""
-    method = model.train_step
-
-    def train_step(*args, **kwargs):
-        return method(*args, **kwargs)
-
-    return train_step
-
-
-def optimizer_settings(optimizer) -> list[str]:
-    """The settings of ``optimizer`` a family can vary: its constructor's arguments held as a
-    number, a bool or None (e.g. SGD's ``momentum``, ``nesterov``, ``weight_decay``)."""
-    owner = lr_owner(optimizer)
-    names = set()
-    for cls in type(owner).__mro__:
-        init = cls.__dict__.get("__init__")
-        if init is not None:
-            names |= set(inspect.signature(init).parameters)
-    return sorted(
-        name
-        for name in names - NOT_VARIABLE
-        if name in dir(owner)
-        and (getattr(owner, name) is None or isinstance(getattr(owner, name), int | float))
-    )
 
 
 def check_family(model, x, y, vary, kwargs):
@@ -92,7 +49,7 @@ def check_family(model, x, y, vary, kwargs):
                 f"vary[{name!r}]: {type(lr_owner(model.optimizer)).__name__} has no setting "
                 f"{name!r}; it can vary {settings} and the sweep's batch_size, num_steps, seed"
             )
-    _check_momentum(model.optimizer, vary)
+    check_momentum(model.optimizer, vary.get("momentum", ()), "vary['momentum']")
     check_sweep_range(
         kwargs.get("start_lr", _FIND_LR["start_lr"].default),
         kwargs.get("end_lr", _FIND_LR["end_lr"].default),
@@ -113,113 +70,6 @@ def check_family(model, x, y, vary, kwargs):
                 "once: pass arrays, a tf.data.Dataset or a keras.utils.PyDataset"
             )
     return vary, members, plan
-
-
-def _check_momentum(optimizer, vary):
-    """SGD built with ``momentum=0`` has no momentum variables, so no member can use one."""
-    owner = lr_owner(optimizer)
-    if isinstance(owner, keras.optimizers.SGD) and owner.momentum == 0:
-        moving = [v for v in vary.get("momentum", ()) if v != 0]
-        if moving:
-            raise ValueError(
-                f"vary['momentum'] holds {moving[0]!r}, but this SGD was made with momentum=0, "
-                "so it keeps no momentum to use: compile with SGD(momentum=0.9) (any value "
-                "but 0; the family puts it back afterwards) to vary momentum"
-            )
-
-
-def _build(model, plan):
-    """Build the model and its optimizer with the user's own settings, as the first sweep
-    would: a member's settings must not decide which variables the optimizer makes."""
-    if not model.built:
-        model(sample_inputs(plan))
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-
-
-class _Settings:
-    """The optimizer settings and traced steps of the members, and the user's to put back.
-
-    The sweep's traced steps are kept per setting of every optimizer setting (not only the
-    varied ones) on the model, next to its :class:`~lrwidget.keras_state.SweepStep`, so that a
-    later family with the same settings traces nothing anew.
-    """
-
-    ATTRIBUTE = "_lrwidget_family_steps"
-
-    def __init__(self, model, names):
-        self.model = model
-        self.owner = lr_owner(model.optimizer)
-        self.names = names
-        self.own = {name: getattr(self.owner, name) for name in names}
-        self.every = optimizer_settings(model.optimizer)
-        # setting -> (the SweepStep, its traced functions, the JAX train_step they were traced on)
-        self.traced: dict[tuple, tuple] = model.__dict__.get(self.ATTRIBUTE) or {}
-        object.__setattr__(model, self.ATTRIBUTE, self.traced)
-        self.own_key = self._key()
-        self._remember()
-        self.seeds = [
-            v for v in model.variables if v.path.endswith("seed_generator_state")
-        ]  # the dropout streams' states
-        self.seed_values = [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.seeds]
-        # The global states, which set_random_seed reseeds before each member.
-        self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002
-        self.own_step = model.__dict__.get("train_step", _MISSING)
-
-    def _key(self) -> tuple:
-        """The optimizer's settings now: what a traced step has baked in."""
-        return tuple((name, getattr(self.owner, name)) for name in self.every)
-
-    def _remember(self, jax_step=None):
-        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
-        if kept is not None:
-            self.traced[self._key()] = (kept, kept.functions, jax_step)
-
-    def _use_traced(self, own: bool):
-        """The kept sweep step's functions traced with the settings now (none: trace anew)."""
-        kept = self.model.__dict__.get(SweepStep.ATTRIBUTE)
-        step, functions, jax_step = self.traced.get(self._key(), (None, None, None))
-        if kept is not None:
-            kept.functions = functions if step is kept else {}
-        if keras.backend.backend() == "jax" and not own:
-            # JAX reuses a traced step for an equal function (a model's bound train_step is
-            # equal to itself), settings baked in: each setting gets a train_step of its own.
-            jax_step = jax_step if step is kept and jax_step else _own_train_step(self.model)
-            object.__setattr__(self.model, "train_step", jax_step)
-        return jax_step
-
-    def apply(self, member, seed: int):
-        """Set ``member``'s optimizer settings and the traced steps that bake them in."""
-        values = {**self.own, **{k: v for k, v in member.items() if k in self.names}}
-        for name, value in values.items():
-            setattr(self.owner, name, value)
-        self._put_back_train_step()
-        self.jax_step = self._use_traced(own=self._key() == self.own_key)
-        keras.utils.set_random_seed(seed)
-        for v, value in zip(self.seeds, self.seed_values, strict=True):
-            if SEED in member:  # another dropout stream for another repeat
-                value = value + np.array([0, SEED_STRIDE * member[SEED]], dtype=value.dtype)
-            v.assign(value)
-
-    def done(self):
-        self._remember(self.jax_step)
-
-    def _put_back_train_step(self):
-        if self.own_step is _MISSING:
-            self.model.__dict__.pop("train_step", None)
-        else:
-            object.__setattr__(self.model, "train_step", self.own_step)
-
-    def restore(self):
-        """The user's own settings, traced steps, dropout streams and Python/numpy RNGs."""
-        for name, value in self.own.items():
-            setattr(self.owner, name, value)
-        self._put_back_train_step()
-        self._use_traced(own=True)
-        for v, value in zip(self.seeds, self.seed_values, strict=True):
-            v.assign(value)
-        random.setstate(self.rng[0])
-        np.random.set_state(self.rng[1])  # noqa: NPY002
 
 
 def find_lr_family(
@@ -279,10 +129,10 @@ def find_lr_family(
         finished before it as its ``family`` attribute.
     """
     vary, members, plan = check_family(model, x, y, vary, find_lr_kwargs)
-    _build(model, plan)
+    build(model, plan)
     names = [name for name in vary if name not in NOT_OPTIMIZER]
     stop_event = stop_event or threading.Event()
-    settings = _Settings(model, names)
+    start, settings = StartState(model), OptimizerSettings(model, names)
     results, started, stop_reason = [], time.perf_counter(), "completed"
 
     def family(reason):
@@ -294,7 +144,8 @@ def find_lr_family(
             if stop_event.is_set():
                 stop_reason = "stopped"
                 break
-            settings.apply(member, member.get(SEED, seed))
+            settings.apply(member)
+            start.rewind(member.get(SEED, seed), stream=member.get(SEED, 0))
             if on_member is not None:
                 on_member(index, dict(member))
             args = {**find_lr_kwargs, **{k: member[k] for k in SWEEP_ARGS if k in member}}
@@ -311,6 +162,7 @@ def find_lr_family(
         raise
     finally:
         settings.restore()
+        start.restore()
     return family(stop_reason)
 
 

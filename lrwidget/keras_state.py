@@ -13,6 +13,8 @@ here knows about a sweep's plan or its result.
 from __future__ import annotations
 
 import functools
+import math
+import random
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +59,12 @@ def exclusive(model) -> Iterator[None]:
                 object.__setattr__(model, name, own)
         with _sweeping_lock:
             del _sweeping[id(model)]
+
+
+def claimed_here(model) -> bool:
+    """Whether this thread holds ``model``'s claim (:func:`exclusive`)."""
+    with _sweeping_lock:
+        return _sweeping.get(id(model)) == threading.get_ident()
 
 
 def _refuse_elsewhere(model, name: str, owner: int):
@@ -291,16 +299,58 @@ class StateSnapshot:
             if id(v) not in self._saved:
                 self._saved[id(v)] = (v, np.array(keras.ops.convert_to_numpy(v.value), copy=True))
 
+    def restore_variables(self):
+        """Assign every saved value back."""
+        for v, value in self._saved.values():
+            v.assign(value)
+
     def restore(self):
         """Assign every saved value back and undo the sweep's changes to the model's settings."""
         while self.undo:
             self.undo.pop()()
-        for v, value in self._saved.values():
-            v.assign(value)
+        self.restore_variables()
         # The functions traced during the sweep have its LR and zeroing tracker baked in; only
         # the user's own ones may stay cached.
         for name, value in self._attrs.items():
             setattr(self.model, name, value)
+
+
+SEED_STRIDE = 1_000_003  # how far another stream moves each dropout stream's counter
+
+
+class StartState:
+    """The state every run of a family or of trials starts from, as one object.
+
+    The model's and optimizer's variables (weights, BatchNorm statistics, optimizer slots,
+    iteration, the dropout layers' seed-generator states) bitwise, and Python's and numpy's
+    global RNG states. :meth:`rewind` before each run puts the variables back and seeds
+    Keras's global RNGs, so that a shuffled ``fit`` draws the same batches in the same order
+    and dropout the same masks in every run; :meth:`restore` after the last run puts back what
+    the user had. Build the model and its optimizer before (their fresh variables are then
+    what is put back). Keras's global seed (``keras.utils.set_random_seed``) cannot be read,
+    so it is left seeded by the last run.
+    """
+
+    def __init__(self, model):
+        self.snapshot = StateSnapshot(model)
+        self.streams = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+        self.stream_values = [np.array(keras.ops.convert_to_numpy(v.value)) for v in self.streams]
+        self.rng = (random.getstate(), np.random.get_state())  # noqa: NPY002
+
+    def rewind(self, seed: int, stream: int = 0):
+        """Put the variables back and seed the RNGs with ``seed``; ``stream`` > 0 moves each
+        dropout stream that many strides on (another repeat of the same run)."""
+        self.snapshot.restore_variables()
+        keras.utils.set_random_seed(seed)
+        if stream:
+            for v, value in zip(self.streams, self.stream_values, strict=True):
+                v.assign(value + np.array([0, SEED_STRIDE * stream], dtype=value.dtype))
+
+    def restore(self):
+        """Everything as it was when this object was made, the RNGs' states included."""
+        self.snapshot.restore()
+        random.setstate(self.rng[0])
+        np.random.set_state(self.rng[1])  # noqa: NPY002
 
 
 def loss_tracker(model):
@@ -326,6 +376,21 @@ def lr_source(optimizer):
 def uses_schedule(optimizer) -> bool:
     """True when the optimizer's LR comes from a schedule or callable, not a variable."""
     return not isinstance(lr_source(optimizer), keras.Variable)
+
+
+def current_lr(optimizer) -> float | None:
+    """The LR the optimizer's next step would use (a schedule read at its iteration), or None
+    when it cannot be read."""
+    source = lr_source(optimizer)
+    try:
+        if isinstance(source, keras.Variable):
+            value = source.value
+        else:
+            value = source(lr_owner(optimizer)._iterations)
+        lr = float(keras.ops.convert_to_numpy(value))
+    except Exception:  # a callable LR that needs more than a step: no baseline
+        return None
+    return lr if math.isfinite(lr) and lr > 0 else None
 
 
 def raw_iterations(optimizer) -> int:

@@ -74,28 +74,45 @@ RULES = {
     "notebook": (0, set(), KERAS | VIEW),  # Colab, the display bundle, the busy cell's queue
     "sync": (0, set(), KERAS | {"matplotlib"}),  # widget writes: hold_sync, watched marks
     "failure": (0, set(), KERAS | VIEW),  # why a sweep failed: the cause line, the report
+    "records": (0, set(), KERAS | VIEW),  # the records' shared strict JSON
     # 1: reading a curve
     "analysis": (1, {"smoothing"}, KERAS | VIEW),  # LR ladders, candidates, suggestion rules
+    "data": (1, set(), VIEW),
+    "keras_state": (1, set(), VIEW),  # every reach into Keras internals; the starting state
     # 2: the record, Keras internals, drawing parts
-    "result": (2, {"analysis"}, KERAS | VIEW),
-    "data": (2, set(), VIEW),
-    "keras_state": (2, set(), VIEW),
+    "result": (2, {"analysis", "records"}, KERAS | VIEW),
+    "trials": (2, {"analysis", "records", "style"}, KERAS | VIEW),  # the trials' record
+    "keras_engine": (2, {"data", "keras_state"}, VIEW),  # runs a ladder of LRs: raw arrays
     "image": (2, {"style"}, KERAS | {"ipywidgets", "bqplot"}),
     "controls": (2, set(), KERAS | {"bqplot", "matplotlib"}),
     "figure": (2, {"selection", "style", "sync"}, KERAS | {"matplotlib"}),
     "events": (2, {"selection"}, KERAS | VIEW),  # the chart's answers to front-end events
     # 3: the engine and what runs it
-    "keras_sweep": (3, {"analysis", "data", "keras_state", "result", "selection"}, VIEW),
+    "keras_sweep": (
+        3,
+        {"analysis", "data", "keras_engine", "keras_state", "result", "selection"},
+        VIEW,
+    ),
     "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
-    "family": (3, {"data", "result"}, KERAS | VIEW),  # a sweep family: pick, spread, JSON
+    "family": (3, {"data", "records", "result"}, KERAS | VIEW),  # a family: pick, spread
     # 4: a family on Keras, and drawn live into a chart
     "family_live": (
         4,
         {"family", "figure", "result", "selection", "style"},
         KERAS | {"matplotlib"},
     ),
-    "keras_family": (4, {"data", "family", "keras_state", "keras_sweep", "result"}, VIEW),
+    "keras_family": (
+        4,
+        {"data", "family", "keras_engine", "keras_state", "keras_sweep", "result"},
+        VIEW,
+    ),
+    "keras_trials": (  # try_lrs: short runs at constant LRs
+        4,
+        {"data", "family", "keras_engine", "keras_state", "keras_sweep", "result", "selection"}
+        | {"trials"},
+        VIEW,
+    ),
     "takeover": (4, {"notebook", "runner"}, KERAS | VIEW),  # one sweep per model; re-run cells
     # 4: the chart
     "chart": (
@@ -118,7 +135,7 @@ RULES = {
     "__init__": (
         6,
         {"analysis", "article", "chart", "family", "keras_family", "keras_sweep", "result"}
-        | {"widget"},
+        | {"keras_trials", "trials", "widget"},
         set(),
     ),
 }
