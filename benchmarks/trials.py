@@ -55,11 +55,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from lrwidget.trials import DEFAULT_STEPS, Trials, default_lrs  # noqa: E402
 from suggestion import DEFAULT_LR, GRID, GROUPS, Runner, cases, regret_against  # noqa: E402
 
 import lrwidget  # noqa: E402
 from lrwidget import analysis  # noqa: E402
+from lrwidget.trials import DEFAULT_STEPS, Trials, default_lrs  # noqa: E402
 
 LONG = 600  # steps of the training that scores a pick: at least 3x the longest trial
 TRIAL_MAX = 200  # trials are cached at this length; shorter ones are prefixes
