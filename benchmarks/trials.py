@@ -59,7 +59,7 @@ from suggestion import DEFAULT_LR, GRID, GROUPS, Runner, cases, regret_against  
 
 import lrwidget  # noqa: E402
 from lrwidget import analysis  # noqa: E402
-from lrwidget.trials import DEFAULT_STEPS, Trials, default_lrs  # noqa: E402
+from lrwidget.trials import DEFAULT_STEPS, WITHIN_NOISE, Trials, default_lrs  # noqa: E402
 
 LONG = 600  # steps of the training that scores a pick: at least 3x the longest trial
 TRIAL_MAX = 200  # trials are cached at this length; shorter ones are prefixes
@@ -119,6 +119,21 @@ class CaseRun:
         losses = tuple(pool[_key(lr)][:steps] for lr in lrs)
         return Trials(lrs=np.asarray(lrs, float), steps=steps, losses=losses)
 
+    def validated(self, lrs, steps: int) -> tuple[float | None, float | None]:
+        """The winner (best, cautious) of trials ranked by the validation loss: trained on the
+        first 80 % of the training split, validated on the rest (cached)."""
+        key = f"val|{self.run.prefix}|{steps}|{','.join(_key(lr) for lr in lrs)}"
+        if key not in self.cache:
+            x_tr, _, y_tr, _ = self.case.data
+            cut = int(0.8 * len(x_tr))  # train_test_split shuffled them already
+            model = self.run.reset()
+            model.optimizer.learning_rate.assign(self.current)
+            got = lrwidget.try_lrs(model, x_tr[:cut], y_tr[:cut], lrs=list(lrs), steps=steps,
+                                   batch_size=self.case.batch, seed=self.seed,
+                                   validation_data=(x_tr[cut:], y_tr[cut:]))  # fmt: skip
+            self.cache[key] = [got.best, cautious(got)]
+        return tuple(self.cache[key])
+
     def halving(self, lrs, first: int) -> tuple[float | None, int]:
         """Successive halving (Jamieson & Talwalkar 2016): every LR for ``first`` steps, then
         the better half (rounded up) for twice as many steps in all, and so on until one is
@@ -134,6 +149,23 @@ class CaseRun:
             if len(alive) == 1 or steps >= TRIAL_MAX:
                 return (order[0] if np.isfinite(scores).any() else None), spent
             alive, steps = order[: math.ceil(len(alive) / 2)], steps * 2
+
+
+def cautious(trials: Trials) -> float | None:
+    """The smallest LR whose score is within ``WITHIN_NOISE`` standard errors of the best's
+    (a rule the benchmark compares with ``Trials.best``, not the library's)."""
+    best = trials.best_index
+    if best is None:
+        return None
+    scores, noise = trials.scores, trials.noise
+    close = [
+        i
+        for i in range(len(trials))
+        if i == best
+        or np.isfinite(scores[i])
+        and scores[i] - scores[best] <= WITHIN_NOISE * math.hypot(noise[i], noise[best])
+    ]
+    return float(min(trials.lrs[i] for i in close))
 
 
 def trio(current: float) -> list[float]:
@@ -162,6 +194,7 @@ def evaluate(cr: CaseRun, steps: int) -> dict:
         for a, b in zip(real.losses, replayed.losses, strict=True)
     )
     hand = cr.trials(trio(cr.current), steps)
+    val_best, val_cautious = cr.validated(list(real.lrs), steps)
     ran = sum(len(t) for t in real.losses)
     return {
         "case": cr.case.key,
@@ -183,6 +216,9 @@ def evaluate(cr: CaseRun, steps: int) -> dict:
         "regret": {
             "suggestion": cr.long(sweep.suggestion),
             "winner": cr.long(real.best),
+            "cautious": cr.long(cautious(real)),
+            "validated": cr.long(val_best),
+            "validated, cautious": cr.long(val_cautious),
             "default": cr.long(None),
             "hand": cr.long(hand.best),
             "hand (oracle)": min(cr.long(lr) for lr in hand.lrs),
@@ -219,6 +255,9 @@ def length_study(cr: CaseRun, steps: int) -> list[dict]:
 METHODS = {
     "suggestion": "the suggestion",
     "winner": "**the trials' winner**",
+    "cautious": "the trials' smallest LR within noise of the best (not the library's rule)",
+    "validated": "the trials' winner with validation data (a fifth of the training split)",
+    "validated, cautious": "the same, smallest LR within noise of the best",
     "default": "the optimizer's default LR",
     "hand": "by hand: default /10, x1, x10, best by its trials",
     "hand (oracle)": "by hand, best of the three by the long run (oracle)",
@@ -281,7 +320,8 @@ def summary(rows, steps):
 def task_table(rows):
     print(
         "\n| group | task | opt | seeds | best grid LR | suggestion | set | winner | "
-        "regret: suggestion / winner / default / by hand / Prodigy | trials vs replay |"
+        "regret: suggestion / winner / cautious / validated / default / by hand / Prodigy | "
+        "real run vs cached trials |"
     )
     print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | --- | ---: |")
     for case in dict.fromkeys(r["case"] for r in rows):
@@ -294,7 +334,15 @@ def task_table(rows):
             won = [r["winner"] for r in rs if r["winner"]]
             regrets = " / ".join(
                 f"{statistics.mean(r['regret'][k] for r in rs):.3f}"
-                for k in ("suggestion", "winner", "default", "hand", "prodigy")
+                for k in (
+                    "suggestion",
+                    "winner",
+                    "cautious",
+                    "validated",
+                    "default",
+                    "hand",
+                    "prodigy",
+                )  # fmt: skip
             )
             print(
                 f"| {r0['group']} | {r0['task']} | {r0['opt']} | {name} "
@@ -353,6 +401,10 @@ def _bottom(sweep) -> float:
 RULES = {
     "library (trials.default_lrs)": lambda sweep, current: list(default_lrs(sweep, current)[0]),
     "default LR, candidates": _ruled(lambda w, s, d: [d, *(c.lr for c in w.candidates)]),
+    "default LR, s/3, s/1.5, s": _ruled(lambda w, s, d: [d, s / 3, s / 1.5, s]),
+    "default LR, s/3, s": _ruled(lambda w, s, d: [d, s / 3, s]),
+    "s/3, s/1.5, s": _ruled(lambda w, s, d: [s / 3, s / 1.5, s]),
+    "default LR, s/1.5, s, 3s": _ruled(lambda w, s, d: [d, s / 1.5, s, 3 * s]),
     "default LR, s, 3s, 10s": _ruled(lambda w, s, d: [d, s, 3 * s, 10 * s]),
     "default LR, s/3, s, 3s, 10s": _ruled(lambda w, s, d: [d, s / 3, s, 3 * s, 10 * s]),
     "s/3, s, 3s, 10s": _ruled(lambda w, s, d: [s / 3, s, 3 * s, 10 * s]),
@@ -380,15 +432,14 @@ def study(runs: list[CaseRun]):
 
     for name, rule in RULES.items():
         for steps in STUDY_STEPS:
+            for how, pick in (("best", lambda t: t.best), ("cautious", cautious)):
 
-            def equal(c, rule=rule, steps=steps):
-                lrs = rule(c.sweep(), c.current)
-                return c.trials(lrs, steps).best, steps * len(lrs)
+                def equal(c, rule=rule, steps=steps, pick=pick):
+                    lrs = rule(c.sweep(), c.current)
+                    return pick(c.trials(lrs, steps)), steps * len(lrs)
 
-            line(name, f"{steps} steps each", equal)
-        for first in (25, 50):
-            line(name, f"halving from {first}", lambda c, r=rule, f=first: c.halving(
-                r(c.sweep(), c.current), f))  # fmt: skip
+                line(name, f"{steps} steps each, {how}", equal)
+        line(name, "halving from 50", lambda c, r=rule: c.halving(r(c.sweep(), c.current), 50))
 
 
 # --- Main ------------------------------------------------------------------------------------
