@@ -348,11 +348,14 @@ def train_prodigy(model, loss, dataset, steps, d0=1e-6, beta1=0.9, beta2=0.999, 
 
 
 class Runner:
-    """Trains one case's model from its initial state; remembers every score (and sweep)."""
+    """Trains one case's model from its initial state; remembers every score (and sweep).
 
-    def __init__(self, case: Case, seed: int, cache: dict):
-        self.case, self.seed, self.cache = case, seed, cache
+    ``budget``: training steps per score (a budget other than ``BUDGET`` is part of the key)."""
+
+    def __init__(self, case: Case, seed: int, cache: dict, budget: int = BUDGET):
+        self.case, self.seed, self.cache, self.budget = case, seed, cache, budget
         self.prefix = f"{case.key}|{seed}"
+        self._scored = self.prefix if budget == BUDGET else f"{self.prefix}|{budget} steps"
         self._model = None
 
     @property
@@ -394,22 +397,24 @@ class Runner:
         return [loss, out.get("accuracy", math.nan)]
 
     def score(self, lr) -> tuple[float, float]:
-        """(held-out loss, accuracy) after ``BUDGET`` steps at ``lr``."""
-        key = f"{self.prefix}|{lr:.6g}"
+        """(held-out loss, accuracy) after ``self.budget`` steps at ``lr``."""
+        key = f"{self._scored}|{lr:.6g}"
         if key not in self.cache:
             model = self.reset()
             model.optimizer.learning_rate.assign(lr)
-            model.fit(self.dataset(), steps_per_epoch=BUDGET, epochs=1, shuffle=False, verbose=0)
+            model.fit(
+                self.dataset(), steps_per_epoch=self.budget, epochs=1, shuffle=False, verbose=0
+            )
             self.cache[key] = self._evaluate(model)
         return tuple(self.cache[key])
 
     def prodigy(self) -> tuple[float, float]:
-        key = f"{self.prefix}|prodigy"
+        key = f"{self._scored}|prodigy"
         if key not in self.cache:
             model = self.reset()
             loss = keras.losses.MeanSquaredError() if self.case.loss == "mse" else self.case.loss
             keras.utils.set_random_seed(self.seed)
-            train_prodigy(model, loss, self.dataset(), BUDGET)
+            train_prodigy(model, loss, self.dataset(), self.budget)
             self.cache[key] = self._evaluate(model)
         return tuple(self.cache[key])
 
@@ -439,12 +444,10 @@ class Runner:
         )
 
 
-def run_case(case: Case, seed: int, cache: dict) -> list[dict]:
-    """Every sweep of the case, each with the regret of every pick on it."""
-    run = Runner(case, seed, cache)
-    grid = [run.score(lr) for lr in GRID]
-    best = min(range(len(GRID)), key=lambda i: grid[i][0])
-    best_loss = grid[best][0]
+def regret_against(case: Case, grid: list) -> Callable[[tuple], float]:
+    """Regret of a (held-out loss, accuracy) score against the best of the ``grid``'s scores:
+    accuracy short of the best, or for regression the relative excess loss capped at 1."""
+    best_loss = min(loss for loss, _ in grid)
     best_acc = max(acc for _, acc in grid) if case.classify else math.nan
 
     def regret(scored):
@@ -453,6 +456,15 @@ def run_case(case: Case, seed: int, cache: dict) -> list[dict]:
             return best_acc - (acc if math.isfinite(acc) else 0.0)
         return min(loss / best_loss - 1.0, 1.0)
 
+    return regret
+
+
+def run_case(case: Case, seed: int, cache: dict) -> list[dict]:
+    """Every sweep of the case, each with the regret of every pick on it."""
+    run = Runner(case, seed, cache)
+    grid = [run.score(lr) for lr in GRID]
+    best = min(range(len(GRID)), key=lambda i: grid[i][0])
+    regret = regret_against(case, grid)
     default = regret(run.score(DEFAULT_LR[case.optimizer]))
     out = []
     for steps in case.sweep_steps:

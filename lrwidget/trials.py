@@ -43,7 +43,8 @@ from .style import format_lr
 FORMAT = "lrwidget.trials"
 FORMAT_VERSION = 1
 STOP_REASONS = ("complete", "stopped", "error", "interrupted")
-DEFAULT_STEPS = 100  # training steps per trial (benchmarks/trials.py measures the choice)
+DEFAULT_STEPS = 200  # training steps per trial (measured: benchmarks/trials.py, docs/trials.md)
+BELOW = 3.0  # the default set reaches down to the suggestion / 3
 DIVERGE_FACTOR = 4.0  # diverged: the recent mean loss above 4x the first step's
 DIVERGE_WINDOW = 5  # the steps that recent mean takes
 LAST_PART = 5  # without validation data, the score averages the last fifth of the steps
@@ -93,11 +94,13 @@ def scatter(values) -> float:
 def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | None]:
     """The LRs to try after the sweep ``result`` and the note that says where they came from.
 
-    The sweep's candidates, its suggestion and the bottom of its smoothed curve (the lowest
-    point before divergence), with ``current_lr`` (the optimizer's LR: the baseline a user
-    would otherwise train with); LRs within x``SPACING`` of one kept before are the same
-    answer and dropped (the baseline, then the suggestion, are kept first). Where the reading
-    gives no suggestion (a curve within its noise, a sweep too short to fall), decades around
+    The sweep's candidates (its suggestion and the careful one below it), the suggestion /
+    ``BELOW``, and ``current_lr`` (the optimizer's LR: the baseline a user would otherwise
+    train with); LRs within x``SPACING`` of one kept before are the same answer and dropped
+    (the baseline, then the suggestion, are kept first). Nothing above the suggestion: short
+    trials rank a too-large LR too well, since what fails with it (a cliff, overfitting, a
+    late blow-up) shows only over a longer run (``docs/trials.md``). Where the reading gives
+    no suggestion (a curve within its noise, a sweep too short to fall), decades around
     ``current_lr`` (or the middle of the swept range): /10, /3, x1, x3, x10, as tried by hand,
     and a note saying so (None otherwise).
 
@@ -115,10 +118,7 @@ def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | Non
             f"{format_lr(centre)} /10 to x10 instead, as one would by hand"
         )
         return np.array([centre * f for f in (0.1, 1 / 3, 1.0, 3.0, 10.0)]), note
-    found = [result.suggestion, *(c.lr for c in result.candidates)]
-    useful = result.smoothed[: result.useful]
-    if np.isfinite(useful).any():
-        found.append(float(result.lrs[int(np.nanargmin(useful))]))
+    found = [result.suggestion, *(c.lr for c in result.candidates), result.suggestion / BELOW]
     if current_lr:
         found.insert(0, current_lr)
     kept: list[float] = []
