@@ -398,8 +398,15 @@ def _bottom(sweep) -> float:
     return analysis.suggest_bottom(sweep.lrs[:n], sweep.smoothed[:n], divisor=1.0)
 
 
+def _first(sweep, s, current):
+    """The first default set: the current LR, the candidates and the curve's lowest point."""
+    useful = sweep.smoothed[: sweep.useful]
+    return [current, *(c.lr for c in sweep.candidates), float(sweep.lrs[int(np.argmin(useful))])]
+
+
 RULES = {
     "library (trials.default_lrs)": lambda sweep, current: list(default_lrs(sweep, current)[0]),
+    "first version: default LR, candidates, the curve's lowest point": _ruled(_first),
     "default LR, candidates": _ruled(lambda w, s, d: [d, *(c.lr for c in w.candidates)]),
     "default LR, s/3, s/1.5, s": _ruled(lambda w, s, d: [d, s / 3, s / 1.5, s]),
     "default LR, s/3, s": _ruled(lambda w, s, d: [d, s / 3, s]),
