@@ -27,7 +27,6 @@ The pick's rule (:func:`pick_group`), stated so it can be measured
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import MIN_STEPS
+from .records import check_header, load_json, save_json
 from .result import SweepResult
 
 FORMAT = "lrwidget.family"
@@ -368,13 +368,7 @@ class SweepFamily:
     @classmethod
     def from_dict(cls, data) -> SweepFamily:
         """Rebuild from :meth:`to_dict` output; anything else raises ``ValueError``."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not an lrwidget family: expected a JSON object, format={FORMAT!r}")
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported family file version {data.get('version')!r}; this lrwidget reads "
-                f"version {FORMAT_VERSION}"
-            )
+        check_header(data, FORMAT, FORMAT_VERSION, "family")
         results, meta = data.get("results"), data.get("meta", {})
         if not isinstance(results, list) or not isinstance(meta, dict):
             raise ValueError("field 'results' must be a list and 'meta' an object")
@@ -390,22 +384,9 @@ class SweepFamily:
 
     def save(self, path) -> Path:
         """Write the family as JSON to ``path`` and return it as a ``Path``."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
-        return path
+        return save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path) -> SweepFamily:
         """Read a file written by :meth:`save`. Never unpickles or evaluates anything."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_reject)
-        except (ValueError, RecursionError) as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
-        try:
-            return cls.from_dict(data)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-
-
-def _reject(name):
-    raise ValueError(f"non-standard JSON constant {name}")
+        return load_json(path, cls.from_dict)

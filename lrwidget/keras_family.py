@@ -3,12 +3,12 @@
 Each member's optimizer settings are set on the optimizer before its sweep and the user's own
 values put back after the family. Keras reads them (``weight_decay``, ``momentum``,
 ``beta_1`` ...) as Python numbers when it traces the train step, so they are baked into it as
-constants: the sweep's traced step is kept per setting (:class:`~lrwidget.keras_state.SweepStep`
-holds one per group size; here one such set per distinct setting), so a setting is traced once
-per family and again only when it changes, never per step. Every member starts from exactly the
-model's starting state: ``find_lr`` restores the model and optimizer bitwise after each member,
-and Keras's global RNGs are seeded the same before each (another seed for a ``seed`` member,
-whose dropout stream is also moved on).
+constants: the traced steps are kept per setting
+(:class:`~lrwidget.keras_engine.OptimizerSettings`), so a setting is traced once per family and
+again only when it changes, never per step. Every member starts from the model's starting state
+(:class:`~lrwidget.keras_state.StartState`): its variables bitwise, and Keras's global RNGs
+seeded the same before each (another seed for a ``seed`` member, whose dropout stream is also
+moved on).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import keras
 from .data import plan_fit
 from .family import NOT_OPTIMIZER, SEED, SWEEP_ARGS, SweepFamily, check_vary, family_members
 from .keras_engine import OptimizerSettings, build, check_momentum, optimizer_settings
-from .keras_state import StartState, lr_owner
+from .keras_state import StartState, exclusive, lr_owner
 from .keras_sweep import check_sweep_range, find_lr
 from .result import SweepResult
 
@@ -129,9 +129,17 @@ def find_lr_family(
         finished before it as its ``family`` attribute.
     """
     vary, members, plan = check_family(model, x, y, vary, find_lr_kwargs)
-    build(model, plan)
+    hooks = (on_member, on_member_end, stop_event or threading.Event())
+    # Claimed for the whole family: no other thread can sweep or train it between members.
+    with exclusive(model, runs=True):
+        build(model, plan)
+        return _members(model, x, y, vary, members, seed, hooks, find_lr_kwargs)
+
+
+def _members(model, x, y, vary, members, seed, hooks, find_lr_kwargs) -> SweepFamily:
+    """The members' sweeps, one after another, on a model claimed for them."""
+    on_member, on_member_end, stop_event = hooks
     names = [name for name in vary if name not in NOT_OPTIMIZER]
-    stop_event = stop_event or threading.Event()
     start, settings = StartState(model), OptimizerSettings(model, names)
     results, started, stop_reason = [], time.perf_counter(), "completed"
 

@@ -6,8 +6,9 @@ copy and put back every variable, and keep other threads off a model being swept
 module touches that Keras does not document: ``optimizer._learning_rate`` (the LR variable or
 schedule), ``optimizer._iterations`` (the raw step count), ``optimizer._track_variable`` and
 ``_untrack_variable`` (JAX), ``model.train_function`` and attributes set past Keras's
-``__setattr__``. :mod:`lrwidget.keras_sweep` and :mod:`lrwidget.schedules` use it; nothing
-here knows about a sweep's plan or its result.
+``__setattr__``. The engine (:mod:`lrwidget.keras_engine`) and :mod:`lrwidget.schedules` use
+it; nothing here knows about a run's plan or its record. :class:`StartState` is the state every
+run of a family or of trials starts from, as one object.
 """
 
 from __future__ import annotations
@@ -24,28 +25,41 @@ import numpy as np
 
 # The models being swept, by id, with the thread that sweeps each. A model is claimed before
 # its state is copied, so a second sweep can never copy (and later restore) mid-sweep weights.
-_sweeping: dict[int, int] = {}
+_sweeping: dict[int, list] = {}  # id(model) -> [owner thread, whether one run may nest]
 _sweeping_lock = threading.Lock()
 # What would change a swept model's state from another thread, only to be undone by restore().
 GUARDED_METHODS = ("fit", "train_on_batch", "evaluate", "test_on_batch")
 
 
 @contextmanager
-def exclusive(model) -> Iterator[None]:
+def exclusive(model, *, runs: bool = False) -> Iterator[None]:
     """Claim ``model`` for a sweep in this thread; raises ``RuntimeError`` if one runs already.
 
     Meanwhile the methods in ``GUARDED_METHODS`` refuse calls from any other thread (the
-    sweep's own ``fit`` and validation ``test_on_batch`` run in this one).
+    sweep's own ``fit`` and validation ``test_on_batch`` run in this one). ``runs=True``
+    claims it for a series of runs (a family's members): each may claim it again in this
+    thread, one at a time, and no other thread can claim it between them.
     """
     owner = threading.get_ident()
     with _sweeping_lock:
-        if id(model) in _sweeping:
+        held = _sweeping.get(id(model))
+        nested = held is not None and held[0] == owner and held[1]
+        if held is not None and not nested:
             raise RuntimeError(
                 f"a sweep is already running on model {model.name!r}: stop it (finder.stop(), "
                 "or set the stop_event passed to find_lr) or wait for it (finder.wait()) "
                 "before starting another"
             )
-        _sweeping[id(model)] = owner
+        if nested:
+            held[1] = False  # a run inside the series: nothing nests in it
+        else:
+            _sweeping[id(model)] = [owner, runs]
+    if nested:
+        try:
+            yield
+        finally:
+            held[1] = True
+        return
     shadowed = {name: model.__dict__.get(name) for name in GUARDED_METHODS}
     try:
         for name in GUARDED_METHODS:
@@ -64,7 +78,8 @@ def exclusive(model) -> Iterator[None]:
 def claimed_here(model) -> bool:
     """Whether this thread holds ``model``'s claim (:func:`exclusive`)."""
     with _sweeping_lock:
-        return _sweeping.get(id(model)) == threading.get_ident()
+        held = _sweeping.get(id(model))
+        return held is not None and held[0] == threading.get_ident()
 
 
 def _refuse_elsewhere(model, name: str, owner: int):

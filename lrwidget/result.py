@@ -8,7 +8,6 @@ change of ``spacing`` or ``tolerance`` is one ``with_settings`` call away. Files
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analysis
+from .records import check_header, floats_to_json, json_to_floats, load_json, save_json
 
 FORMAT = "lrwidget.sweep"
 FORMAT_VERSION = 1
@@ -172,9 +172,7 @@ class SweepResult:
     def to_dict(self) -> dict:
         """A JSON-able dict; non-finite losses become ``null``."""
 
-        def arr(a):
-            return [float(v) if math.isfinite(v) else None for v in a.tolist()]
-
+        arr = floats_to_json
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -194,26 +192,11 @@ class SweepResult:
     @classmethod
     def from_dict(cls, data) -> SweepResult:
         """Rebuild from :meth:`to_dict` output; anything else raises ``ValueError``."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not an lrwidget sweep: expected a JSON object, format={FORMAT!r}")
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported sweep file version {data.get('version')!r}; this lrwidget reads "
-                f"version {FORMAT_VERSION}"
-            )
+        check_header(data, FORMAT, FORMAT_VERSION, "sweep")
 
         def arr(key, required=True):
             value = data.get(key)
-            if value is None and not required:
-                return None
-            if not isinstance(value, list) or not all(
-                v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
-            ):
-                raise ValueError(f"field {key!r} must be a list of numbers (null for NaN)")
-            try:
-                return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
-            except OverflowError:  # an integer of hundreds of digits: JSON has no limit
-                raise ValueError(f"field {key!r} holds a number too large for a float") from None
+            return None if value is None and not required else json_to_floats(value, key)
 
         lrs, losses, train_losses = arr("lrs"), arr("losses"), arr("train_losses", False)
         if not (np.isfinite(lrs).all() and (lrs > 0).all()):
@@ -243,23 +226,9 @@ class SweepResult:
 
     def save(self, path) -> Path:
         """Write the sweep as JSON to ``path`` and return it as a ``Path``."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
-        return path
+        return save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path) -> SweepResult:
         """Read a file written by :meth:`save`. Never unpickles or evaluates anything."""
-        try:
-            text = Path(path).read_text(encoding="utf-8", errors="strict")
-            data = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
-        try:
-            return cls.from_dict(data)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-
-
-def _reject_constant(name):
-    raise ValueError(f"non-standard JSON constant {name}")
+        return load_json(path, cls.from_dict)

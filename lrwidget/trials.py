@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -250,15 +252,24 @@ class Trials:
     def outcomes(self) -> list[str]:
         """Per trial: ``"complete"``, ``"diverged"``, ``"partial"`` (stopped before its end) or
         ``"not run"``."""
-        out = []
+        return list(self._ranking[0])
+
+    @cached_property
+    def _ranking(self) -> tuple[tuple, np.ndarray, np.ndarray]:
+        """``(outcomes, scores, noise)``, read once: the record never changes."""
+        outcomes = []
         for trial in self.losses:
             if not len(trial):
-                out.append("not run")
+                outcomes.append("not run")
             elif divergence_step(trial) is not None:
-                out.append("diverged")
+                outcomes.append("diverged")
             else:
-                out.append("complete" if len(trial) == self.steps else "partial")
-        return out
+                outcomes.append("complete" if len(trial) == self.steps else "partial")
+        pairs = [self._score_and_noise(i, o) for i, o in enumerate(outcomes)]
+        scores = np.array([p[0] for p in pairs], dtype=np.float64).reshape(-1)
+        noise = np.array([p[1] for p in pairs], dtype=np.float64).reshape(-1)
+        scores.flags.writeable = noise.flags.writeable = False
+        return tuple(outcomes), scores, noise
 
     def _tail(self) -> int:
         return max(3, round(self.steps / LAST_PART))
@@ -284,8 +295,7 @@ class Trials:
         return 1 + int(np.argmax(gaps != 1)) if (gaps != 1).any() else len(self.val_steps)
 
     def _ranked(self) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [self._score_and_noise(i, o) for i, o in enumerate(self.outcomes)]
-        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        return self._ranking[1], self._ranking[2]
 
     @property
     def scores(self) -> np.ndarray:
@@ -460,7 +470,7 @@ class Trials:
         except (TypeError, OverflowError) as exc:
             raise ValueError(f"malformed trials file: {exc}") from None
 
-    def save(self, path):
+    def save(self, path) -> Path:
         """Write the trials as JSON to ``path`` and return it as a ``Path``."""
         return save_json(self.to_dict(), path)
 

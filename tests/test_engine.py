@@ -469,3 +469,37 @@ def test_finite_data_whose_sum_overflows_is_accepted(digits):
     assert not np.isfinite(big.sum())
     r = lrwidget.find_lr(make_model(), big, y, batch_size=64, num_steps=12)
     assert len(r) >= 1  # refused before, had the check trusted the sum alone
+
+
+def test_the_engine_runs_a_constant_ladder_and_returns_raw_arrays_only_on_a_claimed_model(digits):
+    from lrwidget.keras_engine import run_ladder
+    from lrwidget.keras_state import exclusive
+
+    x, y = digits
+    model = make_model()
+    model.fit(x[:64], y[:64], verbose=0)
+    before = state(model)
+    plan = data.plan_fit(x, y, batch_size=32, num_steps=25)
+    validation = data.validation_subset((x[:100], y[:100]), 100)
+    with pytest.raises(RuntimeError, match="claimed"):
+        run_ladder(model, plan, np.full(25, 0.05))
+    seen = []
+
+    def on_step(step, train_loss, val_loss):
+        seen.append((step, val_loss is not None))
+        return "enough" if step == 19 else None
+
+    with exclusive(model):
+        run = run_ladder(
+            model,
+            plan,
+            np.full(25, 0.05),
+            validation=validation,
+            validate=[4, 19, 24],
+            on_step=on_step,
+        )
+    assert run.stop_reason == "enough" and len(run) == 20 and (run.lrs == 0.05).all()
+    assert run.val_index.tolist() == [4, 19] and np.isfinite(run.val_losses).all()
+    assert seen == [(i, i in (4, 19)) for i in range(20)]
+    assert np.isfinite(run.train_losses).all() and run.steps_per_call == 1
+    assert_same_state(before, state(model))

@@ -230,6 +230,46 @@ def test_an_error_in_member_three_restores_everything_and_carries_the_finished_t
     model.fit(x[:64], y[:64], verbose=0)
 
 
+def test_no_other_thread_can_sweep_the_model_between_members_and_nothing_nests_in_one(digits):
+    x, y = digits
+    model = trained_model()
+    before = state(model)
+    refused = []
+
+    def elsewhere():
+        try:
+            lrwidget.find_lr(model, x, y, **SHORT)
+        except RuntimeError as exc:
+            refused.append(str(exc))
+
+    def on_member(index, member):
+        if index == 1:  # before the second member: the family still holds the model
+            other = threading.Thread(target=elsewhere)
+            other.start()
+            other.join()
+
+    class Nested(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            try:
+                lrwidget.find_lr(model, x, y, **SHORT)
+            except RuntimeError as exc:
+                refused.append(str(exc))
+
+    fam = lrwidget.find_lr_family(
+        model,
+        x,
+        y,
+        vary={"weight_decay": [0, 1e-3]},
+        on_member=on_member,
+        callbacks=[Nested()],
+        **SHORT,
+    )
+    assert fam.complete and len(refused) == 3
+    assert all("already running on model" in r for r in refused)
+    assert_same_state(before, state(model))
+    lrwidget.find_lr(model, x, y, **SHORT)  # free again afterwards
+
+
 def test_a_family_saves_and_loads_with_the_same_pick_and_shows_as_an_overlay(digits, tmp_path):
     x, y = digits
     fam = lrwidget.find_lr_family(trained_model(), x, y, vary={"weight_decay": [0, 1e-2]}, **SHORT)

@@ -310,6 +310,18 @@ def test_after_all_trials_the_model_its_optimizer_lr_and_the_rngs_are_as_before(
     assert t.meta["baseline_lr"] == pytest.approx(0.01) and t.meta["source"] == "user"
 
 
+def test_an_optimizer_on_a_schedule_gets_it_back_and_its_lr_now_is_the_baseline(digits):
+    x, y = digits
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    model = trained_model(keras.optimizers.SGD(schedule))
+    before = state(model)
+    t = lrwidget.try_lrs(model, x, y, lrs=[1e-3, 1e-2], **SHORT)
+    assert t.outcomes == ["complete", "complete"]
+    assert model.optimizer._learning_rate is schedule
+    assert t.meta["baseline_lr"] == pytest.approx(float(schedule(model.optimizer.iterations)))
+    assert_same_state(before, state(model))
+
+
 def test_every_trial_sees_the_same_batches_in_the_same_order_and_the_same_dropout(digits):
     x, y = digits
     model = make_model(dropout=True)
@@ -444,3 +456,25 @@ def test_bad_arguments_are_refused_before_anything_changes(digits, kwargs, named
     with pytest.raises((ValueError, TypeError), match=named):
         lrwidget.try_lrs(model, x, y, batch_size=32, **kwargs)
     assert_same_state(before, state(model))
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_trials_restore_and_share_batches_on_other_backends(backend):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed (CI installs it: see .ci/run)")
+    script = Path(__file__).with_name("trials_backend_check.py")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == backend and out["outcomes"] == ["complete"] * 3, out
+    assert out["same_batches"] and out["same_first"] and out["restored"], out
+    assert out["weight_decay_back"], out
