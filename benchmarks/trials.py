@@ -23,6 +23,9 @@ For each case and seed, from the same initial state:
   half-decade grid (1e-5 .. 3.2) trained the same way, as in the suggestion benchmark:
   accuracy short of the best (0.01 = one point), for regression the relative excess MSE
   capped at 1; a method with no answer scores the default LR (what the user then trains at);
+- two rules the library does not use, for comparison: the smallest LR within noise of the
+  best (``cautious``), and the default set ranked by the validation loss (trained on the
+  first 80 % of the training split, validated on the rest);
 - Prodigy (LR-free, d0 = 1e-6) for ``LONG`` steps;
 - the cost: the sweep's steps plus the trials', against a half-decade grid over the sweep's
   range trained for the trials' steps, and the trials' steps in sweeps' worth (of the planned
