@@ -23,6 +23,9 @@ For each case and seed, from the same initial state:
   half-decade grid (1e-5 .. 3.2) trained the same way, as in the suggestion benchmark:
   accuracy short of the best (0.01 = one point), for regression the relative excess MSE
   capped at 1; a method with no answer scores the default LR (what the user then trains at);
+- two rules the library does not use, for comparison: the smallest LR within noise of the
+  best (``cautious``), and the default set ranked by the validation loss (trained on the
+  first 80 % of the training split, validated on the rest);
 - Prodigy (LR-free, d0 = 1e-6) for ``LONG`` steps;
 - the cost: the sweep's steps plus the trials', against a half-decade grid over the sweep's
   range trained for the trials' steps, and the trials' steps in sweeps' worth (of the planned
@@ -398,8 +401,15 @@ def _bottom(sweep) -> float:
     return analysis.suggest_bottom(sweep.lrs[:n], sweep.smoothed[:n], divisor=1.0)
 
 
+def _first(sweep, s, current):
+    """The first default set: the current LR, the candidates and the curve's lowest point."""
+    useful = sweep.smoothed[: sweep.useful]
+    return [current, *(c.lr for c in sweep.candidates), float(sweep.lrs[int(np.argmin(useful))])]
+
+
 RULES = {
     "library (trials.default_lrs)": lambda sweep, current: list(default_lrs(sweep, current)[0]),
+    "first version: default LR, candidates, the curve's lowest point": _ruled(_first),
     "default LR, candidates": _ruled(lambda w, s, d: [d, *(c.lr for c in w.candidates)]),
     "default LR, s/3, s/1.5, s": _ruled(lambda w, s, d: [d, s / 3, s / 1.5, s]),
     "default LR, s/3, s": _ruled(lambda w, s, d: [d, s / 3, s]),
