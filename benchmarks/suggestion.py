@@ -422,6 +422,7 @@ class Runner:
         x_tr, _, y_tr, _ = self.case.data
         kwargs = {"num_steps": steps, **self.case.sweep}
         planned = plan_fit(x_tr, y_tr, batch_size=self.case.batch, num_steps=kwargs["num_steps"])
+        default = plan_fit(x_tr, y_tr, batch_size=self.case.batch)  # num_steps=None
         key = f"sweep|{self.prefix}|{planned.num_steps}"
         if key not in self.cache:
             model = self.reset()
@@ -440,7 +441,7 @@ class Runner:
             raw["losses"],
             stop_reason=raw["stop_reason"],
             settings=AnalysisSettings(beta=raw["beta"]),
-            meta={"num_steps": raw["num_steps"]},
+            meta={"num_steps": raw["num_steps"], "default_steps": default.num_steps},
         )
 
 

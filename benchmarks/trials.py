@@ -62,7 +62,7 @@ from suggestion import DEFAULT_LR, GRID, GROUPS, Runner, cases, regret_against  
 
 import lrwidget  # noqa: E402
 from lrwidget import analysis  # noqa: E402
-from lrwidget.trials import DEFAULT_STEPS, WITHIN_NOISE, Trials, default_lrs  # noqa: E402
+from lrwidget.trials import WITHIN_NOISE, Trials, default_lrs, default_steps  # noqa: E402
 
 LONG = 600  # steps of the training that scores a pick: at least 3x the longest trial
 TRIAL_MAX = 200  # trials are cached at this length; shorter ones are prefixes
@@ -185,12 +185,14 @@ def grid_cost(case, steps: int) -> int:
 # --- One case and seed -----------------------------------------------------------------------
 
 
-def evaluate(cr: CaseRun, steps: int) -> dict:
-    """Every method's regret on one case and seed, the trials run for real by ``try_lrs``."""
+def evaluate(cr: CaseRun, steps: int | None) -> dict:
+    """Every method's regret on one case and seed, the trials run for real by ``try_lrs``
+    (``steps`` None: the library's default length)."""
     sweep = cr.sweep()
     lrs, note = default_lrs(sweep, cr.current)
     real = cr.try_lrs(sweep, steps)  # lrs=SweepResult: try_lrs reads its default set itself
     assert np.allclose(np.sort(real.lrs), np.sort(lrs)), (real.lrs, lrs)
+    steps = real.steps
     replayed = cr.trials(list(real.lrs), steps)
     drift = max(
         (float(np.max(np.abs(a - b))) if len(a) == len(b) and len(a) else math.inf)
@@ -231,13 +233,13 @@ def evaluate(cr: CaseRun, steps: int) -> dict:
     }
 
 
-def length_study(cr: CaseRun, steps: int) -> list[dict]:
+def length_study(cr: CaseRun, steps: int | None) -> list[dict]:
     """The suggestion and the trials' winner from sweeps of several lengths."""
     out = []
     for length in LENGTH_STUDY:
         sweep = cr.sweep(length)
         lrs, _ = default_lrs(sweep, cr.current)
-        winner = cr.trials(list(lrs), steps).best
+        winner = cr.trials(list(lrs), steps or default_steps(sweep, len(lrs))).best
         out.append(
             {
                 "case": cr.case.key,
@@ -276,7 +278,8 @@ def _fmt(values) -> str:
 
 def summary(rows, steps):
     """Mean (median) regret of every method per group and seed set, the cost, the targets."""
-    print(f"\n#### Regret after {LONG} steps, mean (median); trials of {steps} steps\n")
+    length = f"{steps} steps" if steps else "the default length (trials.default_steps)"
+    print(f"\n#### Regret after {LONG} steps, mean (median); trials of {length}\n")
     sets = [(g, name, seeds) for g in GROUPS for name, seeds in SEED_SETS.items()]
     sets = [(g, n, s) for g, n, s in sets if any(r["group"] == g and r["seed"] in s for r in rows)]
     print("| method | " + " | ".join(f"{g}, {n}" for g, n, _ in sets) + " |")
@@ -298,7 +301,7 @@ def summary(rows, steps):
         "sweep + trials, steps, mean": lambda rs: (
             f"{statistics.mean(r['sweep_steps'] + r['trial_steps'] for r in rs):.0f}"
         ),
-        f"half-decade grid over the sweep's range x {steps} steps": lambda rs: (
+        "half-decade grid over the sweep's range x the trials' steps": lambda rs: (
             f"{statistics.mean(r['grid_steps'] for r in rs):.0f}"
         ),
     }
@@ -475,13 +478,15 @@ def main():
     parser.add_argument("--cache", default=None, help="a JSON file of sweeps, scores and trials")
     parser.add_argument("--quick", action="store_true", help="one case per group, seed 0 only")
     parser.add_argument("--study", action="store_true", help="also the tables that chose the set")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps per trial")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="steps per trial (default: the library's)"
+    )
     parser.add_argument("--json", default=None, help="also write every row here")
     args = parser.parse_args()
     groups = [g.strip() for g in args.groups.split(",")]
     if set(groups) - set(GROUPS):
         parser.error(f"--groups: unknown {sorted(set(groups) - set(GROUPS))}; known: {GROUPS}")
-    if not 1 <= args.steps <= TRIAL_MAX or LONG < 3 * args.steps:
+    if args.steps is not None and (not 1 <= args.steps <= TRIAL_MAX or LONG < 3 * args.steps):
         parser.error(f"--steps must be in 1..{TRIAL_MAX} (the long runs are {LONG} steps)")
     cache, started = load(args.cache), time.perf_counter()
     seeds = (0,) if args.quick else tuple(s for ss in SEED_SETS.values() for s in ss)

@@ -31,6 +31,7 @@ class FitPlan:
     fit_kwargs: dict = field(default_factory=dict)
     batch_size: int | None = None
     kind: str = "arrays"
+    default_steps: int | None = None  # what num_steps=None gives; None: the length is unknown
 
 
 def _leaves(tree) -> list:
@@ -153,7 +154,7 @@ def plan_fit(x, y=None, *, batch_size=None, num_steps=None, sample_weight=None) 
         steps = _resolve_steps(num_steps, per_epoch, "arrays")
         kwargs = dict(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size, shuffle=True)
         kwargs["epochs"] = math.ceil(steps / per_epoch)
-        return FitPlan(steps, kwargs, batch_size, kind)
+        return FitPlan(steps, kwargs, batch_size, kind, max(per_epoch, DEFAULT_MIN_STEPS))
 
     if kind == "dataset":
         import tensorflow as tf
@@ -179,7 +180,8 @@ def plan_fit(x, y=None, *, batch_size=None, num_steps=None, sample_weight=None) 
         kwargs = dict(x=x, epochs=1, steps_per_epoch=steps, shuffle=False)
     else:
         kwargs = dict(x=x, epochs=math.ceil(steps / known), shuffle=False)
-    return FitPlan(steps, kwargs, None, kind)
+    default = None if known is None else max(known, DEFAULT_MIN_STEPS)
+    return FitPlan(steps, kwargs, None, kind, default)
 
 
 def fit_arguments(plan: FitPlan, model) -> dict:

@@ -198,6 +198,7 @@ def _sweep(model, plan, lrs, settings, validation, callbacks, hooks, meta) -> Sw
     meta = {
         **meta,
         "num_steps": plan.num_steps,
+        "default_steps": plan.default_steps,
         "steps_done": len(run),
         "steps_per_call": run.steps_per_call,
         "step_seconds": run.step_seconds,

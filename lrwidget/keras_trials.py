@@ -26,19 +26,26 @@ from .keras_state import StartState, current_lr, exclusive, lr_owner
 from .keras_sweep import check_model
 from .result import SweepResult
 from .selection import check_lr
-from .trials import DEFAULT_STEPS, Trials, default_lrs, diverged_at, validation_steps
+from .trials import (
+    DEFAULT_STEPS,
+    Trials,
+    default_lrs,
+    default_steps,
+    diverged_at,
+    validation_steps,
+)
 
 OnPoint = Callable[[int, int, float], object]
 OnTrialEnd = Callable[[int, np.ndarray, "np.ndarray | None"], object]
 
 
-def _check_steps(steps) -> int:
+def _check_steps(steps) -> int | None:
     if steps is None:
-        return DEFAULT_STEPS
+        return None
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < MIN_STEPS:
         raise ValueError(
             f"steps must be an int >= {MIN_STEPS} (training steps per trial), got {steps!r}; "
-            f"None: {DEFAULT_STEPS}"
+            f"None: {DEFAULT_STEPS}, fewer after a short sweep"
         )
     return int(steps)
 
@@ -119,10 +126,12 @@ def try_lrs(
         every trial reads the data again).
     lrs : list of float or SweepResult
         The LRs to try, or a sweep whose reading chooses them
-        (:func:`lrwidget.trials.default_lrs`: its candidates, suggestion, the bottom of its
-        curve and the optimizer's LR as the baseline).
+        (:func:`lrwidget.trials.default_lrs`: its candidates, the suggestion / 3 and the
+        optimizer's LR as the baseline).
     steps : int, optional
-        Training steps per trial (default ``trials.DEFAULT_STEPS``).
+        Training steps per trial. Default ``trials.DEFAULT_STEPS`` (200); after a short sweep
+        given as ``lrs``, fewer, so that the trials cost at most four sweeps' worth of steps
+        (:func:`lrwidget.trials.default_steps`).
     validation_data : tuple or Dataset, optional
         If given, the trials are ranked by the loss on a fixed subset of ``validation_size``
         samples after the last step (measured also after each quarter and each of the last
@@ -162,7 +171,10 @@ def try_lrs(
     check_model(model)
     steps = _check_steps(steps)
     baseline = current_lr(model.optimizer)
+    sweep = lrs if isinstance(lrs, SweepResult) else None
     lrs, source, note = resolve_lrs(lrs, baseline)
+    if steps is None:
+        steps = DEFAULT_STEPS if sweep is None else default_steps(sweep, len(lrs))
     names, settings = check_settings(model, settings, len(lrs))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")

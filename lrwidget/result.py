@@ -21,6 +21,23 @@ from .records import check_header, floats_to_json, json_to_floats, load_json, sa
 FORMAT = "lrwidget.sweep"
 FORMAT_VERSION = 1
 STOP_REASONS = ("completed", "diverged", "non_finite", "stopped", "data_exhausted", "running")
+LONG_SWEEP = 2.0  # a sweep this many times its default length or more gets a note
+
+
+def length_note(num_steps, default_steps) -> str | None:
+    """The note for a sweep of ``num_steps`` steps whose default length (``num_steps=None``:
+    one epoch, at least 300 steps) is ``default_steps``: a long sweep reads a lower LR, since
+    the model has trained at the small LRs before the large ones come (measured on digits:
+    the suggestion fell from 0.047 at 300 steps to 0.0083 at 1,500; ``docs/trials.md``).
+    None for a sweep of about the default length, or where either is unknown."""
+    if not num_steps or not default_steps or num_steps < LONG_SWEEP * default_steps:
+        return None
+    return (
+        f"this sweep ran {num_steps:,} steps, {num_steps / default_steps:.0f}x its default "
+        f"length ({default_steps:,}); a longer sweep reads a lower LR (the model has already "
+        "trained when the large LRs come): try the candidates (try_lrs) to see which trains "
+        "best, or sweep with num_steps=None"
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +162,11 @@ class SweepResult:
     def notes(self) -> list[str]:
         """What the curve says about the range itself, with what to change: the loss never
         fell, or the sweep ended before the loss turned up (e.g. "... pass a larger end_lr,
-        e.g. end_lr=100"). Empty for a curve with a full descent, and while running."""
-        return list(self._reading.notes)
+        e.g. end_lr=100"), or that a sweep well over its default length reads a lower LR
+        (:func:`length_note`). Empty for a curve with a full descent, and while running."""
+        long = length_note(self.meta.get("num_steps"), self.meta.get("default_steps"))
+        said = long and self.suggestion and self.stop_reason != "running"
+        return list(self._reading.notes) + ([long] if said else [])
 
     @property
     def suggestion(self) -> float | None:

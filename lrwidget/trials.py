@@ -23,8 +23,8 @@ from them, recomputed on load so that a file cannot disagree with itself:
   second)``, i.e. the gap in standard errors of the difference. Below ``WITHIN_NOISE`` the
   notes say that either will do.
 
-:func:`default_lrs` chooses the LRs to try from a sweep's reading. :func:`lrwidget.try_lrs`
-runs the trials.
+:func:`default_lrs` chooses the LRs to try from a sweep's reading and :func:`default_steps`
+how long each runs. :func:`lrwidget.try_lrs` runs the trials.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ FORMAT = "lrwidget.trials"
 FORMAT_VERSION = 1
 STOP_REASONS = ("complete", "stopped", "error", "interrupted")
 DEFAULT_STEPS = 200  # training steps per trial (measured: benchmarks/trials.py, docs/trials.md)
+BUDGET = 4  # after a short sweep, the default trials together cost at most 4 sweeps' steps
+MIN_TRIAL = 10  # ... but each runs at least this many steps (a fifth of them is the score)
 BELOW = 3.0  # the default set reaches down to the suggestion / 3
 DIVERGE_FACTOR = 4.0  # diverged: the recent mean loss above 4x the first step's
 DIVERGE_WINDOW = 5  # the steps that recent mean takes
@@ -89,6 +91,16 @@ def scatter(values) -> float:
         return math.nan
     second = y[:-2] - 2.0 * y[1:-1] + y[2:]
     return float(np.sqrt(np.mean(second**2) / 6.0))
+
+
+def default_steps(result, n_lrs: int) -> int:
+    """Steps per trial when ``n_lrs`` LRs are tried after the sweep ``result``:
+    ``DEFAULT_STEPS``, fewer after a short sweep so that the trials together cost at most
+    ``BUDGET`` sweeps' worth of steps (of its planned length), and at least ``MIN_TRIAL``.
+    A shorter trial costs little here: the winner of 40-step trials after a 40-step sweep
+    scored as 200-step trials' did (``docs/trials.md``)."""
+    planned = int(result.meta.get("num_steps") or len(result.lrs))
+    return max(MIN_TRIAL, min(DEFAULT_STEPS, BUDGET * planned // max(int(n_lrs), 1)))
 
 
 def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | None]:

@@ -120,3 +120,13 @@ def test_a_keras_hub_model_batches_arrays_itself_so_the_sweep_does_not_ask_keras
     plan = plan_fit({"token_ids": ids, "padding_mask": ids}, ids, batch_size=4)
     assert fit_arguments(plan, model)["shuffle"] is False
     assert plan.fit_kwargs["shuffle"] is True  # the plan itself is left as it was
+
+
+def test_the_plan_knows_the_default_length_where_the_data_has_one():
+    x, y = np.zeros((100, 2), "float32"), np.zeros(100, "int32")
+    assert plan_fit(x, y, batch_size=32, num_steps=900).default_steps == 300  # at least 300
+    big = np.zeros((20_000, 2), "float32")
+    assert plan_fit(big, batch_size=32, num_steps=50).default_steps == 625  # one epoch
+    ds = tf.data.Dataset.from_tensor_slices((big, np.zeros(20_000))).batch(50)
+    assert plan_fit(ds, num_steps=50).default_steps == 400
+    assert plan_fit(ds.repeat(), num_steps=50).default_steps is None  # infinite: unknown

@@ -503,3 +503,14 @@ def test_the_engine_runs_a_constant_ladder_and_returns_raw_arrays_only_on_a_clai
     assert seen == [(i, i in (4, 19)) for i in range(20)]
     assert np.isfinite(run.train_losses).all() and run.steps_per_call == 1
     assert_same_state(before, state(model))
+
+
+def test_a_sweep_far_longer_than_its_default_says_a_longer_sweep_reads_lower(digits):
+    x, y = digits  # 1,797 samples in batches of 32: the default length is 300 steps
+    model = make_model()
+    long = lrwidget.find_lr(model, x, y, batch_size=32, num_steps=600, end_lr=10.0)
+    assert long.meta["default_steps"] == 300
+    assert long.suggestion is not None
+    assert any("a longer sweep reads a lower LR" in n for n in long.notes)
+    default = lrwidget.find_lr(model, x, y, batch_size=32, end_lr=10.0)
+    assert not any("longer" in n for n in default.notes)

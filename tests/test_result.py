@@ -49,6 +49,41 @@ def _still_falling(stop_reason="completed"):
     return SweepResult(lrs=lrs, losses=losses, stop_reason=stop_reason)
 
 
+def _lasting(num_steps, default_steps):
+    r = _result()
+    return SweepResult(r.lrs, r.losses, stop_reason="non_finite",
+                       meta={"num_steps": num_steps, "default_steps": default_steps})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("num_steps", "default_steps", "said"),
+    [
+        (1500, 300, True),
+        (600, 300, True),
+        (599, 300, False),
+        (300, 300, False),
+        (40, 300, False),
+        (1500, None, False),
+        (None, 300, False),
+    ],  # fmt: skip
+)
+def test_a_sweep_twice_its_default_length_or_more_says_that_a_longer_sweep_reads_lower(
+    num_steps, default_steps, said
+):
+    notes = _lasting(num_steps, default_steps).notes
+    assert any("a longer sweep reads a lower LR" in n for n in notes) is said
+    if said:
+        assert f"{num_steps:,} steps" in notes[-1] and "try_lrs" in notes[-1]
+
+
+def test_the_length_note_survives_a_round_trip_and_needs_an_answer_to_qualify(tmp_path):
+    r = _lasting(1500, 300)
+    back = SweepResult.load(r.save(tmp_path / "long.json"))
+    assert back.notes == r.notes and len(r.notes) == 1
+    flat = SweepResult(r.lrs, np.full(len(r), 2.0), meta=dict(r.meta))
+    assert flat.suggestion is None and not any("longer" in n for n in flat.notes)
+
+
 def test_a_sweep_that_ended_before_the_loss_turned_up_says_how_to_widen_the_range():
     r = _still_falling()
     assert r.useful == len(r)  # never diverged

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import lrwidget
 from lrwidget import trials as trials_module
 from lrwidget.result import SweepResult
-from lrwidget.trials import Trials, default_lrs, divergence_step, validation_steps
+from lrwidget.trials import Trials, default_lrs, default_steps, divergence_step, validation_steps
 
 STEPS = 100
 
@@ -273,6 +273,26 @@ def test_a_reading_with_no_answer_gives_decades_around_the_current_lr_and_says_s
     assert "no LR to try" in note and "/10 to x10" in note
 
 
+@pytest.mark.parametrize(
+    ("planned", "n_lrs", "steps"),
+    [(300, 4, 200), (None, 4, 200), (300, 5, 200), (150, 4, 150), (40, 4, 40), (40, 5, 32)],
+)
+def test_trials_after_a_short_sweep_cost_at_most_four_sweeps(planned, n_lrs, steps):
+    """200 steps each, fewer where that would cost more than four sweeps' worth (None: the
+    sweep's length is its number of points, here 300)."""
+    result = _sweep(lambda lrs: 2 - np.exp(-((np.log10(lrs) + 2) ** 2)))
+    if planned is not None:
+        result = SweepResult(lrs=result.lrs, losses=result.losses, meta={"num_steps": planned})
+    assert default_steps(result, n_lrs) == steps
+    assert steps * n_lrs <= trials_module.BUDGET * (planned or len(result))
+
+
+def test_a_tiny_sweep_still_gets_trials_long_enough_to_score():
+    lrs = np.geomspace(1e-3, 1, 10)
+    result = SweepResult(lrs=lrs, losses=2 - lrs, meta={"num_steps": 10})
+    assert default_steps(result, 5) == trials_module.MIN_TRIAL
+
+
 # --- try_lrs on Keras --------------------------------------------------------------------------
 SHORT = dict(batch_size=32, steps=20)
 
@@ -422,6 +442,17 @@ def test_a_sweep_chooses_the_lrs_and_validation_data_ranks_them(digits):
     np.testing.assert_allclose(t.lrs, expected, rtol=1e-6)
     assert t.meta["source"] in ("candidates", "fallback") and t.score_kind == "validation loss"
     assert all(len(v) == len(validation_steps(20)) for v in t.val_losses)
+
+
+def test_trials_chosen_by_a_short_sweep_default_to_its_step_budget(digits):
+    x, y = digits
+    model = make_model()
+    sweep = lrwidget.find_lr(model, x, y, batch_size=32, num_steps=30, end_lr=10.0)
+    t = lrwidget.try_lrs(model, x, y, lrs=sweep, batch_size=32)
+    assert t.steps == default_steps(sweep, len(t.lrs)) < trials_module.DEFAULT_STEPS
+    assert sum(len(v) for v in t.losses) <= trials_module.BUDGET * 30
+    chosen = lrwidget.try_lrs(model, x, y, lrs=[0.01], batch_size=32)  # no sweep: the default
+    assert chosen.steps == trials_module.DEFAULT_STEPS
 
 
 def test_each_trial_runs_with_its_own_settings_and_the_users_come_back(digits):
