@@ -13,7 +13,8 @@ For each case and seed, from the same initial state:
 - the sweep (``lrwidget.find_lr``) and its suggestion;
 - the default trial set (``trials.default_lrs`` of the sweep and the optimizer's default LR)
   run by ``lrwidget.try_lrs`` for the default number of steps; the trials' winner is
-  ``Trials.best`` (no validation data: the mean training loss over the last fifth);
+  ``Trials.winner`` (no validation data: ranked by the mean training loss over the last fifth,
+  the smallest LR within noise of the best), beside ``Trials.best`` (the best score alone);
 - the by-hand trio: the default LR / 10, x1 and x10, each trained for the trials' steps and
   the best kept by the same measure ("by trials"), and the best of the three by the long
   training below ("oracle", what knowing the answer would give);
@@ -23,9 +24,8 @@ For each case and seed, from the same initial state:
   half-decade grid (1e-5 .. 3.2) trained the same way, as in the suggestion benchmark:
   accuracy short of the best (0.01 = one point), for regression the relative excess MSE
   capped at 1; a method with no answer scores the default LR (what the user then trains at);
-- two rules the library does not use, for comparison: the smallest LR within noise of the
-  best (``cautious``), and the default set ranked by the validation loss (trained on the
-  first 80 % of the training split, validated on the rest);
+- the default set ranked by the validation loss (trained on the first 80 % of the training
+  split, validated on the rest), as a user with validation data gets it;
 - Prodigy (LR-free, d0 = 1e-6) for ``LONG`` steps;
 - the cost: the sweep's steps plus the trials', against a half-decade grid over the sweep's
   range trained for the trials' steps, and the trials' steps in sweeps' worth (of the planned
@@ -62,7 +62,7 @@ from suggestion import DEFAULT_LR, GRID, GROUPS, Runner, cases, regret_against  
 
 import lrwidget  # noqa: E402
 from lrwidget import analysis  # noqa: E402
-from lrwidget.trials import WITHIN_NOISE, Trials, default_lrs, default_steps  # noqa: E402
+from lrwidget.trials import Trials, default_lrs, default_steps  # noqa: E402
 
 LONG = 600  # steps of the training that scores a pick: at least 3x the longest trial
 TRIAL_MAX = 200  # trials are cached at this length; shorter ones are prefixes
@@ -123,8 +123,8 @@ class CaseRun:
         return Trials(lrs=np.asarray(lrs, float), steps=steps, losses=losses)
 
     def validated(self, lrs, steps: int) -> tuple[float | None, float | None]:
-        """The winner (best, cautious) of trials ranked by the validation loss: trained on the
-        first 80 % of the training split, validated on the rest (cached)."""
+        """The (best, winner) of trials ranked by the validation loss: trained on the first
+        80 % of the training split, validated on the rest (cached)."""
         key = f"val|{self.run.prefix}|{steps}|{','.join(_key(lr) for lr in lrs)}"
         if key not in self.cache:
             x_tr, _, y_tr, _ = self.case.data
@@ -134,7 +134,7 @@ class CaseRun:
             got = lrwidget.try_lrs(model, x_tr[:cut], y_tr[:cut], lrs=list(lrs), steps=steps,
                                    batch_size=self.case.batch, seed=self.seed,
                                    validation_data=(x_tr[cut:], y_tr[cut:]))  # fmt: skip
-            self.cache[key] = [got.best, cautious(got)]
+            self.cache[key] = [got.best, got.winner]
         return tuple(self.cache[key])
 
     def halving(self, lrs, first: int) -> tuple[float | None, int]:
@@ -152,23 +152,6 @@ class CaseRun:
             if len(alive) == 1 or steps >= TRIAL_MAX:
                 return (order[0] if np.isfinite(scores).any() else None), spent
             alive, steps = order[: math.ceil(len(alive) / 2)], steps * 2
-
-
-def cautious(trials: Trials) -> float | None:
-    """The smallest LR whose score is within ``WITHIN_NOISE`` standard errors of the best's
-    (a rule the benchmark compares with ``Trials.best``, not the library's)."""
-    best = trials.best_index
-    if best is None:
-        return None
-    scores, noise = trials.scores, trials.noise
-    close = [
-        i
-        for i in range(len(trials))
-        if i == best
-        or np.isfinite(scores[i])
-        and scores[i] - scores[best] <= WITHIN_NOISE * math.hypot(noise[i], noise[best])
-    ]
-    return float(min(trials.lrs[i] for i in close))
 
 
 def trio(current: float) -> list[float]:
@@ -199,7 +182,7 @@ def evaluate(cr: CaseRun, steps: int | None) -> dict:
         for a, b in zip(real.losses, replayed.losses, strict=True)
     )
     hand = cr.trials(trio(cr.current), steps)
-    val_best, val_cautious = cr.validated(list(real.lrs), steps)
+    val_best, val_winner = cr.validated(list(real.lrs), steps)
     ran = sum(len(t) for t in real.losses)
     return {
         "case": cr.case.key,
@@ -212,7 +195,7 @@ def evaluate(cr: CaseRun, steps: int | None) -> dict:
         "suggestion": sweep.suggestion,
         "set": [float(v) for v in real.lrs],
         "fallback": note is not None,
-        "winner": real.best,
+        "winner": real.winner,
         "margin": real.margin,
         "drift": drift,
         "trial_steps": ran,
@@ -220,10 +203,10 @@ def evaluate(cr: CaseRun, steps: int | None) -> dict:
         "grid_steps": grid_cost(cr.case, steps),
         "regret": {
             "suggestion": cr.long(sweep.suggestion),
-            "winner": cr.long(real.best),
-            "cautious": cr.long(cautious(real)),
-            "validated": cr.long(val_best),
-            "validated, cautious": cr.long(val_cautious),
+            "winner": cr.long(real.winner),
+            "best score": cr.long(real.best),
+            "validated": cr.long(val_winner),
+            "validated, best score": cr.long(val_best),
             "default": cr.long(None),
             "hand": cr.long(hand.best),
             "hand (oracle)": min(cr.long(lr) for lr in hand.lrs),
@@ -260,9 +243,9 @@ def length_study(cr: CaseRun, steps: int | None) -> list[dict]:
 METHODS = {
     "suggestion": "the suggestion",
     "winner": "**the trials' winner**",
-    "cautious": "the trials' smallest LR within noise of the best (not the library's rule)",
+    "best score": "the trials' best score alone (Trials.best: no tie to the smaller LR)",
     "validated": "the trials' winner with validation data (a fifth of the training split)",
-    "validated, cautious": "the same, smallest LR within noise of the best",
+    "validated, best score": "the same, the best validation score alone",
     "default": "the optimizer's default LR",
     "hand": "by hand: default /10, x1, x10, best by its trials",
     "hand (oracle)": "by hand, best of the three by the long run (oracle)",
@@ -326,7 +309,7 @@ def summary(rows, steps):
 def task_table(rows):
     print(
         "\n| group | task | opt | seeds | best grid LR | suggestion | set | winner | "
-        "regret: suggestion / winner / cautious / validated / default / by hand / Prodigy | "
+        "regret: suggestion / winner / best score / validated / default / by hand / Prodigy | "
         "real run vs cached trials |"
     )
     print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | --- | ---: |")
@@ -343,7 +326,7 @@ def task_table(rows):
                 for k in (
                     "suggestion",
                     "winner",
-                    "cautious",
+                    "best score",
                     "validated",
                     "default",
                     "hand",
@@ -445,7 +428,7 @@ def study(runs: list[CaseRun]):
 
     for name, rule in RULES.items():
         for steps in STUDY_STEPS:
-            for how, pick in (("best", lambda t: t.best), ("cautious", cautious)):
+            for how, pick in (("best score", lambda t: t.best), ("winner", lambda t: t.winner)):
 
                 def equal(c, rule=rule, steps=steps, pick=pick):
                     lrs = rule(c.sweep(), c.current)

@@ -503,15 +503,17 @@ def _report_trials(trials: Trials, out_dir: Path, stream) -> None:
     for label, score, outcome in zip(trials.labels, trials.scores, trials.outcomes, strict=True):
         shown = f"{score:.4g}" if np.isfinite(score) else "-"
         print(f"trial {label:<{width}}  {trials.score_kind} {shown:>8}  {outcome}", file=stream)
-    if trials.best is None:
+    if trials.winner is None:
         print("winner: none (no trial trained to its end)", file=stream)
     else:
         ahead = (
-            ""
+            f", the smallest LR within the noise of the best ({trials.labels[trials.best_index]})"
+            if trials.winner_index != trials.best_index
+            else ""
             if trials.margin is None
             else f", ahead of the next by {trials.margin:.2g}x its noise"
         )
-        print(f"winner: {trials.labels[trials.best_index]}{ahead}", file=stream)
+        print(f"winner: {trials.labels[trials.winner_index]}{ahead}", file=stream)
     for note in trials.notes:
         print(f"note: {note}", file=stream)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -601,16 +601,16 @@ class LossPlot:
             readout.y = np.concatenate(hy) if hy else np.zeros(0)
             readout.names = hnames
 
-    def draw_tried(self, lrs, best: int | None):
-        """The trials' markers at ``lrs`` (empty: none), each in its trial's colour, the best
-        (index ``best``) labelled and larger."""
+    def draw_tried(self, lrs, winner: int | None):
+        """The trials' markers at ``lrs`` (empty: none), each in its trial's colour, the winner
+        (index ``winner``) labelled and larger."""
         mark = self.marks.tried
         n = len(lrs)
         with mark.hold_sync():
             mark.x = np.asarray(lrs, dtype=np.float64)
             mark.y = np.full(n, TRIED_Y)
             mark.colors = [style.trial_color(i) for i in range(n)] or [style.trial_color(0)]
-            mark.names = ["best" if i == best else "" for i in range(n)]
+            mark.names = ["winner" if i == winner else "" for i in range(n)]
 
     def draw_candidates(self, tagged, owners=None, provisional: bool = False):
         """Show candidates; ``tagged`` is a list of ``(Candidate, series index)``, ``owners``

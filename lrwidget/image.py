@@ -195,7 +195,7 @@ def draw_trials(ax, trials) -> None:
     """Each trial's training loss against its step on ``ax`` (the winner bold, a diverged
     trial dotted), its validation checkpoints as dots, in the trial's colour (the widget's
     trials panel draws the same lines: :mod:`lrwidget.trials_live`)."""
-    best = trials.best_index
+    winner = trials.winner_index
     for i, (label, losses, outcome) in enumerate(
         zip(trials.labels, trials.losses, trials.outcomes, strict=True)
     ):
@@ -203,8 +203,8 @@ def draw_trials(ax, trials) -> None:
             continue
         color = style.trial_color(i)  # as its line in the widget and its square on the chart
         steps = range(1, len(losses) + 1)
-        width = style.BEST_WIDTH if i == best else style.TRIAL_WIDTH
-        name = f"{label} (best)" if i == best else label
+        width = style.BEST_WIDTH if i == winner else style.TRIAL_WIDTH
+        name = f"{label} (winner)" if i == winner else label
         line = ":" if outcome == "diverged" else "-"
         ax.plot(steps, losses, line, color=color, linewidth=width, label=name, gid=f"trial-{i}")
         if trials.val_losses is not None and len(trials.val_losses[i]):

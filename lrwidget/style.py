@@ -87,16 +87,18 @@ def trials_window(losses, outcomes=None) -> tuple[float, float] | None:
 
 
 def trials_status(trials) -> list[str]:
-    """The status line's parts on a :class:`~lrwidget.Trials` record: the winner, its margin
-    over the next in noise units, and the record's notes."""
+    """The status line's parts on a :class:`~lrwidget.Trials` record: the winner, the best's
+    margin over the next in noise units, and the record's notes."""
     n = sum(1 for losses in trials.losses if len(losses))
     parts = [f"tried {plural(n, 'LR')} for {trials.steps} steps ({trials.score_kind})"]
-    best = trials.best_index
-    if best is None:
+    best, winner = trials.best_index, trials.winner_index
+    if winner is None:
         parts.append("no winner")
     else:
-        won = f"best {trials.labels[best]}"
-        if trials.margin is not None and np.isfinite(trials.margin):
+        won = f"winner {trials.labels[winner]}"
+        if winner != best:
+            won += f" (the best, {trials.labels[best]}, is within its noise)"
+        elif trials.margin is not None and np.isfinite(trials.margin):
             won += f", ahead of the next by {trials.margin:.1f}x its noise"
         parts.append(won)
     return parts + list(trials.notes)

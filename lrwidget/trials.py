@@ -22,6 +22,11 @@ from them, recomputed on load so that a file cannot disagree with itself:
 * **The margin**: (second-best score - best score) / ``hypot(noise of the best, noise of the
   second)``, i.e. the gap in standard errors of the difference. Below ``WITHIN_NOISE`` the
   notes say that either will do.
+* **The winner**, the LR to train at: the best, or where trials at smaller LRs score within
+  ``WITHIN_NOISE`` standard errors of it, the smallest of those. A short trial favours a
+  larger LR (what goes wrong with it, a cliff, overfitting, a late blow-up, shows only over a
+  longer run), so a tie goes to the smaller one. Trials with settings of their own (a
+  family's members) differ in more than their LR: there the winner is the best.
 
 :func:`default_lrs` chooses the LRs to try from a sweep's reading and :func:`default_steps`
 how long each runs. :func:`lrwidget.try_lrs` runs the trials.
@@ -334,6 +339,29 @@ class Trials:
         return None if index is None else float(self.lrs[index])
 
     @property
+    def winner_index(self) -> int | None:
+        """The index of the trial to train with (see the module docstring): the best, or the
+        smallest LR within ``WITHIN_NOISE`` standard errors of it. None like ``best_index``."""
+        best = self.best_index
+        if best is None or self.settings is not None:
+            return best
+        scores, noise = self._ranked()
+        tied = [
+            i
+            for i in range(len(self))
+            if np.isfinite(scores[i])
+            and scores[i] - scores[best] <= WITHIN_NOISE * math.hypot(noise[i], noise[best])
+        ]
+        return min([best, *tied], key=lambda i: (self.lrs[i], scores[i]))
+
+    @property
+    def winner(self) -> float | None:
+        """The LR to train at: the best, or the smallest LR within its noise (None when no trial
+        finished without diverging)."""
+        index = self.winner_index
+        return None if index is None else float(self.lrs[index])
+
+    @property
     def margin(self) -> float | None:
         """How far the best is ahead of the second best, in standard errors of the difference
         of their scores (see the module docstring): inf when every other trial diverged; None
@@ -402,6 +430,12 @@ class Trials:
                 f"the best two ({labels[best]}, {labels[second]}) are within their noise "
                 f"(margin {margin:.1f}): either will do"
             )
+        winner = self.winner_index
+        if winner != best:
+            notes.append(
+                f"the winner is {labels[winner]}, the smallest LR within the noise of the best "
+                f"({labels[best]}): a short trial favours a larger LR"
+            )
         if len(set(self.lrs.tolist())) > 1 and self.settings is None:
             lr = self.lrs[best]
             if lr == self.lrs.max():
@@ -411,11 +445,12 @@ class Trials:
 
     def __repr__(self) -> str:
         best = "None" if self.best is None else format_lr(self.best)
+        winner = "None" if self.winner is None else format_lr(self.winner)
         margin = self.margin
         said = "None" if margin is None else f"{margin:.1f}"
         return (
             f"Trials({len(self)} LRs x {self.steps} steps, stop_reason={self.stop_reason!r}, "
-            f"best={best}, margin={said})"
+            f"best={best}, winner={winner}, margin={said})"
         )
 
     # --- JSON ------------------------------------------------------------------------------
@@ -442,6 +477,7 @@ class Trials:
             "outcomes": self.outcomes,
             "scores": floats_to_json(self.scores),
             "best": self.best,
+            "winner": self.winner,
             "margin": margin if margin is not None and math.isfinite(margin) else None,
             "labels": self.labels,
             "notes": self.notes,

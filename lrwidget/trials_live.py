@@ -7,7 +7,7 @@ runner and this view draws it. The panel (CSS class ``lrwidget-trials``) is a
 :class:`~lrwidget.panel.PlotPanel` with a linear step axis, one line per trial in the colour of
 that trial's square on the LR chart (:func:`lrwidget.style.trial_color`); it unfolds (in
 ``box``, which the finder shows under the chart) with the first trial. When the trials end,
-the best is drawn bold, named "best" on the chart and selected, with its settings when the
+the winner is drawn bold, named "winner" on the chart and selected, with its settings when the
 trials were a family's members. A click on a trial's line
 or on its square selects that trial's LR through the chart's ``pick``, exactly (no snapping).
 
@@ -188,22 +188,22 @@ class TrialsLive:
         return record
 
     def show_end(self, trials: Trials | None) -> Ending | None:
-        """Draw the trials' final lines, mark the best and select it (kernel thread)."""
+        """Draw the trials' final lines, mark the winner and select it (kernel thread)."""
         if trials is None:
             return None
-        best = trials.best_index
+        winner = trials.winner_index
         with self.chart.lock:
             self._make_lines(len(trials), trials.labels, empty=False)
             for i, (line, losses) in enumerate(zip(self.lines, trials.losses, strict=True)):
                 draw_line(line, np.arange(1, len(losses) + 1), losses)
                 line.line_style = "dotted" if trials.outcomes[i] == "diverged" else "solid"
-                if i == best:
+                if i == winner:
                     line.stroke_width = style.BEST_WIDTH
-                    line.labels = [f"{trials.labels[i]} (best)"]
+                    line.labels = [f"{trials.labels[i]} (winner)"]
             self.panel.set_y_window(style.trials_window(trials.losses, trials.outcomes))
-            self.chart.plot.draw_tried(trials.lrs, best)
-            if best is not None:
-                self.pick_trial(best)
+            self.chart.plot.draw_tried(trials.lrs, winner)
+            if winner is not None:
+                self.pick_trial(winner)
         planned = len(trials) * trials.steps
         done = sum(len(losses) for losses in trials.losses)
         return Ending(done, planned, trials.stop_reason)

@@ -186,7 +186,7 @@ def test_try_prints_a_line_per_trial_and_the_winner_and_writes_the_record(tmp_pa
     for label, line in zip(trials.labels, lines, strict=True):
         assert line.startswith(f"trial {label} ") and "validation loss" in line
     winner = next(line for line in stdout.splitlines() if line.startswith("winner: "))
-    assert winner.startswith(f"winner: {trials.labels[trials.best_index]}")
+    assert winner.startswith(f"winner: {trials.labels[trials.winner_index]}")
     assert f"{len(trials) * 20}/{len(trials) * 20}" in stderr  # the trials' own progress
     assert (out / "trials.png").read_bytes().startswith(b"\x89PNG")
 

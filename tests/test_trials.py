@@ -61,16 +61,41 @@ def test_two_trials_within_their_noise_are_said_to_be_either():
     assert any("within their noise" in n and "either will do" in n for n in t.notes)
 
 
+def test_a_smaller_lr_within_the_noise_of_the_best_wins_and_the_notes_say_why():
+    sd = 0.1
+    tail = STEPS // 5
+    unit = sd * math.sqrt(2 / tail)  # the standard error of a difference of two scores
+    levels = (1.0 + 1.0 * unit, 1.0, 1.0 + 10 * unit)  # 1e-3 within noise, 1e-1 clearly worse
+    t = Trials(lrs=[1e-3, 1e-2, 1e-1], steps=STEPS,
+               losses=[noisy(v, sd, seed=i) for i, v in enumerate(levels)])  # fmt: skip
+    assert t.best == 1e-2 and t.winner == 1e-3 and t.winner_index == 0
+    assert any("the winner is 1.0e-3, the smallest LR within the noise" in n for n in t.notes)
+    assert "winner=1.0e-3" in repr(t) and t.to_dict()["winner"] == 1e-3
+
+
+def test_a_clear_best_wins_and_trials_with_their_own_settings_are_ranked_by_score_alone():
+    sd = 0.1
+    unit = sd * math.sqrt(2 / (STEPS // 5))
+    clear = (1.0 + 10 * unit, 1.0)
+    t = Trials(lrs=[1e-3, 1e-2], steps=STEPS,
+               losses=[noisy(v, sd, seed=i) for i, v in enumerate(clear)])  # fmt: skip
+    assert t.winner == t.best == 1e-2
+    tied = [noisy(v, sd, seed=i) for i, v in enumerate((1.0 + unit, 1.0))]
+    members = Trials(lrs=[1e-3, 1e-2], steps=STEPS, losses=tied,
+                     settings=[{"weight_decay": 0.1}, {"weight_decay": 0.0}])  # fmt: skip
+    assert members.winner == members.best == 1e-2
+
+
 def test_a_diverged_trial_scores_inf_and_when_every_trial_diverges_there_is_no_best():
     blowup = np.concatenate([noisy(2.0, 0.05, steps=10), np.geomspace(3, 1e4, 10)])
     fine = noisy(1.0, 0.05)
     t = Trials(lrs=[1e-2, 10.0], steps=STEPS, losses=[fine, blowup])
     assert t.outcomes == ["complete", "diverged"] and math.isinf(t.scores[1])
-    assert t.best == 1e-2 and t.margin == math.inf
+    assert t.best == t.winner == 1e-2 and t.margin == math.inf
     assert any(n.startswith("diverged: 1.0e1") for n in t.notes)
     nan_trial = np.array([2.0, 2.1, np.nan])
     gone = Trials(lrs=[1.0, 10.0], steps=STEPS, losses=[blowup, nan_trial])
-    assert gone.best is None and gone.margin is None and np.isinf(gone.scores).all()
+    assert gone.best is gone.winner is None and gone.margin is None and np.isinf(gone.scores).all()
     assert any("every trial diverged" in n for n in gone.notes)
 
 
@@ -178,7 +203,8 @@ def _same(a: Trials, b: Trials):
     assert (a.val_losses is None) == (b.val_losses is None)
     assert a.settings == b.settings
     np.testing.assert_array_equal(a.scores, b.scores)
-    assert a.best == b.best and a.notes == b.notes and a.labels == b.labels
+    assert a.best == b.best and a.winner == b.winner and a.notes == b.notes
+    assert a.labels == b.labels
     assert a.margin == b.margin or (a.margin is None) == (b.margin is None) and a.margin != a.margin
 
 

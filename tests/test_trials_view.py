@@ -1,5 +1,5 @@
 """Trials in the widget: Try after a sweep, each trial drawn live under the chart in the colour
-of its square on the chart, the best selected, picks by a click on a line or a square, Stop,
+of its square on the chart, the winner selected, picks by a click on a line or a square, Stop,
 an error and Jupyter's interrupt keeping the finished trials, a family's members tried with
 their own settings, and the static picture of it all.
 
@@ -116,21 +116,23 @@ def test_try_draws_each_trial_live_under_the_chart_and_selects_the_winner(swept,
         assert np.allclose(line.y, losses, rtol=1e-6) and list(line.x) == list(
             range(1, len(losses) + 1)
         )
-    best = trials.best_index
-    assert best is not None and finder.selected_lr == trials.best
-    assert lines[best].stroke_width == style.BEST_WIDTH and "(best)" in lines[best].labels[0]
-    assert list(squares.names).count("best") == 1 and squares.names[best] == "best"
+    won = trials.winner_index
+    assert won is not None and finder.selected_lr == trials.winner
+    assert lines[won].stroke_width == style.BEST_WIDTH and "(winner)" in lines[won].labels[0]
+    assert list(squares.names).count("winner") == 1 and squares.names[won] == "winner"
     status = finder.chart.status_text
-    assert f"best {trials.labels[best]}" in status and trials.score_kind in status
-    if trials.margin is not None and np.isfinite(trials.margin):
+    assert f"winner {trials.labels[won]}" in status and trials.score_kind in status
+    if won != trials.best_index:
+        assert f"the best, {trials.labels[trials.best_index]}, is within its noise" in status
+    elif trials.margin is not None and np.isfinite(trials.margin):
         assert f"{trials.margin:.1f}x its noise" in status
     assert finder.progress_text.value.endswith(f"· {trials.stop_reason}")
     # Apply sets the winner; a new sweep makes the trials stale and clears them.
     finder.apply()
-    assert float(model.optimizer.learning_rate) == pytest.approx(trials.best)
+    assert float(model.optimizer.learning_rate) == pytest.approx(trials.winner)
     finder.run(block=True)
     assert finder.trials is None and not trials_view.shown
-    assert len(squares.x) == 0 and "best" not in finder.chart.status_text
+    assert len(squares.x) == 0 and "winner" not in finder.chart.status_text
 
 
 def test_a_click_on_a_trials_line_or_its_square_selects_that_lr_exactly(swept):
@@ -221,8 +223,9 @@ def test_a_family_tries_each_members_pick_with_its_settings_and_the_winner_is_se
     picks = [r.suggestion for r in family.results]
     assert list(trials.lrs) == [float(p) for p in picks if p is not None]
     assert [s["weight_decay"] for s in trials.settings] == [0.0, 0.05][: len(trials)]
-    best = trials.best_index
-    assert finder.selected == {"learning_rate": trials.best, **trials.settings[best]}
+    best = trials.winner_index
+    assert best == trials.best_index  # trials with settings of their own: the best wins
+    assert finder.selected == {"learning_rate": trials.winner, **trials.settings[best]}
     message = finder.apply()
     assert model.optimizer.weight_decay == trials.settings[best]["weight_decay"]
     assert "weight_decay" in message

@@ -1,5 +1,5 @@
 // Trials in JupyterLab: after a sweep, Try trains a short run at each of a few LRs and draws
-// each one's loss per step live in a panel under the chart (fixtures/trials.ipynb); the best is
+// each one's loss per step live in a panel under the chart (fixtures/trials.ipynb); the winner is
 // selected, and a click on a trial's line or on its square on the chart selects that trial's
 // LR, read back from the kernel.
 import { BrowserContext, expect, Locator, Page, test } from '@playwright/test';
@@ -102,10 +102,10 @@ test('Try draws each trial live under the chart and selects the winner', async (
 
   await expect(trialLines()).toHaveCount(n);
   expect(await py(page, NB, 'same_state(initial, state(model))')).toBe(true);
-  const [best, selected] = await py<[number, number]>(page, NB, '[finder.trials.best, finder.selected_lr]');
-  expect(selected).toBe(best); // the winner is selected
-  await expect(page.locator('.lrwidget-status')).toContainText(/best \S+/);
-  await expect(page.locator(`${TRIALS} .g_legend`)).toContainText('(best)');
+  const [winner, selected] = await py<[number, number]>(page, NB, '[finder.trials.winner, finder.selected_lr]');
+  expect(selected).toBe(winner); // the winner is selected
+  await expect(page.locator('.lrwidget-status')).toContainText(/winner \S+/);
+  await expect(page.locator(`${TRIALS} .g_legend`)).toContainText('(winner)');
   // Each trial's line is drawn in the colour of its square on the LR chart.
   const squares = marks(page).nth((await marks(page).count()) - 5).locator('g.object_grp path.dot');
   await expect(squares).toHaveCount(n);
@@ -117,7 +117,7 @@ test('Try draws each trial live under the chart and selects the winner', async (
 });
 
 test('a click on a trial\'s line or its square selects that LR, read back from the kernel', async () => {
-  const [lrs, bestIndex] = await py<[number[], number]>(page, NB, '[list(finder.trials.lrs), finder.trials.best_index]');
+  const [lrs, bestIndex] = await py<[number[], number]>(page, NB, '[list(finder.trials.lrs), finder.trials.winner_index]');
   const others = lrs.map((_, i) => i).filter((i) => i !== bestIndex);
   let clicked = 0;
   for (const i of others) {
@@ -129,8 +129,8 @@ test('a click on a trial\'s line or its square selects that LR, read back from t
     clicked++;
   }
   expect(clicked, 'trial lines a click could reach').toBeGreaterThanOrEqual(1);
-  // The best one's square on the chart: back to the winner, exactly (no snapping).
-  // (Its symbol, not its group: the group's box holds the "best" label beside it too.)
+  // The winner's square on the chart: back to the winner, exactly (no snapping).
+  // (Its symbol, not its group: the group's box holds the "winner" label beside it too.)
   const squares = marks(page).nth((await marks(page).count()) - 5).locator('g.object_grp path.dot');
   await squares.nth(bestIndex).click();
   await expect.poll(() => py(page, NB, 'finder.selected_lr')).toBe(lrs[bestIndex]);
