@@ -395,7 +395,12 @@ class At(keras.callbacks.Callback):
 
 def test_live_sweep_streams_coalesced_and_ends_on_the_suggestion(comms, digits, monkeypatch):
     x, y = digits
-    finder = LRFinderWidget(tiny_model(), x, y, batch_size=16, num_steps=400, start_lr=1e-4)
+    # Each step takes at least 4 ms, so the sweep outlasts many update intervals however fast
+    # the machine: the live updates under test cannot all fall into one interval.
+    pace = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: time.sleep(0.004))
+    finder = LRFinderWidget(
+        tiny_model(), x, y, batch_size=16, num_steps=400, start_lr=1e-4, callbacks=[pace]
+    )
     seen_live = []
     finder.chart.marks.candidates.observe(lambda ch: seen_live.append(finder.running), "x")
     started = time.perf_counter()
