@@ -407,6 +407,48 @@ RULES = {
     "default LR, s, bottom, 3 bottom": _ruled(lambda w, s, d: [d, s, _bottom(w), 3 * _bottom(w)]),
 }
 STUDY_STEPS = (50, 100, 150, 200)
+TIE_STUDY = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)  # the winner's tie threshold, in standard errors
+
+
+def tied_winner(trials: Trials, k: float) -> float | None:
+    """``Trials.winner`` with another tie threshold: the smallest LR whose score is within
+    ``k`` standard errors of the best's (k = 0: the best alone; the library uses
+    ``trials.WITHIN_NOISE``)."""
+    best = trials.best_index
+    if best is None:
+        return None
+    scores, noise = trials.scores, trials.noise
+    tied = [
+        i
+        for i in range(len(trials))
+        if np.isfinite(scores[i])
+        and scores[i] - scores[best] <= k * math.hypot(noise[i], noise[best])
+    ]
+    return float(min(trials.lrs[i] for i in [best, *tied]))
+
+
+def tie_study(runs: list[CaseRun]):
+    """Mean regret of the default set's winner for each tie threshold (from the cache)."""
+    print("\n#### The winner's tie threshold: mean regret with the default set and steps\n")
+    sets = [(g, n, s) for g in GROUPS for n, s in SEED_SETS.items()]
+    sets = [(g, n, s) for g, n, s in sets if any(c.case.group == g and c.seed in s for c in runs)]
+    print(
+        "| within k standard errors of the best | "
+        + " | ".join(f"{g}, {n}" for g, n, _ in sets)
+        + " |"
+    )
+    print("| ---: |" + " ---: |" * len(sets))
+    for k in TIE_STUDY:
+        cells = []
+        for g, _, seeds in sets:
+            regrets = []
+            for c in (c for c in runs if c.case.group == g and c.seed in seeds):
+                sweep = c.sweep()
+                lrs = list(default_lrs(sweep, c.current)[0])
+                won = tied_winner(c.trials(lrs, default_steps(sweep, len(lrs))), k)
+                regrets.append(c.long(won))
+            cells.append(f"{statistics.mean(regrets):.3f}")
+        print(f"| {k:g} | " + " | ".join(cells) + " |")
 
 
 def study(runs: list[CaseRun]):
@@ -494,6 +536,7 @@ def main():
     if lengths:
         length_table(lengths)
     if args.study:
+        tie_study(runs)
         study(runs)
         save(cache, args.cache)
     if args.json:
