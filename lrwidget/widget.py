@@ -270,7 +270,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
 
     def try_lrs(self, lrs=None, steps=None, block=False, *, background=None):
         """Train a short run at each of a few LRs from the model's state, drawn live under the
-        chart; the best is selected and the model is put back as it was.
+        chart; the winner is selected and the model is put back as it was.
 
         Parameters
         ----------
