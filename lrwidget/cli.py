@@ -506,13 +506,12 @@ def _report_trials(trials: Trials, out_dir: Path, stream) -> None:
     if trials.winner is None:
         print("winner: none (no trial trained to its end)", file=stream)
     else:
-        ahead = (
-            f", the smallest LR within the noise of the best ({trials.labels[trials.best_index]})"
-            if trials.winner_index != trials.best_index
-            else ""
-            if trials.margin is None
-            else f", ahead of the next by {trials.margin:.2g}x its noise"
-        )
+        best = trials.labels[trials.best_index]
+        ahead = ""
+        if trials.winner_index != trials.best_index:
+            ahead = f", the smallest LR within the noise of the best ({best})"
+        elif trials.margin is not None:
+            ahead = f", ahead of the next by {trials.margin:.2g}x its noise"
         print(f"winner: {trials.labels[trials.winner_index]}{ahead}", file=stream)
     for note in trials.notes:
         print(f"note: {note}", file=stream)

@@ -211,3 +211,20 @@ def test_try_with_a_bad_step_count_is_one_line_and_exit_2_before_any_sweep(steps
     assert main(["demo", "--try", steps]) == 2
     stdout, stderr = capsys.readouterr()
     assert message in stderr and stdout == ""
+
+
+def test_a_winner_within_the_noise_of_the_best_is_named_with_the_best_beside_it(tmp_path):
+    from lrwidget.cli import _report_trials
+    from lrwidget.trials import Trials
+
+    rng = np.random.default_rng(0)
+    tail_sd = 0.1 * np.sqrt(2 / 20)  # the standard error of a difference of two 20-step means
+    levels = (1.0 + tail_sd, 1.0)  # the smaller LR one standard error behind: a tie
+    losses = [v + 0.1 * rng.standard_normal(100) for v in levels]
+    trials = Trials(lrs=[1e-3, 1e-2], steps=100, losses=losses)
+    assert trials.winner == 1e-3 and trials.best == 1e-2
+    out = io.StringIO()
+    _report_trials(trials, tmp_path, out)
+    winner = next(line for line in out.getvalue().splitlines() if line.startswith("winner: "))
+    assert winner == "winner: 1.0e-3, the smallest LR within the noise of the best (1.0e-2)"
+    assert Trials.load(tmp_path / "trials.json").winner == 1e-3
