@@ -27,9 +27,9 @@ LONG_SWEEP = 2.0  # a sweep this many times its default length or more gets a no
 def length_note(num_steps, default_steps) -> str | None:
     """The note for a sweep of ``num_steps`` steps whose default length (``num_steps=None``:
     one epoch, at least 300 steps) is ``default_steps``: a long sweep reads a lower LR, since
-    the model has trained at the small LRs before the large ones come (measured on digits:
-    the suggestion fell from 0.047 at 300 steps to 0.0083 at 1,500; ``docs/trials.md``).
-    None for a sweep of about the default length, or where either is unknown."""
+    the model has trained at the small LRs before the large ones come (measured:
+    ``docs/trials.md``). None below ``LONG_SWEEP`` times the default, or where either is
+    unknown."""
     if not num_steps or not default_steps or num_steps < LONG_SWEEP * default_steps:
         return None
     return (
