@@ -51,6 +51,7 @@ def test_runs_headless_in_fast_mode(path, tmp_path, monkeypatch):
     assert len(outputs(nb, WIDGET_VIEW)) >= 2  # the finder and a bqplot chart were displayed
     if path.name == "quickstart.ipynb":
         assert "selected:" in text and (tmp_path / "sweep.json").is_file()
+        assert "Trials(" in text and "winner=" in text  # the trials ran and named a winner
     if path.name == "cifar10_article.ipynb":
         assert "STAND-IN, not CIFAR-10" in text  # fast mode never downloads
         (table,) = outputs(nb, "text/markdown")
