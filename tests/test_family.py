@@ -2,6 +2,7 @@
 effect in the compiled step, bitwise restore after a family, a Stop and an error, the pick."""
 
 import threading
+import time
 
 import keras
 import numpy as np
@@ -487,8 +488,12 @@ def test_stop_in_the_widget_ends_the_family_and_keeps_the_finished_members(comms
     x, y = digits
     model = trained_model()
     before = state(model)
+    # Each step takes at least 2 ms, so that a member outlasts the polls below however fast
+    # the machine and however busy the thread that polls.
+    pace = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: time.sleep(0.002))
+    vary = {"weight_decay": [0, 1e-3, 1e-2]}
     finder = lrwidget.LRFinderWidget(
-        model, x, y, vary={"weight_decay": [0, 1e-3, 1e-2]}, batch_size=64, num_steps=3000
+        model, x, y, vary=vary, batch_size=64, num_steps=3000, callbacks=[pace]
     )
     finder.run()
     deadline = threading.Event()
