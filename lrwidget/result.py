@@ -35,8 +35,8 @@ def length_note(num_steps, default_steps) -> str | None:
     return (
         f"this sweep ran {num_steps:,} steps, {num_steps / default_steps:.0f}x its default "
         f"length ({default_steps:,}); a longer sweep reads a lower LR (the model has already "
-        "trained when the large LRs come): try the candidates (try_lrs) to see which trains "
-        "best, or sweep with num_steps=None"
+        "trained when the large LRs come): sweep with num_steps=None for the default length, "
+        "or try larger LRs against this one (try_lrs)"
     )
 
 
