@@ -343,16 +343,18 @@ def task_table(rows):
 
 def length_table(rows):
     print(
-        "\n| task | sweep steps | suggestion (median) | regret | winner (median) | regret | "
-        "best grid LR | a note says a longer sweep lowers the answer |"
+        "\n| task | seeds | sweep steps | suggestion (median) | regret | winner (median) | "
+        "regret | best grid LR | a note says a longer sweep lowers the answer |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for case in dict.fromkeys(r["case"] for r in rows):
-        for length in LENGTH_STUDY:
-            rs = [r for r in rows if r["case"] == case and r["length"] == length]
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    groups = [(c, n, s, length) for c in dict.fromkeys(r["case"] for r in rows)
+              for n, s in SEED_SETS.items() for length in LENGTH_STUDY]  # fmt: skip
+    for case, name, seeds, length in groups:
+        rs = [r for r in rows if r["case"] == case and r["length"] == length and r["seed"] in seeds]
+        if rs:
             said = sum(any("longer" in n for n in r["notes"]) for r in rs)
             print(
-                f"| {case.split('|', 1)[1]} | {length} "
+                f"| {case.split('|', 1)[1]} | {name} | {length} "
                 f"| {_lrs([r['suggestion'] for r in rs if r['suggestion']])} "
                 f"| {statistics.mean(r['regret']['suggestion'] for r in rs):.3f} "
                 f"| {_lrs([r['winner'] for r in rs if r['winner']])} "
@@ -526,7 +528,7 @@ def main():
             cr = CaseRun(case, seed, cache)
             runs.append(cr)
             rows.append(evaluate(cr, args.steps))
-            if case.key in LENGTH_CASES and seed in SEED_SETS["seeds 0-2"]:
+            if case.key in LENGTH_CASES:
                 lengths += length_study(cr, args.steps)
             save(cache, args.cache)
         print(f"done: {case.key} ({time.perf_counter() - started:.0f} s)", flush=True)

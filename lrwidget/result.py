@@ -36,7 +36,7 @@ def length_note(num_steps, default_steps) -> str | None:
         f"this sweep ran {num_steps:,} steps, {num_steps / default_steps:.0f}x its default "
         f"length ({default_steps:,}); a longer sweep reads a lower LR (the model has already "
         "trained when the large LRs come): sweep with num_steps=None for the default length, "
-        "or try larger LRs against this one (try_lrs)"
+        "or try the LRs up to the curve's lowest point (try_lrs)"
     )
 
 
@@ -167,6 +167,20 @@ class SweepResult:
         long = length_note(self.meta.get("num_steps"), self.meta.get("default_steps"))
         said = long and self.suggestion and self.stop_reason != "running"
         return list(self._reading.notes) + ([long] if said else [])
+
+    @property
+    def longer_than_default(self) -> bool:
+        """Whether the sweep ran ``LONG_SWEEP`` times its default length or more (its notes
+        say so: such a sweep reads a lower LR; :func:`length_note`)."""
+        return length_note(self.meta.get("num_steps"), self.meta.get("default_steps")) is not None
+
+    @property
+    def lowest(self) -> float | None:
+        """The LR where the smoothed curve is lowest before divergence (None while empty)."""
+        useful = self.smoothed[: self.useful]
+        if not np.isfinite(useful).any():
+            return None
+        return float(self.lrs[int(np.nanargmin(useful))])
 
     @property
     def suggestion(self) -> float | None:

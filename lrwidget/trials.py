@@ -115,7 +115,10 @@ def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | Non
     train with); LRs within x``SPACING`` of one kept before are the same answer and dropped
     (the baseline, then the suggestion, are kept first). Nothing above the suggestion: short
     trials rank a too-large LR too well, since what fails with it (a cliff, overfitting, a
-    late blow-up) shows only over a longer run (``docs/trials.md``). Where the reading gives
+    late blow-up) shows only over a longer run (``docs/trials.md``). The exception is a sweep
+    twice its default length or more (``result.longer_than_default``): it has trained the
+    model through the small LRs and reads too low, so the set reaches up to the curve's
+    lowest point too. Where the reading gives
     no suggestion (a curve within its noise, a sweep too short to fall), decades around
     ``current_lr`` (or the middle of the swept range): /10, /3, x1, x3, x10, as tried by hand,
     and a note saying so (None otherwise).
@@ -135,6 +138,8 @@ def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | Non
         )
         return np.array([centre * f for f in (0.1, 1 / 3, 1.0, 3.0, 10.0)]), note
     found = [result.suggestion, *(c.lr for c in result.candidates), result.suggestion / BELOW]
+    if getattr(result, "longer_than_default", False) and result.lowest is not None:
+        found.append(result.lowest)
     if current_lr:
         found.insert(0, current_lr)
     kept: list[float] = []

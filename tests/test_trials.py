@@ -291,6 +291,19 @@ def test_the_default_set_holds_the_readings_lrs_and_the_baseline_no_two_within_2
     assert (lrs[1:] / lrs[:-1] >= trials_module.SPACING).all()
 
 
+def test_after_a_sweep_twice_its_default_length_the_set_reaches_the_curves_lowest_point():
+    rng = np.random.default_rng(0)
+    curve = _sweep(lambda lrs: 2 - np.exp(-((np.log10(lrs) + 2) ** 2)) + rng.normal(0, 0.01, 300))
+    long = SweepResult(curve.lrs, curve.losses, meta={"num_steps": 1500, "default_steps": 300})
+    usual = SweepResult(curve.lrs, curve.losses, meta={"num_steps": 300, "default_steps": 300})
+    assert long.longer_than_default and not usual.longer_than_default
+    assert long.lowest == pytest.approx(1e-2, rel=0.3) and long.lowest > 2 * long.suggestion
+    extended, _ = default_lrs(long, 0.05)
+    plain, _ = default_lrs(usual, 0.05)
+    assert long.lowest in extended and long.lowest not in plain
+    assert set(plain) <= set(extended) and plain.max() <= max(usual.suggestion, 0.05)
+
+
 def test_a_reading_with_no_answer_gives_decades_around_the_current_lr_and_says_so():
     flat = _sweep(lambda lrs: 2 + np.random.default_rng(1).normal(0, 0.05, len(lrs)))
     assert flat.suggestion is None
