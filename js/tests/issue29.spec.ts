@@ -8,37 +8,20 @@
 // weight-decay family whose last two members share their curve). Marks (lrwidget/figure.py):
 // [0] click catcher, [1..n] raw lines, ...; from the end: -4 range handles, -3 candidates,
 // -2 rule, -1 handle.
-import { BrowserContext, expect, Locator, Page, test } from '@playwright/test';
+import { expect, Locator, test } from '@playwright/test';
 import { FIGURE } from '../support/chart';
-import { ConsoleWatch, watchConsole } from '../support/console';
-import { openNotebook, py, runAllCells, settled, shutdownKernel } from '../support/notebook';
+import { py, settled } from '../support/notebook';
+import { sharedNotebook } from '../support/session';
 
 const NB = 'issue29.ipynb';
 
-test.describe.configure({ mode: 'serial' });
-
-let context: BrowserContext;
-let page: Page;
-let console_: ConsoleWatch;
-
-test.beforeAll(async ({ browser }) => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  console_ = watchConsole(page);
-  await openNotebook(page, NB);
-  await runAllCells(page, NB);
-  console.log(`lrwidget in the kernel: ${await py(page, NB, 'lrwidget.__file__')}`);
-});
-
-test.afterEach(() => console_.check());
-
-test.afterAll(async () => {
-  await shutdownKernel(page, NB);
-  await context.close();
+const session = sharedNotebook(NB, {
+  run: true,
+  before: async (page) => console.log(`lrwidget in the kernel: ${await py(page, NB, 'lrwidget.__file__')}`),
 });
 
 function figure(k: number): Locator {
-  return page.locator(FIGURE).nth(k);
+  return session.page.locator(FIGURE).nth(k);
 }
 
 function marksOf(k: number): Locator {
@@ -72,10 +55,10 @@ async function centre(item: Locator): Promise<{ x: number; y: number }> {
 
 test('major 2: the high end of a range is grabbed at its centre, under the selection rule', async () => {
   await figure(0).scrollIntoViewIfNeeded();
-  await page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
-  await expect.poll(() => py(page, NB, 'chart.selected_range is not None')).toBe(true);
+  await session.page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
+  await expect.poll(() => py(session.page, NB, 'chart.selected_range is not None')).toBe(true);
   const [low, high, selected] = await py<[number, number, number]>(
-    page,
+    session.page,
     NB,
     '[*chart.selected_range, chart.selected_lr]',
   );
@@ -85,22 +68,22 @@ test('major 2: the high end of a range is grabbed at its centre, under the selec
   const end = await centre(handles.nth(1));
   const rule = await centre((await fromEnd(0, 2)).locator('path.line'));
   expect(Math.abs(rule.x - end.x), 'the rule runs through the triangle').toBeLessThan(2);
-  await page.mouse.move(end.x, end.y);
-  await page.mouse.down();
-  await page.mouse.move(end.x - 80, end.y, { steps: 10 });
-  await page.mouse.up();
-  await settled(page, NB);
-  const [low2, high2] = await py<[number, number]>(page, NB, 'list(chart.selected_range)');
+  await session.page.mouse.move(end.x, end.y);
+  await session.page.mouse.down();
+  await session.page.mouse.move(end.x - 80, end.y, { steps: 10 });
+  await session.page.mouse.up();
+  await settled(session.page, NB);
+  const [low2, high2] = await py<[number, number]>(session.page, NB, 'list(chart.selected_range)');
   console.log(`range ${low} .. ${high} -> ${low2} .. ${high2} after a drag from the high end's centre`);
   expect(low2).toBe(low);
   expect(high2, 'the high end moved left').toBeLessThan(high * 0.8);
-  await page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
-  await expect.poll(() => py(page, NB, 'chart.selected_range')).toBeNull();
+  await session.page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
+  await expect.poll(() => py(session.page, NB, 'chart.selected_range')).toBeNull();
 });
 
 test('major 3: each click on a point of the raw line picks the LR under it (snapping off)', async () => {
   await figure(0).scrollIntoViewIfNeeded();
-  const lrs = await py<number[]>(page, NB, 'raw_points(chart, 0)');
+  const lrs = await py<number[]>(session.page, NB, 'raw_points(chart, 0)');
   const raw = await linePoints(marksOf(0).nth(1).locator('path.line'));
   const smooth = await linePoints(marksOf(0).nth(2).locator('path.line'));
   expect(raw.length).toBe(lrs.length);
@@ -129,13 +112,13 @@ test('major 3: each click on a point of the raw line picks the LR under it (snap
   expect(picks.length, 'raw points off the bold line to click').toBeGreaterThanOrEqual(6);
   let missed = 0;
   for (const k of picks) {
-    await page.mouse.click(raw[k].x, raw[k].y);
-    await settled(page, NB);
-    const lr = await py<number>(page, NB, 'chart.selected_lr');
+    await session.page.mouse.click(raw[k].x, raw[k].y);
+    await settled(session.page, NB);
+    const lr = await py<number>(session.page, NB, 'chart.selected_lr');
     const decades = Math.abs(Math.log10(lr / lrs[k]));
     if (decades > 0.02) {
       missed += 1;
-      const under = await page.evaluate(
+      const under = await session.page.evaluate(
         ([x, y]) => {
           const e = document.elementFromPoint(x, y);
           return `${e?.tagName}.${e?.getAttribute('class')} in ${e?.parentElement?.getAttribute('class')}`;
@@ -151,7 +134,7 @@ test('major 3: each click on a point of the raw line picks the LR under it (snap
 
 test("major 3: in a family a click on a member's raw line picks that member", async () => {
   await figure(1).scrollIntoViewIfNeeded();
-  const lrs = await py<number[]>(page, NB, 'raw_points(finder.chart, 0)');
+  const lrs = await py<number[]>(session.page, NB, 'raw_points(finder.chart, 0)');
   const lines = [0, 1].map((i) => marksOf(1).nth(1 + i).locator('path.line'));
   const [first, second] = [await linePoints(lines[0]), await linePoints(lines[1])];
   expect(first.length).toBe(lrs.length);
@@ -159,65 +142,65 @@ test("major 3: in a family a click on a member's raw line picks that member", as
   const k = first.findIndex((p, j) => j > 20 && second[j].y < p.y - 60);
   expect(k, 'an LR where the two raw lines lie apart').toBeGreaterThan(0);
   for (const [points, decay] of [[second, 1e-3], [first, 0], [second, 1e-3]] as const) {
-    await page.mouse.click(points[k].x, points[k].y);
-    await expect.poll(() => py(page, NB, 'finder.selected["weight_decay"]')).toBe(decay);
+    await session.page.mouse.click(points[k].x, points[k].y);
+    await expect.poll(() => py(session.page, NB, 'finder.selected["weight_decay"]')).toBe(decay);
   }
 });
 
 test("major 1: a family's menu entry and its diamond pick their member where two share the LR", async () => {
-  const shared = await py<number>(page, NB, 'family.results[2].candidates[-1].lr');
-  expect(await py(page, NB, `${shared} in [c.lr for c in family.results[1].candidates]`)).toBe(true);
-  const menu = page.locator('.lrwidget-menu select').nth(1);
+  const shared = await py<number>(session.page, NB, 'family.results[2].candidates[-1].lr');
+  expect(await py(session.page, NB, `${shared} in [c.lr for c in family.results[1].candidates]`)).toBe(true);
+  const menu = session.page.locator('.lrwidget-menu select').nth(1);
   for (const [owner, decay] of [['weight_decay=0.01', 0.01], ['weight_decay=1e-3', 0.001], ['weight_decay=0.01', 0.01]] as const) {
-    const label = await py<string>(page, NB, `menu_label(finder.chart, ${shared}, "${owner}")`);
+    const label = await py<string>(session.page, NB, `menu_label(finder.chart, ${shared}, "${owner}")`);
     await menu.selectOption({ label });
-    await expect.poll(() => py(page, NB, 'finder.selected')).toEqual({ learning_rate: shared, weight_decay: decay });
-    await expect.poll(() => py(page, NB, 'finder.chart.controls.candidate_menu.label')).toBe(label);
+    await expect.poll(() => py(session.page, NB, 'finder.selected')).toEqual({ learning_rate: shared, weight_decay: decay });
+    await expect.poll(() => py(session.page, NB, 'finder.chart.controls.candidate_menu.label')).toBe(label);
   }
-  await page.locator('.lrwidget-apply').click();
+  await session.page.locator('.lrwidget-apply').click();
   await expect
-    .poll(() => py(page, NB, '[float(model.optimizer.weight_decay), float(model.optimizer.learning_rate)]'))
+    .poll(() => py(session.page, NB, '[float(model.optimizer.weight_decay), float(model.optimizer.learning_rate)]'))
     .toEqual([0.01, Math.fround(shared)]);
   expect(await menu.evaluate((s) => (s as HTMLSelectElement).selectedOptions[0].text)).toContain('weight_decay=0.01');
 
   // Back to member 1e-3 through the menu, then a click on the diamond drawn on top at that LR
   // (member 1e-2's, the last drawn) picks member 1e-2.
-  const label = await py<string>(page, NB, `menu_label(finder.chart, ${shared}, "weight_decay=1e-3")`);
+  const label = await py<string>(session.page, NB, `menu_label(finder.chart, ${shared}, "weight_decay=1e-3")`);
   await menu.selectOption({ label });
-  await expect.poll(() => py(page, NB, 'finder.selected["weight_decay"]')).toBe(0.001);
+  await expect.poll(() => py(session.page, NB, 'finder.selected["weight_decay"]')).toBe(0.001);
   const xs = 'np.asarray(finder.chart.marks.candidates.x)';
-  const k = await py<number>(page, NB, `int(np.flatnonzero(${xs} == ${shared})[-1])`);
+  const k = await py<number>(session.page, NB, `int(np.flatnonzero(${xs} == ${shared})[-1])`);
   const diamond = (await fromEnd(1, 3)).locator('g.object_grp').nth(k);
-  await page.mouse.click(...Object.values(await centre(diamond)) as [number, number]);
-  await expect.poll(() => py(page, NB, 'finder.selected')).toEqual({ learning_rate: shared, weight_decay: 0.01 });
+  await session.page.mouse.click(...Object.values(await centre(diamond)) as [number, number]);
+  await expect.poll(() => py(session.page, NB, 'finder.selected')).toEqual({ learning_rate: shared, weight_decay: 0.01 });
 });
 
 test("the article's minima: drawn as their own crosses, a click picks one, the status says what it is", async () => {
   await figure(0).scrollIntoViewIfNeeded();
-  const minima = await py<number[]>(page, NB, 'sorted(m.lr for m in result.minima)');
+  const minima = await py<number[]>(session.page, NB, 'sorted(m.lr for m in result.minima)');
   expect(minima.length).toBeGreaterThanOrEqual(2);
   // Their layer: the mark after the suggestion, before the trials' squares (lrwidget/figure.py).
   const crosses = (await fromEnd(0, 6)).locator('g.object_grp');
   await expect(crosses).toHaveCount(minima.length);
   await expect((await fromEnd(0, 6)).locator('text')).toContainText(['minimum']);
   for (const k of [minima.length - 1, 0]) {
-    await page.mouse.click(...(Object.values(await centre(crosses.nth(k))) as [number, number]));
-    await expect.poll(() => py(page, NB, 'chart.selected_lr')).toBe(minima[k]);
+    await session.page.mouse.click(...(Object.values(await centre(crosses.nth(k))) as [number, number]));
+    await expect.poll(() => py(session.page, NB, 'chart.selected_lr')).toBe(minima[k]);
   }
-  await expect(page.locator('.lrwidget-status').nth(0)).toContainText("an article's minimum");
-  await expect(page.locator('.lrwidget-status').nth(0)).toContainText('the suggestion trains better');
+  await expect(session.page.locator('.lrwidget-status').nth(0)).toContainText("an article's minimum");
+  await expect(session.page.locator('.lrwidget-status').nth(0)).toContainText('the suggestion trains better');
   // Listed in the menu after the candidates; the box hides them.
-  const menu = page.locator('.lrwidget-menu select').nth(0);
+  const menu = session.page.locator('.lrwidget-menu select').nth(0);
   await expect(menu.locator('option').last()).toContainText('minimum');
-  await page.locator('.lrwidget-controls').nth(0).getByText("article's minima").click();
-  await expect.poll(() => py(page, NB, '[chart.show_minima, len(chart.marks.minima.x)]')).toEqual([false, 0]);
+  await session.page.locator('.lrwidget-controls').nth(0).getByText("article's minima").click();
+  await expect.poll(() => py(session.page, NB, '[chart.show_minima, len(chart.marks.minima.x)]')).toEqual([false, 0]);
   await expect(crosses).toHaveCount(0);
 });
 
 test('the draggable triangles show a resize cursor', async () => {
   await figure(0).scrollIntoViewIfNeeded();
-  await page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
-  await expect.poll(() => py(page, NB, 'chart.selected_range is not None')).toBe(true);
+  await session.page.locator('.lrwidget-controls').nth(0).getByText('pick a range').click();
+  await expect.poll(() => py(session.page, NB, 'chart.selected_range is not None')).toBe(true);
   const triangles = [
     (await fromEnd(0, 1)).locator('path.dot'), // the selection's handle
     ...[0, 1].map(async (k) => (await fromEnd(0, 4)).locator('path.dot').nth(k)), // the range's

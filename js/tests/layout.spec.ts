@@ -5,53 +5,38 @@
 // planned total.
 //
 // The scenarios run in order on one page and one kernel (fixtures/layout.ipynb, 120 steps).
-import { BrowserContext, expect, Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { candidateMarkers, centers, FIGURE, lossLines, marks, selectionRule, widgetShot, xTickLabels } from '../support/chart';
-import { ConsoleWatch, watchConsole } from '../support/console';
 import { backgroundBehind, contrast, hex, over, paintOf } from '../support/contrast';
-import { kernelRun, nextFrames, openNotebook, py, runAllCells, settled, shutdownKernel } from '../support/notebook';
+import { kernelRun, nextFrames, openNotebook, py, runAllCells, settled } from '../support/notebook';
+import { sharedNotebook } from '../support/session';
 
 const NB = 'layout.ipynb';
 const WIDE = { width: 1280, height: 1000 };
 const NARROW = { width: 600, height: 1000 };
 const MIN_CONTRAST = 3; // WCAG 2.1, 1.4.11: graphical objects
 
-test.describe.configure({ mode: 'serial' });
-
-let context: BrowserContext;
-let page: Page;
-let console_: ConsoleWatch;
-
-test.beforeAll(async ({ browser }) => {
-  context = await browser.newContext({ viewport: WIDE });
-  page = await context.newPage();
-  console_ = watchConsole(page);
-});
-
-test.afterEach(() => console_.check());
-
-test.afterAll(async () => {
+const session = sharedNotebook(NB, {
+  viewport: WIDE,
   // The theme is a user setting of the shared server: leave it light for the other specs.
-  await setTheme('JupyterLab Light');
-  await shutdownKernel(page, NB);
-  await context.close();
+  after: () => setTheme('JupyterLab Light'),
 });
 
-const slider = () => page.locator('.lrwidget .widget-hslider');
+const slider = () => session.page.locator('.lrwidget .widget-hslider');
 const sliderHandle = () => slider().locator('.noUi-handle');
-const progressText = () => page.locator('.lrwidget .widget-hprogress + .widget-label');
+const progressText = () => session.page.locator('.lrwidget .widget-hprogress + .widget-label');
 
 async function setTheme(theme: string) {
-  await page.evaluate(async (theme) => {
+  await session.page.evaluate(async (theme) => {
     await (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme });
   }, theme);
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
+  await expect(session.page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
 }
 
 /** Sets the window's size and waits until the chart has been laid out again for it. */
 async function resize(size: { width: number; height: number }) {
-  await page.setViewportSize(size);
-  const figure = page.locator(FIGURE);
+  await session.page.setViewportSize(size);
+  const figure = session.page.locator(FIGURE);
   await expect
     .poll(async () => {
       const [outer, svg] = await figure.evaluate((el) => [
@@ -61,7 +46,7 @@ async function resize(size: { width: number; height: number }) {
       return outer < size.width && Math.abs(outer - svg) < 2;
     })
     .toBe(true);
-  await nextFrames(page); // bqplot redraws its axes on the next frame
+  await nextFrames(session.page); // bqplot redraws its axes on the next frame
 }
 
 /**
@@ -70,7 +55,7 @@ async function resize(size: { width: number; height: number }) {
  * clientWidth where overflow is not visible). Returns what is wrong, one line each.
  */
 async function layoutProblems(): Promise<string[]> {
-  return page.evaluate(() => {
+  return session.page.evaluate(() => {
     const problems: string[] = [];
     const root = document.querySelector('.lrwidget')!;
     const area = root.closest('.jp-OutputArea-output')!.getBoundingClientRect();
@@ -116,7 +101,7 @@ async function layoutProblems(): Promise<string[]> {
 
 /** Left and right page coordinates of the x axis' tick labels, left to right. */
 async function xTickBoxes(): Promise<{ text: string; left: number; right: number }[]> {
-  const boxes = await page.locator(`${FIGURE} g.tick`).evaluateAll((els) =>
+  const boxes = await session.page.locator(`${FIGURE} g.tick`).evaluateAll((els) =>
     els
       .filter((e) => /^translate\([^,]+,\s*0\)$/.test(e.getAttribute('transform') ?? ''))
       .map((e) => {
@@ -129,13 +114,13 @@ async function xTickBoxes(): Promise<{ text: string; left: number; right: number
 
 /** Checks the layout at the current window size and saves a picture of the widget. */
 async function checkLayout(shot: string, testInfo: any) {
-  await widgetShot(page, shot, testInfo);
+  await widgetShot(session.page, shot, testInfo);
   expect(await layoutProblems(), 'controls outside the output area or cut off').toEqual([]);
   // The slider keeps a track to slide on, not just its knob.
   const track = (await slider().locator('.noUi-target').boundingBox())!;
   expect(track.width, 'width of the LR slider track (px)').toBeGreaterThan(100);
   // "snap to candidates" is shown whole: its text ends inside its label, inside the output area.
-  const snap = page.locator('.lrwidget .widget-checkbox label', { hasText: 'snap to candidates' });
+  const snap = session.page.locator('.lrwidget .widget-checkbox label', { hasText: 'snap to candidates' });
   await expect(snap).toBeVisible();
   const [text, label] = await snap.evaluate((l) => [
     l.querySelector('span')!.getBoundingClientRect().right,
@@ -151,13 +136,13 @@ async function checkLayout(shot: string, testInfo: any) {
 
 /** The contrast of the candidates, both loss lines and the selection rule with the plot's background. */
 async function markContrasts(): Promise<Record<string, { color: string; alpha: number; ratio: number }>> {
-  const background = await backgroundBehind(page.locator(FIGURE));
-  const { raw, smoothed } = lossLines(page);
+  const background = await backgroundBehind(session.page.locator(FIGURE));
+  const { raw, smoothed } = lossLines(session.page);
   const paints = {
-    'candidate diamond (fill)': await paintOf((await candidateMarkers(page)).locator('path'), 'fill'),
+    'candidate diamond (fill)': await paintOf((await candidateMarkers(session.page)).locator('path'), 'fill'),
     'smoothed loss line': await paintOf(smoothed, 'stroke'),
     'raw loss line (with its opacity)': await paintOf(raw, 'stroke'),
-    'selection rule': await paintOf(await selectionRule(page), 'stroke'),
+    'selection rule': await paintOf(await selectionRule(session.page), 'stroke'),
   };
   const out: Record<string, { color: string; alpha: number; ratio: number }> = {};
   for (const [name, { color, alpha }] of Object.entries(paints)) {
@@ -172,14 +157,14 @@ const MIN_BAND_CONTRAST = 1.4; // a translucent shading, outlined by its dashed 
 
 /** Ticks "pick a range" (once) so that its band and handles can be measured and seen. */
 async function pickRange() {
-  if (await py(page, NB, 'finder.selected_range is None')) await page.getByText('pick a range').click();
-  await expect.poll(() => py(page, NB, 'finder.selected_range is not None')).toBe(true);
+  if (await py(session.page, NB, 'finder.selected_range is None')) await session.page.getByText('pick a range').click();
+  await expect.poll(() => py(session.page, NB, 'finder.selected_range is not None')).toBe(true);
 }
 
 /** The contrast of the picked range's handles (3:1) and its band (1.4:1) with the plot. */
 async function rangeContrasts(): Promise<Record<string, number>> {
-  const background = await backgroundBehind(page.locator(FIGURE));
-  const all = marks(page);
+  const background = await backgroundBehind(session.page.locator(FIGURE));
+  const all = marks(session.page);
   const n = await all.count();
   const paints = {
     'range handle (fill)': await paintOf(all.nth(n - 4).locator('path.dot'), 'fill'),
@@ -207,33 +192,33 @@ async function expectContrast() {
 }
 
 test('before any sweep the slider is disabled, and arrow keys on it leave selected_lr None', async () => {
-  await openNotebook(page, NB);
-  await runAllCells(page, NB);
-  await page.locator(FIGURE).scrollIntoViewIfNeeded();
+  await openNotebook(session.page, NB);
+  await runAllCells(session.page, NB);
+  await session.page.locator(FIGURE).scrollIntoViewIfNeeded();
   await expect(slider().locator('.noUi-target')).toHaveAttribute('disabled', /.*/);
   // No number to read while nothing is selected.
   await expect(slider().locator('.widget-readout')).toBeHidden();
   const before = await sliderHandle().getAttribute('aria-valuenow');
   await sliderHandle().focus();
-  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-  await settled(page, NB); // what a press would send has reached the kernel by now
-  expect(await py(page, NB, 'finder.selected_lr')).toBeNull();
+  for (let i = 0; i < 5; i++) await session.page.keyboard.press('ArrowRight');
+  await settled(session.page, NB); // what a press would send has reached the kernel by now
+  expect(await py(session.page, NB, 'finder.selected_lr')).toBeNull();
   expect(await sliderHandle().getAttribute('aria-valuenow'), 'the handle did not move').toBe(before);
 });
 
 test('at 1280 px after a sweep, every control lies whole inside the output area', async ({}, testInfo) => {
-  await page.locator('.lrwidget-run').click();
-  await expect.poll(() => py(page, NB, 'finder.result is not None and not finder.running'), { timeout: 120_000 }).toBe(true);
-  expect(['completed', 'diverged']).toContain(await py(page, NB, 'finder.result.stop_reason'));
+  await session.page.locator('.lrwidget-run').click();
+  await expect.poll(() => py(session.page, NB, 'finder.result is not None and not finder.running'), { timeout: 120_000 }).toBe(true);
+  expect(['completed', 'diverged']).toContain(await py(session.page, NB, 'finder.result.stop_reason'));
   await expect(slider().locator('.noUi-target')).not.toHaveAttribute('disabled', /.*/);
-  await page.mouse.move(1, 1); // no toolbar or tooltip over the chart
+  await session.page.mouse.move(1, 1); // no toolbar or tooltip over the chart
   await checkLayout('wide-1280', testInfo);
 });
 
 test('at 600 px every control still lies whole inside the output area, wrapped not clipped', async ({}, testInfo) => {
   await resize(NARROW);
   try {
-    await page.locator(FIGURE).scrollIntoViewIfNeeded();
+    await session.page.locator(FIGURE).scrollIntoViewIfNeeded();
     await checkLayout('narrow-600', testInfo);
   } finally {
     await resize(WIDE);
@@ -243,7 +228,7 @@ test('at 600 px every control still lies whole inside the output area, wrapped n
 test('at 600 px with the file browser open (a notebook under 300 px wide) the controls still hold', async ({}, testInfo) => {
   await resize(NARROW);
   const sidebar = (open: boolean) =>
-    page.evaluate(async (open) => {
+    session.page.evaluate(async (open) => {
       const app = (window as any).jupyterapp;
       if (open) await app.commands.execute('filebrowser:activate');
       else app.shell.collapseLeft();
@@ -251,17 +236,17 @@ test('at 600 px with the file browser open (a notebook under 300 px wide) the co
   try {
     await sidebar(true);
     await expect
-      .poll(() => page.locator('.lrwidget').first().evaluate((el) => el.getBoundingClientRect().width))
+      .poll(() => session.page.locator('.lrwidget').first().evaluate((el) => el.getBoundingClientRect().width))
       .toBeLessThan(300);
-    await nextFrames(page); // bqplot redraws its axes on the next frame
-    await page.locator(FIGURE).scrollIntoViewIfNeeded();
-    await widgetShot(page, 'narrow-sidebar', testInfo);
+    await nextFrames(session.page); // bqplot redraws its axes on the next frame
+    await session.page.locator(FIGURE).scrollIntoViewIfNeeded();
+    await widgetShot(session.page, 'narrow-sidebar', testInfo);
     expect(await layoutProblems(), 'controls outside the output area or cut off').toEqual([]);
     const track = (await slider().locator('.noUi-target').boundingBox())!;
     expect(track.width, 'width of the LR slider track (px)').toBeGreaterThan(120);
     // The candidate menu shows its whole text: the selected option, measured in the select's
     // own font, fits between its left padding and its arrow.
-    const menu = page.locator('.lrwidget .widget-dropdown select');
+    const menu = session.page.locator('.lrwidget .widget-dropdown select');
     const [text, room] = await menu.evaluate((el: HTMLSelectElement) => {
       const style = getComputedStyle(el);
       const context = document.createElement('canvas').getContext('2d')!;
@@ -277,18 +262,18 @@ test('at 600 px with the file browser open (a notebook under 300 px wide) the co
 });
 
 test('in the light theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async () => {
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
+  await expect(session.page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
   await expectContrast();
 });
 
 test('in the dark theme, candidates, both loss lines and the selection rule contrast 3:1 with the plot', async ({}, testInfo) => {
   await setTheme('JupyterLab Dark');
   try {
-    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
-    await nextFrames(page); // the theme's stylesheet applies
+    await expect(session.page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+    await nextFrames(session.page); // the theme's stylesheet applies
     await pickRange(); // the picture shows the range's band and handles on the dark theme
-    await page.mouse.move(1, 1);
-    await widgetShot(page, 'dark-theme', testInfo);
+    await session.page.mouse.move(1, 1);
+    await widgetShot(session.page, 'dark-theme', testInfo);
     await expectContrast();
   } finally {
     await setTheme('JupyterLab Light');
@@ -296,70 +281,70 @@ test('in the dark theme, candidates, both loss lines and the selection rule cont
 });
 
 test("zoom: a wheel notch zooms once, zoomed ticks differ, and the toolbar's Reset resets the kernel's scales too", async () => {
-  const figure = page.locator(`${FIGURE} svg.svg-figure`);
+  const figure = session.page.locator(`${FIGURE} svg.svg-figure`);
   const scales = 'finder.chart.x_scale.min, finder.chart.x_scale.max, finder.chart.y_scale.min, finder.chart.y_scale.max';
-  const swept = await py<[number, number]>(page, NB, '[float(finder.result.lrs[0]), float(finder.result.lrs[-1])]');
-  const home = await py<number[]>(page, NB, `[${scales}]`);
+  const swept = await py<[number, number]>(session.page, NB, '[float(finder.result.lrs[0]), float(finder.result.lrs[-1])]');
+  const home = await py<number[]>(session.page, NB, `[${scales}]`);
   expect(home.slice(0, 2), 'the x scale spans the sweep').toEqual(swept);
-  const ticksHome = await xTickLabels(page);
+  const ticksHome = await xTickLabels(session.page);
   const decades = async () => {
-    const [lo, hi] = await py<[number, number]>(page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max]');
+    const [lo, hi] = await py<[number, number]>(session.page, NB, '[finder.chart.x_scale.min, finder.chart.x_scale.max]');
     return Math.log10(hi / lo);
   };
   const full = Math.log10(swept[1] / swept[0]);
 
   const box = (await figure.boundingBox())!;
   const middle = { x: box.x + box.width * 0.55, y: box.y + box.height * 0.5 };
-  await page.mouse.move(middle.x, middle.y); // hovering the chart shows bqplot's toolbar
-  await page.locator(`${FIGURE} .toolbar_div button[title="PanZoom"]`).click();
-  await expect.poll(() => py(page, NB, 'type(finder.figure.interaction).__name__')).toBe('PanZoom');
-  await page.mouse.move(middle.x, middle.y);
+  await session.page.mouse.move(middle.x, middle.y); // hovering the chart shows bqplot's toolbar
+  await session.page.locator(`${FIGURE} .toolbar_div button[title="PanZoom"]`).click();
+  await expect.poll(() => py(session.page, NB, 'type(finder.figure.interaction).__name__')).toBe('PanZoom');
+  await session.page.mouse.move(middle.x, middle.y);
 
   // One notch: bqplot scales the span by exp(0.001 * deltaY), once (not once per mark).
-  await page.mouse.wheel(0, -200);
+  await session.page.mouse.wheel(0, -200);
   await expect.poll(decades).toBeLessThan(full * 0.95);
-  await settled(page, NB); // a second zoom from the same notch would have happened by now
+  await settled(session.page, NB); // a second zoom from the same notch would have happened by now
   expect((await decades()) / full, 'share of the span left after one notch').toBeCloseTo(Math.exp(-0.2), 1);
 
   for (let i = 0; i < 10 && (await decades()) > 0.8; i++) {
-    await page.mouse.wheel(0, -400);
-    await settled(page, NB);
+    await session.page.mouse.wheel(0, -400);
+    await settled(session.page, NB);
   }
   expect(await decades(), 'decades shown once zoomed in').toBeLessThan(0.8);
-  const zoomed = await xTickLabels(page);
+  const zoomed = await xTickLabels(session.page);
   console.log(`x ticks zoomed in: ${zoomed.join(' ')}`);
   expect(zoomed.length, 'x ticks when zoomed in').toBeGreaterThanOrEqual(2);
   expect(new Set(zoomed).size, `distinct x tick labels among ${zoomed.join(' ')}`).toBe(zoomed.length);
 
-  await page.locator(`${FIGURE} .toolbar_div button[title="Reset"]`).click();
+  await session.page.locator(`${FIGURE} .toolbar_div button[title="Reset"]`).click();
   // The browser shows the swept range again, and the kernel's scales say so too.
-  await expect.poll(() => xTickLabels(page)).toEqual(ticksHome);
-  await expect.poll(() => py<number[]>(page, NB, `[${scales}]`)).toEqual(home);
-  expect(await py(page, NB, 'finder.figure.interaction')).toBeNull();
+  await expect.poll(() => xTickLabels(session.page)).toEqual(ticksHome);
+  await expect.poll(() => py<number[]>(session.page, NB, `[${scales}]`)).toEqual(home);
+  expect(await py(session.page, NB, 'finder.figure.interaction')).toBeNull();
   // Clicks pick again once the PanZoom is gone.
-  await page.mouse.move(1, 1);
-  const lrs = await py<number[]>(page, NB, 'sorted(c.lr for c in finder.result.candidates)');
-  const current = await py<number>(page, NB, 'finder.selected_lr');
+  await session.page.mouse.move(1, 1);
+  const lrs = await py<number[]>(session.page, NB, 'sorted(c.lr for c in finder.result.candidates)');
+  const current = await py<number>(session.page, NB, 'finder.selected_lr');
   const i = lrs.findIndex((lr) => lr !== current);
-  const markers = await candidateMarkers(page);
+  const markers = await candidateMarkers(session.page);
   await markers.nth((await centers(markers))[i].index).click();
-  await expect.poll(() => py<number>(page, NB, 'finder.selected_lr')).toBe(lrs[i]);
+  await expect.poll(() => py<number>(session.page, NB, 'finder.selected_lr')).toBe(lrs[i]);
 });
 
 test('Stop mid-sweep: the progress keeps the planned 1500 steps and says the sweep was stopped', async () => {
-  await kernelRun(page, NB, 'finder.sweep_args["num_steps"] = 1500');
-  await page.locator('.lrwidget-run').click();
-  await expect.poll(() => py(page, NB, 'finder.running and len(finder.result) >= 50'), { timeout: 60_000 }).toBe(true);
+  await kernelRun(session.page, NB, 'finder.sweep_args["num_steps"] = 1500');
+  await session.page.locator('.lrwidget-run').click();
+  await expect.poll(() => py(session.page, NB, 'finder.running and len(finder.result) >= 50'), { timeout: 60_000 }).toBe(true);
   await expect(progressText()).toContainText('/ 1500');
-  await page.locator('.lrwidget-stop').click();
-  await expect(page.locator('.lrwidget-run')).toBeEnabled({ timeout: 10_000 });
-  const [reason, n] = await py<[string, number]>(page, NB, '[finder.result.stop_reason, len(finder.result)]');
+  await session.page.locator('.lrwidget-stop').click();
+  await expect(session.page.locator('.lrwidget-run')).toBeEnabled({ timeout: 10_000 });
+  const [reason, n] = await py<[string, number]>(session.page, NB, '[finder.result.stop_reason, len(finder.result)]');
   expect(reason).toBe('stopped');
   expect(n).toBeGreaterThanOrEqual(50);
   expect(n).toBeLessThan(1500);
   await expect(progressText()).toHaveText(`${n} / 1500 · stopped`);
   // The bar shows the share done, not a full bar.
-  const share = await page
+  const share = await session.page
     .locator('.lrwidget .widget-hprogress .progress-bar')
     .evaluate((bar) => bar.getBoundingClientRect().width / bar.parentElement!.getBoundingClientRect().width);
   expect(share).toBeCloseTo(n / 1500, 1);
@@ -367,27 +352,27 @@ test('Stop mid-sweep: the progress keeps the planned 1500 steps and says the swe
 
 test('after a sweep, each ArrowRight on the focused slider raises selected_lr in the kernel', async () => {
   // A full sweep again (the last one was stopped early), which pre-selects its suggestion.
-  await kernelRun(page, NB, 'finder.sweep_args["num_steps"] = 120');
-  await page.locator('.lrwidget-run').click();
+  await kernelRun(session.page, NB, 'finder.sweep_args["num_steps"] = 120');
+  await session.page.locator('.lrwidget-run').click();
   await expect
-    .poll(() => py(page, NB, 'not finder.running and finder.result.stop_reason != "stopped"'), { timeout: 120_000 })
+    .poll(() => py(session.page, NB, 'not finder.running and finder.result.stop_reason != "stopped"'), { timeout: 120_000 })
     .toBe(true);
-  const before = await py<number>(page, NB, 'finder.selected_lr');
+  const before = await py<number>(session.page, NB, 'finder.selected_lr');
   expect(before).not.toBeNull();
-  await settled(page, NB); // the cell's output, redrawn at the end of the sweep, settles
+  await settled(session.page, NB); // the cell's output, redrawn at the end of the sweep, settles
   await sliderHandle().focus();
   // As a user does: press, see the pick, press again, without clicking the slider anew.
   let lr = before;
   for (let press = 1; press <= 3; press++) {
-    await page.keyboard.press('ArrowRight');
+    await session.page.keyboard.press('ArrowRight');
     await expect
-      .poll(() => py<number>(page, NB, 'finder.selected_lr'), { message: `press ${press} reached the kernel`, timeout: 10_000 })
+      .poll(() => py<number>(session.page, NB, 'finder.selected_lr'), { message: `press ${press} reached the kernel`, timeout: 10_000 })
       .toBeGreaterThan(lr);
-    lr = await py<number>(page, NB, 'finder.selected_lr');
+    lr = await py<number>(session.page, NB, 'finder.selected_lr');
   }
   // Three steps of 0.05 (1/20 decade, issue 22) on the slider's log10 scale (the start snaps
   // to the step grid: +-0.05).
   expect(Math.abs(Math.log10(lr / before) - 0.15)).toBeLessThanOrEqual(0.0501);
   // The slider shows what the kernel holds.
-  await expect(slider().locator('.widget-readout')).toHaveText(await py<string>(page, NB, 'lrwidget.chart.format_lr(finder.selected_lr)'));
+  await expect(slider().locator('.widget-readout')).toHaveText(await py<string>(session.page, NB, 'lrwidget.chart.format_lr(finder.selected_lr)'));
 });

@@ -2,39 +2,22 @@
 // snapping.ipynb), so that the overlay's candidates lie far enough apart for the nearest one
 // on a log scale and on a linear scale to differ. A click between them must land on the
 // nearer one as the eye sees it, on the log axis.
-import { BrowserContext, expect, Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { candidateMarkers, centers, FIGURE } from '../support/chart';
-import { ConsoleWatch, watchConsole } from '../support/console';
-import { openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+import { py } from '../support/notebook';
+import { sharedNotebook } from '../support/session';
 
 const NB = 'snapping.ipynb';
 
-test.describe.configure({ mode: 'serial' });
-
-let context: BrowserContext;
-let page: Page;
-let console_: ConsoleWatch;
-
-test.beforeAll(async ({ browser }) => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  console_ = watchConsole(page);
-  await openNotebook(page, NB);
-  await runAllCells(page, NB);
-  await page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded();
-});
-
-test.afterEach(() => console_.check());
-
-test.afterAll(async () => {
-  await shutdownKernel(page, NB);
-  await context.close();
+const session = sharedNotebook(NB, {
+  run: true,
+  before: (page) => page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded(),
 });
 
 /** The overlay's candidate LRs, sorted, and their diamonds' centres, left to right. */
 async function candidates() {
-  const lrs = await py<number[]>(page, NB, 'sorted(c.lr for c in low.candidates + high.candidates)');
-  const xs = (await centers(await candidateMarkers(page))).map((c) => c.x);
+  const lrs = await py<number[]>(session.page, NB, 'sorted(c.lr for c in low.candidates + high.candidates)');
+  const xs = (await centers(await candidateMarkers(session.page))).map((c) => c.x);
   expect(xs.length, 'one diamond per candidate of both sweeps').toBe(lrs.length);
   return { lrs, xs };
 }
@@ -53,29 +36,29 @@ async function betweenTheSweeps() {
   const f = 0.6;
   const lr = Math.exp(Math.log(a) + f * Math.log(b / a));
   expect(Math.abs(lr - a), 'the click is nearer the lower candidate linearly').toBeLessThan(Math.abs(b - lr));
-  const plot = (await page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
+  const plot = (await session.page.locator(`${FIGURE} svg.svg-figure`).boundingBox())!;
   return { a, b, lr, x: xs[k] + f * (xs[k + 1] - xs[k]), y: plot.y + plot.height * 0.45 };
 }
 
 test('a click between two sweeps a decade apart snaps to the candidate nearer on the log axis', async () => {
-  expect(await py<boolean>(page, NB, 'chart.snap')).toBe(true);
+  expect(await py<boolean>(session.page, NB, 'chart.snap')).toBe(true);
   const { a, b, x, y } = await betweenTheSweeps();
-  const before = await py<number | null>(page, NB, 'chart.selected_lr');
+  const before = await py<number | null>(session.page, NB, 'chart.selected_lr');
   expect(before).not.toBe(b);
-  await page.mouse.click(x, y);
-  await expect.poll(() => py<number>(page, NB, 'chart.selected_lr')).toBe(b);
+  await session.page.mouse.click(x, y);
+  await expect.poll(() => py<number>(session.page, NB, 'chart.selected_lr')).toBe(b);
   expect(b).not.toBe(a);
 });
 
 test('with snapping off the same click lands on the LR under the pointer', async () => {
-  await page.getByText('snap to candidates').click();
-  await expect.poll(() => py<boolean>(page, NB, 'chart.snap')).toBe(false);
+  await session.page.getByText('snap to candidates').click();
+  await expect.poll(() => py<boolean>(session.page, NB, 'chart.snap')).toBe(false);
   const { lr, x, y } = await betweenTheSweeps();
-  await page.mouse.click(x, y);
+  await session.page.mouse.click(x, y);
   // Within 0.05 of a decade of the interpolated LR: a few pixels on this axis.
   await expect
-    .poll(async () => Math.abs(Math.log10((await py<number>(page, NB, 'chart.selected_lr')) / lr)))
+    .poll(async () => Math.abs(Math.log10((await py<number>(session.page, NB, 'chart.selected_lr')) / lr)))
     .toBeLessThan(0.05);
-  await page.getByText('snap to candidates').click();
-  await expect.poll(() => py<boolean>(page, NB, 'chart.snap')).toBe(true);
+  await session.page.getByText('snap to candidates').click();
+  await expect.poll(() => py<boolean>(session.page, NB, 'chart.snap')).toBe(true);
 });
