@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 
 from . import analysis
-from .data import MIN_STEPS
 from .records import check_header, floats_to_json, json_to_floats, load_json, save_json
 from .style import format_lr
 
@@ -51,6 +50,7 @@ FORMAT_VERSION = 1
 STOP_REASONS = ("complete", "stopped", "error", "interrupted")
 DEFAULT_STEPS = 200  # training steps per trial (measured: benchmarks/trials.py, docs/trials.md)
 BUDGET = 4  # after a short sweep, the default trials together cost at most 4 sweeps' steps
+MIN_TRIAL = 10  # ... but each runs at least this many (try_lrs refuses fewer: data.MIN_STEPS)
 BELOW = 3.0  # the default set reaches down to the suggestion / 3
 DIVERGE_FACTOR = 4.0  # diverged: the recent mean loss above 4x the first step's
 DIVERGE_WINDOW = 5  # the steps that recent mean takes
@@ -101,10 +101,10 @@ def scatter(values) -> float:
 def default_steps(result, n_lrs: int) -> int:
     """Steps per trial when ``n_lrs`` LRs are tried after the sweep ``result``:
     ``DEFAULT_STEPS``, fewer after a short sweep so that the trials together cost at most
-    ``BUDGET`` sweeps' worth of steps (of its planned length), and at least
-    ``data.MIN_STEPS`` (measured: ``docs/trials.md``)."""
+    ``BUDGET`` sweeps' worth of steps (of its planned length), and at least ``MIN_TRIAL``
+    (measured: ``docs/trials.md``)."""
     planned = int(result.meta.get("num_steps") or len(result.lrs))
-    return max(MIN_STEPS, min(DEFAULT_STEPS, BUDGET * planned // max(int(n_lrs), 1)))
+    return max(MIN_TRIAL, min(DEFAULT_STEPS, BUDGET * planned // max(int(n_lrs), 1)))
 
 
 def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | None]:
