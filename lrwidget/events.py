@@ -104,11 +104,20 @@ class FrontEndEvents:
 
     def on_candidate_click(self, lr, index):
         # That diamond's candidate and sweep when the index still names it, else the nearest.
+        self._pick_mark("shown", index, lr, snap_if_missed=True)
+
+    def on_minimum_click(self, lr, index):
+        # That minimum's LR exactly and its sweep (else the LR clicked).
+        self._pick_mark("minima_shown", index, lr, snap_if_missed=False)
+
+    def _pick_mark(self, marks: str, index, lr, snap_if_missed: bool):
+        """Pick point ``index`` of ``chart.marked.<marks>`` exactly, with its sweep, when it
+        still lies at ``lr`` (marks move while a sweep runs); else ``lr`` itself."""
         chart = self.chart
         with chart.lock:
-            hit = chart.marked.hit(chart.marked.shown, index, lr)
+            hit = chart.marked.hit(getattr(chart.marked, marks), index, lr)
             if hit is None:
-                chart.pick(lr, snap=True)
+                chart.pick(lr, snap=snap_if_missed)
             else:
                 chart.pick(hit[0].lr, snap=False, series=hit[1])
 
@@ -133,16 +142,6 @@ class FrontEndEvents:
             return
         chart.set_status(SAVED.format(path=path))
         chart.refresh_picture()  # and the notebook keeps this picture
-
-    def on_minimum_click(self, lr, index):
-        # That minimum's LR exactly and its sweep (else the LR clicked).
-        chart = self.chart
-        with chart.lock:
-            hit = chart.marked.hit(chart.marked.minima_shown, index, lr)
-            if hit is None:
-                chart.pick(lr, snap=False)
-            else:
-                chart.pick(hit[0].lr, snap=False, series=hit[1])
 
     def on_foreign_write(self, change_or_mark):
         chart = self.chart

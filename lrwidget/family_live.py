@@ -202,7 +202,7 @@ class FamilyLive:
         lrs, settings = self.record.trial_plan() if self.record is not None else ([], [])
         if not lrs:
             raise ValueError(NOTHING_TO_TRY)
-        return lrs, (settings if any(settings) else None), None
+        return lrs, (settings if any(settings) else None)
 
     # --- which member a pick belongs to -------------------------------------------------------
     def curve_candidates(self, lr: float, loss: float) -> list | None:

@@ -22,7 +22,7 @@ The figure has the CSS class ``lrwidget-figure``. Its marks, in drawing order (t
     minima          the article's minima: a cross each, in its sweep's colour, the lowest of
                     each sweep labelled "minimum"; a click selects that LR exactly
     tried           a square per trial at its LR near the bottom, in the trial's colour (the
-                    best labelled "best"): a click selects that LR exactly
+                    winner labelled "winner"): a click selects that LR exactly
     range_handles   two triangles at the bottom, draggable along x
     candidates      diamonds, one per candidate, tooltip LR / loss
     rule            a vertical dashed line at the selected LR

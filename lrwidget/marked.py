@@ -60,8 +60,7 @@ class Marked:
     def options(self, labels: list[str] | None) -> list[tuple[str, float]]:
         """The menu's ``(label, lr)`` options; ``labels``: the sweeps' legend names when
         several are shown (each entry then says whose it is)."""
-        owners = [labels[i] for _, i in self.menu] if labels else None
-        return style.menu_options([c for c, _ in self.menu], self.menu, owners)
+        return style.menu_options(self.menu, labels)
 
     def series_at(self, lr, series: int | None, current: int | None) -> int | None:
         """The sweep a pick at ``lr`` belongs to: ``series`` when the mark picked says so,
@@ -103,7 +102,5 @@ class Marked:
         """What a pick at ``lr`` is when it is one of the article's minima shown and no
         candidate (empty otherwise)."""
         on_minimum = any(m.lr == lr for m, _ in self.minima_shown)
-        return [style.MINIMUM_NOTE] if on_minimum and lr not in self.candidates_lrs() else []
-
-    def candidates_lrs(self) -> set:
-        return {c.lr for c in self.candidates}
+        on_candidate = any(c.lr == lr for c in self.candidates)
+        return [style.MINIMUM_NOTE] if on_minimum and not on_candidate else []

@@ -71,7 +71,7 @@ class RunView(Protocol):
         """Forget what is shown: a run of a view before this one made it stale."""
 
     def to_try(self) -> tuple:
-        """A sweep view's default trials, ``(lrs, settings, members)`` for
+        """A sweep view's default trials, ``(lrs, settings)`` for
         :meth:`lrwidget.trials_live.TrialsLive.prepare` (a ``ValueError`` before any sweep)."""
 
     def curve_candidates(self, lr: float, loss: float) -> list | None:
@@ -142,7 +142,7 @@ class SweepView:
         """The sweep itself: its reading chooses the LRs (:func:`lrwidget.trials.default_lrs`)."""
         if self.record is None or not len(self.record):
             raise ValueError(NOTHING_TO_TRY)
-        return self.record, None, None
+        return self.record, None
 
     def progress_prefix(self) -> str:
         return ""

@@ -266,12 +266,11 @@ def candidate_option(candidate, owner: str | None = None) -> str:
     return text
 
 
-def menu_options(candidates, shown, owners=None) -> list[tuple[str, float]]:
-    """The candidate menu's ``(label, lr)`` options for ``candidates`` (sorted by LR);
-    ``shown`` is the ``(candidate, series index)`` list they came from and ``owners``, when
-    several sweeps are shown, the legend name for each of its entries."""
-    whose = {id(c): owners[k] for k, (c, _) in enumerate(shown)} if owners else {}
-    return [(candidate_option(c, whose.get(id(c))), c.lr) for c in candidates]
+def menu_options(entries, labels=None) -> list[tuple[str, float]]:
+    """The candidate menu's ``(label, lr)`` options for its ``(candidate, series index)``
+    entries, in their order; ``labels``, when several sweeps are shown, their legend names
+    (each option then says whose it is)."""
+    return [(candidate_option(c, labels[i] if labels else None), c.lr) for c, i in entries]
 
 
 def status_parts(results, labels, n_candidates: int, selected_lr) -> list[str]:

@@ -102,7 +102,6 @@ class TrialsLive:
         self.picked = member
         self.record: Trials | None = None
         self.plan: dict = {}  # the next run's lrs, steps and settings (see :meth:`prepare`)
-        self.members: list | None = None  # per trial, the member whose settings it ran with
         self.panel = PlotPanel(
             x_scale=bq.LinearScale(),
             x_label="training step (trial at a constant LR)",
@@ -123,12 +122,11 @@ class TrialsLive:
         chart.observe(self._on_lr, "selected_lr")
 
     # --- the run ----------------------------------------------------------------------------
-    def prepare(self, lrs, steps: int | None, settings=None, members=None):
+    def prepare(self, lrs, steps: int | None, settings=None):
         """The next run: ``lrs`` (a list, or a sweep whose reading chooses them), ``steps`` per
-        trial (None: the engine's default), one settings dict per LR, and per LR the member
-        (a family's) that a pick of that trial selects."""
+        trial (None: the engine's default) and one settings dict per LR (a family's members':
+        a pick of that trial selects them)."""
         self.plan = {"lrs": lrs, "steps": steps, "settings": settings}
-        self.members = members
 
     def run(self, **hooks) -> Trials:
         return self.engine(**self.plan, **hooks)
@@ -210,7 +208,7 @@ class TrialsLive:
 
     def clear(self):
         """Hide the panel and the squares: a new sweep makes these trials stale."""
-        self.record, self.members = None, None
+        self.record = None
         with self.chart.lock:
             self._make_lines(0, [])
             self.chart.plot.draw_tried([], None)
@@ -234,15 +232,13 @@ class TrialsLive:
         return self.chart.pick(float(trials.lrs[i]), snap=False)
 
     def _set_member(self, i: int):
-        if self.members is not None:
-            self.picked.setting = dict(self.members[i])
-        elif self.record is not None and self.record.settings is not None:
+        if self.record is not None and self.record.settings is not None:
             self.picked.setting = dict(self.record.settings[i])
 
     def _on_lr(self, change):
         # A pick of a tried LR (its square, the menu) selects that trial's member too.
         trials, lr = self.record, change["new"]
-        if trials is None or lr is None or (self.members is None and trials.settings is None):
+        if trials is None or lr is None or trials.settings is None:
             return
         hits = np.flatnonzero(trials.lrs == lr)
         if len(hits):

@@ -289,8 +289,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         Trials or None
             The trials (also ``finder.trials``); None while they go on in the background.
         """
-        plan = self.views[0].to_try() if lrs is None else (list(lrs), None, None)
-        self.trials_view.prepare(plan[0], steps, *plan[1:])
+        chosen, settings = self.views[0].to_try() if lrs is None else (list(lrs), None)
+        self.trials_view.prepare(chosen, steps, settings)
         return self._start(self.trials_view, block, background, stop_other=False)
 
     @property

@@ -151,13 +151,13 @@ def test_a_menu_option_gives_the_label_the_lr_the_loss_and_whose_it_is():
 
 
 def test_menu_options_name_each_candidates_own_sweep():
-    shown = [(SUGGESTED, 1), (CAREFUL, 0)]
-    options = style.menu_options([CAREFUL, SUGGESTED], shown, owners=["Adam", "SGD"])
+    entries = [(CAREFUL, 0), (SUGGESTED, 1)]
+    options = style.menu_options(entries, labels=["SGD", "Adam"])
     assert options == [
         ("careful  2.1e-2  (loss 0.412)  · SGD", CAREFUL.lr),
         ("suggested  3.2e-2  (loss 0.41)  · Adam", SUGGESTED.lr),
     ]
-    assert style.menu_options([CAREFUL], [(CAREFUL, 0)])[0][0] == style.candidate_option(CAREFUL)
+    assert style.menu_options([(CAREFUL, 0)])[0][0] == style.candidate_option(CAREFUL)
 
 
 def test_the_status_line_of_one_sweep_says_how_it_ended_its_suggestion_rule_and_pick():
