@@ -391,8 +391,7 @@ def _bottom(sweep) -> float:
 
 def _first(sweep, s, current):
     """The first default set: the current LR, the candidates and the curve's lowest point."""
-    useful = sweep.smoothed[: sweep.useful]
-    return [current, *(c.lr for c in sweep.candidates), float(sweep.lrs[int(np.argmin(useful))])]
+    return [current, *(c.lr for c in sweep.candidates), sweep.lowest]
 
 
 RULES = {
@@ -410,23 +409,6 @@ RULES = {
 }
 STUDY_STEPS = (50, 100, 150, 200)
 TIE_STUDY = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)  # the winner's tie threshold, in standard errors
-
-
-def tied_winner(trials: Trials, k: float) -> float | None:
-    """``Trials.winner`` with another tie threshold: the smallest LR whose score is within
-    ``k`` standard errors of the best's (k = 0: the best alone; the library uses
-    ``trials.WITHIN_NOISE``)."""
-    best = trials.best_index
-    if best is None:
-        return None
-    scores, noise = trials.scores, trials.noise
-    tied = [
-        i
-        for i in range(len(trials))
-        if np.isfinite(scores[i])
-        and scores[i] - scores[best] <= k * math.hypot(noise[i], noise[best])
-    ]
-    return float(min(trials.lrs[i] for i in [best, *tied]))
 
 
 def tie_study(runs: list[CaseRun]):
@@ -447,8 +429,9 @@ def tie_study(runs: list[CaseRun]):
             for c in (c for c in runs if c.case.group == g and c.seed in seeds):
                 sweep = c.sweep()
                 lrs = list(default_lrs(sweep, c.current)[0])
-                won = tied_winner(c.trials(lrs, default_steps(sweep, len(lrs))), k)
-                regrets.append(c.long(won))
+                ran = c.trials(lrs, default_steps(sweep, len(lrs)))
+                won = ran.smallest_within(k)  # Trials.winner with another threshold
+                regrets.append(c.long(None if won is None else float(ran.lrs[won])))
             cells.append(f"{statistics.mean(regrets):.3f}")
         print(f"| {k:g} | " + " | ".join(cells) + " |")
 

@@ -327,13 +327,12 @@ def _try(job: Job, swept: SweepResult | SweepFamily, args) -> Trials:
     from .keras_trials import try_lrs
 
     progress = TrialProgress()
+    lrs, settings, batch_size = swept, None, None
     if isinstance(swept, SweepFamily):
         lrs, settings = swept.trial_plan()
         if not lrs:
             raise ValueError("no member of the family gave a suggestion: there is no LR to try")
-    else:
-        lrs, settings = swept, None
-    batch_size = swept.results[0].meta["batch_size"] if isinstance(swept, SweepFamily) else None
+        batch_size = swept.results[0].meta["batch_size"]
     try:
         return try_lrs(
             job.model,

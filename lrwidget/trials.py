@@ -118,10 +118,9 @@ def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | Non
     late blow-up) shows only over a longer run (``docs/trials.md``). The exception is a sweep
     twice its default length or more (``result.longer_than_default``): it has trained the
     model through the small LRs and reads too low, so the set reaches up to the curve's
-    lowest point too. Where the reading gives
-    no suggestion (a curve within its noise, a sweep too short to fall), decades around
-    ``current_lr`` (or the middle of the swept range): /10, /3, x1, x3, x10, as tried by hand,
-    and a note saying so (None otherwise).
+    lowest point too. Where the reading gives no suggestion (a curve within its noise, a sweep
+    too short to fall), decades around ``current_lr`` (or the middle of the swept range): /10,
+    /3, x1, x3, x10, as tried by hand, and a note saying so (None otherwise).
 
     Returns
     -------
@@ -138,7 +137,7 @@ def default_lrs(result, current_lr: float | None) -> tuple[np.ndarray, str | Non
         )
         return np.array([centre * f for f in (0.1, 1 / 3, 1.0, 3.0, 10.0)]), note
     found = [result.suggestion, *(c.lr for c in result.candidates), result.suggestion / BELOW]
-    if getattr(result, "longer_than_default", False) and result.lowest is not None:
+    if result.longer_than_default and result.lowest is not None:
         found.append(result.lowest)
     if current_lr:
         found.insert(0, current_lr)
@@ -346,15 +345,22 @@ class Trials:
     def winner_index(self) -> int | None:
         """The index of the trial to train with (see the module docstring): the best, or the
         smallest LR within ``WITHIN_NOISE`` standard errors of it. None like ``best_index``."""
+        if self.settings is not None:
+            return self.best_index
+        return self.smallest_within(WITHIN_NOISE)
+
+    def smallest_within(self, k: float) -> int | None:
+        """The index of the smallest LR whose score lies within ``k`` standard errors of the
+        best's (k = 0: the best; :attr:`winner_index` uses ``WITHIN_NOISE``)."""
         best = self.best_index
-        if best is None or self.settings is not None:
-            return best
+        if best is None:
+            return None
         scores, noise = self._ranked()
         tied = [
             i
             for i in range(len(self))
             if np.isfinite(scores[i])
-            and scores[i] - scores[best] <= WITHIN_NOISE * math.hypot(noise[i], noise[best])
+            and scores[i] - scores[best] <= k * math.hypot(noise[i], noise[best])
         ]
         return min([best, *tied], key=lambda i: (self.lrs[i], scores[i]))
 
