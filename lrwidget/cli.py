@@ -329,7 +329,8 @@ def _try(job: Job, swept: SweepResult | SweepFamily, args) -> Trials:
     progress = TrialProgress()
     lrs, settings, batch_size = swept, None, None
     if isinstance(swept, SweepFamily):
-        lrs, settings = swept.trial_plan()
+        plan = swept.trial_plan()  # the steps are --try's
+        lrs, settings = plan["lrs"], plan["settings"]
         if not lrs:
             raise ValueError("no member of the family gave a suggestion: there is no LR to try")
         batch_size = swept.results[0].meta["batch_size"]

@@ -37,6 +37,7 @@ import numpy as np
 from .data import MIN_STEPS
 from .records import check_header, load_json, save_json
 from .result import SweepResult
+from .trials import default_steps
 
 FORMAT = "lrwidget.family"
 FORMAT_VERSION = 1
@@ -296,9 +297,13 @@ class SweepFamily:
         """The setting and LR the family suggests (see the module docstring), or None."""
         return pick_group(self.members, self.results)
 
-    def trial_plan(self) -> tuple[list[float], list[dict]]:
-        """What a trial after the family runs: each finished member's suggestion, with that
-        member's optimizer settings (``lrs``, ``settings`` for :func:`lrwidget.try_lrs`).
+    def trial_plan(self) -> dict:
+        """What a trial after the family runs, as arguments of :func:`lrwidget.try_lrs`.
+
+        ``lrs``: each finished member's suggestion; ``settings``: that member's optimizer
+        settings (None when no member has any); ``steps``: what one sweep's default trials
+        would run (:func:`lrwidget.trials.default_steps`) after the shortest member's sweep,
+        so that the trials cost at most four of its sweeps' worth of steps.
 
         The batch size and the sweep's length are the trials' own, so they are not carried
         over; a member's ``seed`` is (its batch order and dropout stream). Members without a
@@ -310,7 +315,13 @@ class SweepFamily:
             pair = (float(result.suggestion or 0.0), setting)
             if result.suggestion is not None and pair not in planned:
                 planned.append(pair)
-        return [lr for lr, _ in planned], [setting for _, setting in planned]
+        settings = [setting for _, setting in planned]
+        steps = [default_steps(result, len(planned)) for result in self.results]
+        return {
+            "lrs": [lr for lr, _ in planned],
+            "settings": settings if any(settings) else None,
+            "steps": min(steps) if planned else None,
+        }
 
     @property
     def spread(self) -> float | None:

@@ -196,13 +196,14 @@ class FamilyLive:
     def clear(self):
         self.record = None
 
-    def to_try(self) -> tuple:
-        """Each finished member's suggestion with that member's optimizer settings
-        (:meth:`lrwidget.SweepFamily.trial_plan`); a pick of a trial picks those settings."""
-        lrs, settings = self.record.trial_plan() if self.record is not None else ([], [])
-        if not lrs:
+    def to_try(self) -> dict:
+        """Each finished member's suggestion with that member's optimizer settings, for the
+        steps of :meth:`lrwidget.SweepFamily.trial_plan`; a pick of a trial picks those
+        settings."""
+        plan = self.record.trial_plan() if self.record is not None else {"lrs": []}
+        if not plan["lrs"]:
             raise ValueError(NOTHING_TO_TRY)
-        return lrs, (settings if any(settings) else None)
+        return plan
 
     # --- which member a pick belongs to -------------------------------------------------------
     def curve_candidates(self, lr: float, loss: float) -> list | None:

@@ -70,8 +70,8 @@ class RunView(Protocol):
     def clear(self) -> None:
         """Forget what is shown: a run of a view before this one made it stale."""
 
-    def to_try(self) -> tuple:
-        """A sweep view's default trials, ``(lrs, settings)`` for
+    def to_try(self) -> dict:
+        """A sweep view's default trials: the arguments of
         :meth:`lrwidget.trials_live.TrialsLive.prepare` (a ``ValueError`` before any sweep)."""
 
     def curve_candidates(self, lr: float, loss: float) -> list | None:
@@ -138,11 +138,12 @@ class SweepView:
     def curve_candidates(self, lr: float, loss: float) -> list | None:
         return None  # one curve: every candidate shown is its own
 
-    def to_try(self) -> tuple:
-        """The sweep itself: its reading chooses the LRs (:func:`lrwidget.trials.default_lrs`)."""
+    def to_try(self) -> dict:
+        """The sweep itself: its reading chooses the LRs (:func:`lrwidget.trials.default_lrs`)
+        and the steps (:func:`lrwidget.trials.default_steps`)."""
         if self.record is None or not len(self.record):
             raise ValueError(NOTHING_TO_TRY)
-        return self.record, None
+        return {"lrs": self.record}
 
     def progress_prefix(self) -> str:
         return ""

@@ -122,7 +122,7 @@ class TrialsLive:
         chart.observe(self._on_lr, "selected_lr")
 
     # --- the run ----------------------------------------------------------------------------
-    def prepare(self, lrs, steps: int | None, settings=None):
+    def prepare(self, lrs, steps: int | None = None, settings=None):
         """The next run: ``lrs`` (a list, or a sweep whose reading chooses them), ``steps`` per
         trial (None: the engine's default) and one settings dict per LR (a family's members':
         a pick of that trial selects them)."""

@@ -279,7 +279,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             (:func:`lrwidget.trials.default_lrs`); after a family, each member's suggestion with
             that member's settings (the trials' winner becomes the family's pick).
         steps : int, optional
-            Training steps per trial (default: :func:`lrwidget.try_lrs`'s).
+            Per trial. Default: 200, fewer after a short sweep or family members' sweeps
+            (:func:`lrwidget.trials.default_steps`, :meth:`~lrwidget.SweepFamily.trial_plan`).
         block, background
             As for :meth:`run`: Stop ends the trials (the finished ones are kept), and so does
             Jupyter's interrupt in the cell's thread.
@@ -289,8 +290,8 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
         Trials or None
             The trials (also ``finder.trials``); None while they go on in the background.
         """
-        chosen, settings = self.views[0].to_try() if lrs is None else (list(lrs), None)
-        self.trials_view.prepare(chosen, steps, settings)
+        plan = self.views[0].to_try() if lrs is None else {"lrs": list(lrs)}
+        self.trials_view.prepare(**{**plan, **({} if steps is None else {"steps": steps})})
         return self._start(self.trials_view, block, background, stop_other=False)
 
     @property

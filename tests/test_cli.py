@@ -199,10 +199,11 @@ def test_try_after_a_family_runs_each_members_suggestion_with_its_settings(tmp_p
     assert main([*argv, "--vary", "momentum=0,0.9"]) == 0
     family = SweepFamily.load(out / "family.json")
     trials = Trials.load(out / "trials.json")
-    lrs, settings = family.trial_plan()
-    assert list(trials.lrs) == pytest.approx(lrs)
-    assert [dict(s) for s in trials.settings] == settings
-    assert {s["momentum"] for s in settings} <= {0, 0.9}
+    plan = family.trial_plan()
+    assert list(trials.lrs) == pytest.approx(plan["lrs"])
+    assert [dict(s) for s in trials.settings] == plan["settings"]
+    assert {s["momentum"] for s in plan["settings"]} <= {0, 0.9}
+    assert trials.steps == 15  # --try's steps, not the plan's
     assert "winner: " in capsys.readouterr().out
 
 

@@ -348,6 +348,32 @@ def test_a_member_with_a_flat_curve_gets_a_note_and_is_never_picked():
     assert any(n.startswith("weight_decay=0.01: no suggestion") for n in fam.notes)
 
 
+def test_the_trial_plan_tries_each_members_pick_for_four_of_its_shortest_sweeps_worth():
+    from lrwidget import trials
+
+    vary = check_vary({"weight_decay": [0, 1e-2, 1e-1]})
+    members = family_members(vary)
+    curves = [curve(0.3, 1e-2, 1.0), curve(0.3, 1e-3, 0.1), curve(0.3, 1e-2, 1.0)]
+    planned = (40, 30, 40)  # the sweeps' planned lengths: the second is the shortest
+    results = [
+        SweepResult(lrs=LRS, losses=c, stop_reason="completed", meta={"num_steps": n})
+        for c, n in zip(curves, planned, strict=True)
+    ]
+    plan = SweepFamily(vary, members, results).trial_plan()
+    assert plan["lrs"] == [r.suggestion for r in results]
+    assert plan["settings"] == [{"weight_decay": w} for w in (0, 1e-2, 1e-1)]
+    assert plan["steps"] == trials.BUDGET * 30 // 3  # four sweeps' worth of the shortest, in all
+    assert plan["steps"] * len(plan["lrs"]) <= trials.BUDGET * min(planned)
+    # Default-length sweeps: the trials' own default; a seed family has no optimizer settings.
+    seeds = check_vary({"seed": [0, 1]})
+    long = [SweepResult(lrs=LRS, losses=curves[0], meta={"num_steps": 300})] * 2
+    plan = SweepFamily(seeds, family_members(seeds), long).trial_plan()
+    assert plan["steps"] == trials.DEFAULT_STEPS and plan["settings"] == [{"seed": 0}, {"seed": 1}]
+    batches = check_vary({"batch_size": [16, 32]})
+    plan = SweepFamily(batches, family_members(batches), long).trial_plan()
+    assert plan["settings"] is None and len(plan["lrs"]) == 1  # one pick: batch size is not tried
+
+
 def test_unknown_optimizer_settings_are_listed_in_the_refusal(digits):
     x, y = digits
     model = trained_model(keras.optimizers.Adam(1e-3))

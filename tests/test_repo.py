@@ -97,7 +97,7 @@ RULES = {
     ),
     "schedules": (3, {"keras_state", "selection", "style"}, VIEW),
     "runner": (3, {"notebook", "result"}, KERAS | VIEW),
-    "family": (3, {"data", "records", "result"}, KERAS | VIEW),  # a family: pick, spread
+    "family": (3, {"data", "records", "result", "trials"}, KERAS | VIEW),  # a family: pick, spread
     # 4: a family on Keras, and drawn live into a chart
     "family_live": (4, {"family", "result", "runner", "style"}, KERAS | VIEW),
     "run_view": (4, {"result", "runner"}, KERAS | VIEW),  # what the finder shows; one sweep

@@ -233,6 +233,11 @@ def test_a_family_tries_each_members_pick_with_its_settings_and_the_winner_is_se
     other = 1 - best if len(trials) == 2 else best
     frontend_event(finder.trials_view.lines[other], {"event": "element_click", "data": {}})
     assert finder.selected == {"learning_rate": trials.lrs[other], **trials.settings[other]}
+    # Try with no steps: the family's plan, four of its sweeps' worth (of 40 steps) in all.
+    applied = state(model)
+    again = finder.try_lrs(block=True)
+    assert again.steps == family.trial_plan()["steps"] == min(200, 4 * 40 // len(again))
+    assert_same_state(applied, state(model))
 
 
 def test_try_before_any_sweep_is_refused_with_how_to_fix_and_nothing_runs(comms, digits):
