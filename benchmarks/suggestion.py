@@ -385,10 +385,12 @@ class Runner:
             v.assign(value)
         return model
 
-    def dataset(self):
+    def dataset(self, order: int = 0):
+        """The training split, shuffled by the seed (``order``: another order of the same data)."""
         x_tr, _, y_tr, _ = self.case.data
         data = tf.data.Dataset.from_tensor_slices((x_tr, y_tr))
-        return data.shuffle(len(x_tr), seed=self.seed).repeat().batch(self.case.batch)
+        shuffled = data.shuffle(len(x_tr), seed=self.seed + 1000 * order)
+        return shuffled.repeat().batch(self.case.batch)
 
     def _evaluate(self, model):
         _, x_te, _, y_te = self.case.data
@@ -396,14 +398,15 @@ class Runner:
         loss = out["loss"] if math.isfinite(out["loss"]) else math.inf
         return [loss, out.get("accuracy", math.nan)]
 
-    def score(self, lr) -> tuple[float, float]:
-        """(held-out loss, accuracy) after ``self.budget`` steps at ``lr``."""
-        key = f"{self._scored}|{lr:.6g}"
+    def score(self, lr, order: int = 0) -> tuple[float, float]:
+        """(held-out loss, accuracy) after ``self.budget`` steps at ``lr`` (``order``: trained
+        on another order of the batches, a replicate of the same score)."""
+        key = f"{self._scored}|{lr:.6g}" + (f"|order {order}" if order else "")
         if key not in self.cache:
             model = self.reset()
             model.optimizer.learning_rate.assign(lr)
             model.fit(
-                self.dataset(), steps_per_epoch=self.budget, epochs=1, shuffle=False, verbose=0
+                self.dataset(order), steps_per_epoch=self.budget, epochs=1, shuffle=False, verbose=0
             )
             self.cache[key] = self._evaluate(model)
         return tuple(self.cache[key])
