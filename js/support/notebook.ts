@@ -115,6 +115,38 @@ export async function kernelRun(page: Page, name: string, code: string): Promise
   return res.out;
 }
 
+/**
+ * Sends `code` to the kernel of notebook `name` as a cell does, without waiting for it (the
+ * kernel holds back other requests until it is done); `cellDone(page)` tells when it is.
+ */
+export async function startCell(page: Page, name: string, code: string) {
+  await page.evaluate(
+    ({ name, code }) => {
+      const app = (window as any).jupyterapp;
+      for (const w of app.shell.widgets('main')) {
+        if (w.context?.path !== name) continue;
+        const future = w.sessionContext.session.kernel.requestExecute({ code });
+        (window as any).cellDone = false;
+        future.done.then(() => ((window as any).cellDone = true));
+      }
+    },
+    { name, code },
+  );
+}
+
+/** Whether the code of the last `startCell` has finished. */
+export const cellDone = (page: Page) => page.evaluate(() => (window as any).cellDone === true);
+
+/** Jupyter's interrupt button, for the kernel of notebook `name`. */
+export async function interruptKernel(page: Page, name: string) {
+  await page.evaluate(async (name) => {
+    const app = (window as any).jupyterapp;
+    for (const w of app.shell.widgets('main')) {
+      if (w.context?.path === name) await w.sessionContext.session.kernel.interrupt();
+    }
+  }, name);
+}
+
 /** Evaluates a Python expression in the kernel and returns its value through JSON. */
 export async function py<T = any>(page: Page, name: string, expr: string): Promise<T> {
   const out = await kernelRun(page, name, `import json as _j\nprint(_j.dumps(${expr}))`);

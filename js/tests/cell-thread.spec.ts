@@ -7,7 +7,7 @@
 // points drawn, the handle), and the kernel is asked afterwards.
 import { expect, test } from '@playwright/test';
 import { FIGURE, handleDot, pointsDrawn } from '../support/chart';
-import { kernelRun, py } from '../support/notebook';
+import { cellDone as cellDoneIn, kernelRun, py, startCell } from '../support/notebook';
 import { sharedNotebook } from '../support/session';
 
 const NB = 'cell_thread.ipynb';
@@ -21,23 +21,7 @@ const session = sharedNotebook(NB, {
   before: (page) => page.locator(`${FIGURE} svg.svg-figure`).scrollIntoViewIfNeeded(),
 });
 
-/** Sends `code` to the kernel as a cell does, without waiting for it; `cellDone()` tells. */
-async function startCell(code: string) {
-  await session.page.evaluate(
-    ({ name, code }) => {
-      const app = (window as any).jupyterapp;
-      for (const w of app.shell.widgets('main')) {
-        if (w.context?.path !== name) continue;
-        const future = w.sessionContext.session.kernel.requestExecute({ code });
-        (window as any).cellDone = false;
-        future.done.then(() => ((window as any).cellDone = true));
-      }
-    },
-    { name: NB, code },
-  );
-}
-
-const cellDone = () => session.page.evaluate(() => (window as any).cellDone === true);
+const cellDone = () => cellDoneIn(session.page);
 const kernelBusy = () =>
   session.page.evaluate((name) => {
     const app = (window as any).jupyterapp;
@@ -85,7 +69,7 @@ async function stopAndCheck(maxSteps: number) {
 
 test("cell's thread: the chart grows while the cell runs, a click picks, Stop ends it", async () => {
   await kernelRun(session.page, NB, BEFORE);
-  await startCell('result = finder.run(background=False)');
+  await startCell(session.page, NB, 'result = finder.run(background=False)');
   const looks = await watchGrow(3);
   console.log(`points drawn while the cell was busy: ${looks.join(', ')}`);
   expect(looks.length, 'looks with a growing curve while the kernel was busy').toBeGreaterThanOrEqual(3);
@@ -108,7 +92,7 @@ test("cell's thread: the chart grows while the cell runs, a click picks, Stop en
 
 test('a cell waiting with run(block=True) still answers Stop', async () => {
   await kernelRun(session.page, NB, BEFORE);
-  await startCell('result = finder.run(block=True)');
+  await startCell(session.page, NB, 'result = finder.run(block=True)');
   const looks = await watchGrow(2);
   expect(looks.length, 'looks with a growing curve while the cell waited').toBeGreaterThanOrEqual(2);
   await stopAndCheck(NUM_STEPS);

@@ -7,31 +7,25 @@
 import { expect, test, type Page } from '@playwright/test';
 import { FIGURE, pointsDrawn } from '../support/chart';
 import { watchConsole } from '../support/console';
-import { kernelRun, openNotebook, py, runAllCells, shutdownKernel } from '../support/notebook';
+import {
+  cellDone,
+  interruptKernel,
+  kernelRun,
+  openNotebook,
+  py,
+  runAllCells,
+  shutdownKernel,
+  startCell,
+} from '../support/notebook';
 
 const NB = 'interrupt.ipynb'; // cell_thread.ipynb's model and finder, a notebook of its own
 
+/** Starts `code` as a cell does, lets the sweep draw, then presses Jupyter's interrupt. */
 async function interruptRun(page: Page, code: string) {
-  await page.evaluate(
-    ([name, code]) => {
-      const app = (window as any).jupyterapp;
-      for (const w of app.shell.widgets('main')) {
-        if (w.context?.path !== name) continue;
-        const future = w.sessionContext.session.kernel.requestExecute({ code });
-        (window as any).cellDone = false;
-        future.done.then(() => ((window as any).cellDone = true));
-      }
-    },
-    [NB, code],
-  );
+  await startCell(page, NB, code);
   await expect.poll(() => pointsDrawn(page), { timeout: 120_000 }).toBeGreaterThan(20);
-  await page.evaluate(async (name) => {
-    const app = (window as any).jupyterapp;
-    for (const w of app.shell.widgets('main')) {
-      if (w.context?.path === name) await w.sessionContext.session.kernel.interrupt();
-    }
-  }, NB);
-  await expect.poll(() => page.evaluate(() => (window as any).cellDone === true), { timeout: 30_000 }).toBe(true);
+  await interruptKernel(page, NB);
+  await expect.poll(() => cellDone(page), { timeout: 30_000 }).toBe(true);
 }
 
 test("Jupyter's interrupt of a cell waiting on a background sweep ends that sweep", async ({ page }) => {
