@@ -304,20 +304,38 @@ def summary(rows, steps):
     }
     for label, get in lines.items():
         print(f"| {label} | " + " | ".join(get(pick[g, n]) for g, n, _ in sets) + " |")
-    print("\nDone-when targets (the winner's mean regret):\n")
+    print(
+        "\nDone-when targets (the winner's mean regret; in brackets the mean of the paired "
+        "differences, winner minus the other, and its standard error over the runs):\n"
+    )
     for g, n, _ in sets:
-        mean = {k: statistics.mean(r["regret"][k] for r in pick[g, n]) for k in METHODS}
-        worth = max(r["trial_steps"] / r["planned"] for r in pick[g, n])
+        rs = pick[g, n]
+        mean = {k: statistics.mean(r["regret"][k] for r in rs) for k in METHODS}
+        worth = max(r["trial_steps"] / r["planned"] for r in rs)
         checks = {
-            "<= 0.005": mean["winner"] <= 0.005,
-            "< default": mean["winner"] < mean["default"],
-            "< by hand": mean["winner"] < mean["hand"],
-            "< by hand (oracle)": mean["winner"] < mean["hand (oracle)"],
-            "<= Prodigy + 0.005": mean["winner"] <= mean["prodigy"] + 0.005,
-            "<= 4 sweeps": worth <= 4,
+            "<= 0.005": (mean["winner"] <= 0.005, _spread(rs, "winner")),
+            "< default": (mean["winner"] < mean["default"], _spread(rs, "winner", "default")),
+            "< by hand": (mean["winner"] < mean["hand"], _spread(rs, "winner", "hand")),
+            "< by hand (oracle)": (
+                mean["winner"] < mean["hand (oracle)"],
+                _spread(rs, "winner", "hand (oracle)"),
+            ),
+            "<= Prodigy + 0.005": (
+                mean["winner"] <= mean["prodigy"] + 0.005,
+                _spread(rs, "winner", "prodigy"),
+            ),
+            "<= 4 sweeps": (worth <= 4, ""),
         }
-        said = ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in checks.items())
+        said = ", ".join(f"{k} {'yes' if ok else 'NO'}{how}" for k, (ok, how) in checks.items())
         print(f"- {g}, {n}: {mean['winner']:.3f}: {said}")
+
+
+def _spread(rows, method: str, other: str | None = None) -> str:
+    """`` (mean ± standard error)`` of ``method``'s regret, or of its paired difference from
+    ``other``'s, over ``rows``: how far the benchmark's noise reaches."""
+    d = [r["regret"][method] - (r["regret"][other] if other else 0.0) for r in rows]
+    error = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+    return f" ({statistics.mean(d):+.3f} ± {error:.3f})"
 
 
 def task_table(rows):
