@@ -316,11 +316,10 @@ class SweepFamily:
             if result.suggestion is not None and pair not in planned:
                 planned.append(pair)
         settings = [setting for _, setting in planned]
-        steps = [default_steps(result, len(planned)) for result in self.results]
         return {
             "lrs": [lr for lr, _ in planned],
             "settings": settings if any(settings) else None,
-            "steps": min(steps) if planned else None,
+            "steps": min(default_steps(r, len(planned)) for r in self.results) if planned else None,
         }
 
     @property

@@ -164,7 +164,7 @@ class SweepResult:
         fell, or the sweep ended before the loss turned up (e.g. "... pass a larger end_lr,
         e.g. end_lr=100"), or that a sweep well over its default length reads a lower LR
         (:func:`length_note`). Empty for a curve with a full descent, and while running."""
-        long = length_note(self.meta.get("num_steps"), self.meta.get("default_steps"))
+        long = self._length_note()
         said = long and self.suggestion and self.stop_reason != "running"
         return list(self._reading.notes) + ([long] if said else [])
 
@@ -172,7 +172,10 @@ class SweepResult:
     def longer_than_default(self) -> bool:
         """Whether the sweep ran ``LONG_SWEEP`` times its default length or more (its notes
         say so: such a sweep reads a lower LR; :func:`length_note`)."""
-        return length_note(self.meta.get("num_steps"), self.meta.get("default_steps")) is not None
+        return self._length_note() is not None
+
+    def _length_note(self) -> str | None:
+        return length_note(self.meta.get("num_steps"), self.meta.get("default_steps"))
 
     @property
     def lowest(self) -> float | None:

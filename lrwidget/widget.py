@@ -291,7 +291,7 @@ class LRFinderWidget(NotebookDisplay, widgets.VBox):
             The trials (also ``finder.trials``); None while they go on in the background.
         """
         plan = self.views[0].to_try() if lrs is None else {"lrs": list(lrs)}
-        self.trials_view.prepare(**{**plan, **({} if steps is None else {"steps": steps})})
+        self.trials_view.prepare(**{**plan, "steps": plan.get("steps") if steps is None else steps})
         return self._start(self.trials_view, block, background, stop_other=False)
 
     @property
